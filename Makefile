@@ -1,0 +1,46 @@
+# One entry point for people and CI. Every target creates .venv and installs the project
+# on first use, so a fresh machine with python3, pip and make needs nothing else.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: setup report smoke test bench lint format kernel notebook clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## report: the main job (full scale, the baseline scenario)
+report: $(STAMP)
+	$(PY) -m simlib population
+
+## test: every test, the notebooks on the smoke scenario included
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## bench: speed benchmarks, printing figures and ratios against a reference
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## kernel: register .venv as the Jupyter kernel "maojiawan"
+kernel: $(STAMP)
+	$(PY) -m ipykernel install --user --name maojiawan --display-name "Python (maojiawan)"
+
+notebook: kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) results/reports

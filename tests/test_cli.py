@@ -1,0 +1,60 @@
+"""The command line: JSON on stdout and nothing else; clear errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simlib", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+
+
+def test_population_json_has_the_named_keys():
+    result = run("population", "--scenario", str(SMOKE_SCENARIO), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in (
+        "households",
+        "people",
+        "registered_poor_households",
+        "registered_poor_people",
+        "laborers",
+        "special_group_people",
+        "by_county",
+    ):
+        assert key in data
+    assert set(data["by_county"]) == {"Ludian", "Qiaojia", "Yongshan", "Yiliang", "Yanjin"}
+    for county in data["by_county"].values():
+        assert {"households", "people", "laborers"} <= set(county)
+    assert sum(c["people"] for c in data["by_county"].values()) == data["people"]
+
+
+def test_population_default_is_the_full_baseline():
+    result = run("population", "--json", "--seed", "5")
+    data = json.loads(result.stdout)
+    assert data["households"] == 8322 and data["people"] == 35585 and data["seed"] == 5
+
+
+def test_human_output():
+    result = run("population", "--scenario", str(SMOKE_SCENARIO))
+    assert result.returncode == 0
+    assert "households" in result.stdout and "Qiaojia" in result.stdout
+
+
+def test_bad_input_exits_2_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scale: 3\n", encoding="utf-8")
+    result = run("population", "--scenario", str(bad), "--json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "bad.yaml" in result.stderr and "scale" in result.stderr and "3" in result.stderr

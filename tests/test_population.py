@@ -1,0 +1,127 @@
+"""The synthetic population reproduces every reported total and is deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simlib.population import generate_population, largest_remainder, load_population_params
+
+
+@pytest.fixture(scope="module")
+def full(baseline):
+    return generate_population(baseline)
+
+
+def test_reported_totals_exactly(full):
+    s = full.summary()
+    assert s["households"] == 8322
+    assert s["people"] == 35585
+    assert s["registered_poor_households"] == 7570
+    assert s["registered_poor_people"] == 32347
+    assert s["comoving_households"] == 752
+    assert s["comoving_people"] == 3238
+    assert s["special_group_people"] == 1589
+
+
+def test_county_totals_match_the_data(full, baseline):
+    params = load_population_params(baseline)
+    s = full.summary()
+    for c in params.counties:
+        got = s["by_county"][c.name]
+        assert got["households"] == c.households
+        assert got["people"] == c.people
+        assert got["registered_poor_households"] == c.registered_poor_households
+        assert got["registered_poor_people"] == c.registered_poor_people
+    assert sum(c["special_group_people"] for c in s["by_county"].values()) == 1589
+
+
+def test_laborers_near_reported_working_capacity(full):
+    s = full.summary()
+    target = 18480  # 17,016 employed / 92.08 %
+    assert s["laborers_target"] == target
+    assert abs(s["laborers"] - target) <= full.params.laborer_tolerance * target
+    assert s["laborers_within_tolerance"]
+
+
+def test_tables_are_consistent(full):
+    hh, pp = full.households, full.people
+    assert hh["household_id"].is_unique and pp["person_id"].is_unique
+    sizes = pp.groupby("household_id").size()
+    assert (sizes.reindex(hh["household_id"]).to_numpy() == hh["size"].to_numpy()).all()
+    assert (hh["size"] >= 1).all() and (hh["size"] <= full.params.max_household_size).all()
+    assert (pp.groupby("household_id")["role"].apply(lambda r: (r == "head").sum()) == 1).all()
+    lab = pp[pp["laborer"]]
+    assert lab["age"].between(full.params.laborer_min_age, full.params.laborer_max_age).all()
+    assert (lab["skill"] != "").all() and (pp.loc[~pp["laborer"], "skill"] == "").all()
+    # carers are laborers, at most one per household, only where care is needed
+    carers = pp[pp["carer"]]
+    assert carers["laborer"].all() and carers["household_id"].is_unique
+    needs = hh.set_index("household_id")["needs_care"]
+    assert needs.loc[carers["household_id"]].all()
+    per_household = pp.groupby("household_id")["laborer"].sum()
+    assert (per_household.reindex(hh["household_id"]).to_numpy() == hh["laborers"].to_numpy()).all()
+    assert set(pp.loc[pp["special_group"], "special_group_type"]) <= {
+        "child_in_difficulty",
+        "disabled",
+        "elderly_alone",
+        "elderly",
+        "severely_poor",
+    }
+    assert sorted(hh["registration_order"]) == list(range(1, len(hh) + 1))
+
+
+def test_same_seed_same_tables_other_seed_other_tables(smoke):
+    a = generate_population(smoke, seed=11)
+    b = generate_population(smoke, seed=11)
+    c = generate_population(smoke, seed=12)
+    pd.testing.assert_frame_equal(a.people, b.people)
+    pd.testing.assert_frame_equal(a.households, b.households)
+    assert not a.people["age"].equals(c.people["age"])
+    assert a.summary()["households"] == c.summary()["households"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_any_seed_gives_a_valid_full_population(baseline, seed):
+    s = generate_population(baseline, seed=seed).summary()
+    assert (s["households"], s["people"]) == (8322, 35585)
+    assert (s["registered_poor_households"], s["registered_poor_people"]) == (7570, 32347)
+    assert s["special_group_people"] == 1589
+    assert s["laborers_within_tolerance"]
+
+
+def test_smoke_scale_is_proportional(smoke):
+    s = generate_population(smoke).summary()
+    assert 250 <= s["households"] <= 400
+    assert s["households"] == round(8322 * smoke.scale)
+    assert s["people"] == round(35585 * smoke.scale)
+    assert s["special_group_people"] == round(1589 * smoke.scale)
+
+
+@given(
+    weights=st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=8),
+    total=st.integers(min_value=0, max_value=5000),
+)
+def test_largest_remainder_sums_exactly(weights, total):
+    result = largest_remainder(np.array(weights), total)
+    if sum(weights) == 0:
+        assert result.sum() == 0
+    else:
+        assert result.sum() == total
+        assert (result >= 0).all()
+        exact = np.array(weights) / sum(weights) * total
+        assert (np.abs(result - exact) < 1).all()
+
+
+def test_variant_changes_laborers_in_the_expected_direction(smoke):
+    fewer_in_school = generate_population(
+        smoke.with_overrides("population", school_share_16_18=0.0)
+    )
+    # the target is fixed, so the people working shift towards the young; the count stays near it
+    young = fewer_in_school.laborers["age"].between(16, 18).mean()
+    base = generate_population(smoke).laborers["age"].between(16, 18).mean()
+    assert young > base
