@@ -66,9 +66,48 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_population)
 
 
+# --- simulate (the moving campaign) ------------------------------------------------------
+
+
+def _simulate_text(s: dict[str, Any]) -> str:
+    d, p = s["campaign_days"], s["registered_poor_all_in_day"]
+    lines = [
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications",
+        f"  campaign days          {d['mean']:.1f}  (95 % CI {d['ci95_low']:.1f}-{d['ci95_high']:.1f}) from {s['campaign_start']}",
+        f"  registered-poor all in day {p['mean']:.1f}  (95 % CI {p['ci95_low']:.1f}-{p['ci95_high']:.1f}); deadline {s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}",
+        f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
+        f"  vehicle trips {s['vehicle_trips']:,.0f}, convoys after dark {s['convoys_after_dark']:.1f}",
+        "  step wait minutes (p50 / p95):",
+    ]
+    lines += [
+        f"    {k:<18}{v['p50']:>9.1f}{v['p95']:>9.1f}" for k, v in s["step_wait_minutes"].items()
+    ]
+    lines.append("  utilisation:")
+    lines += [f"    {k:<22}{v:>6.2f}" for k, v in s["utilization"].items()]
+    return "\n".join(lines)
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from simlib.moving import run_replications
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    if args.replications < 1:
+        raise DataError("--replications", "replications", args.replications, "must be >= 1")
+    result = run_replications(scenario, args.replications, workers=args.workers)
+    emit(result.summary(), args.json, _simulate_text)
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("simulate", help="simulate the moving campaign (convoys, move-in day)")
+    add_common(parser)
+    parser.add_argument("--replications", type=int, default=10, help="replications (default: 10)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    parser.set_defaults(run=_simulate)
+
+
 # Each domain adds its subcommand here: a function that registers a parser whose
 # defaults set `run`.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_population]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_population, _add_simulate]
 
 
 def build_parser() -> argparse.ArgumentParser:
