@@ -148,6 +148,9 @@ class CampaignResult:
             "convoys": int(len(self.convoys)),
             "convoys_after_dark": int(self.convoys["after_dark"].sum()),
             "convoys_held_overnight": int(self.convoys["held_overnight"].sum()),
+            # days by which the road (fleet, escorts, daylight) made families move in later
+            # than their planned batch day
+            "max_slip_days": int((m["moved_in_day"] - m["batch_day"]).max()) if len(m) else 0,
             "followup_late": int(
                 (m["followup_day"] - m["moved_in_day"] > self.params.followup_days_target).sum()
             ),
@@ -502,6 +505,7 @@ class Replications:
             "convoys_after_dark": float(np.mean([r["convoys_after_dark"] for r in runs])),
             "convoys_held_overnight": float(np.mean([r["convoys_held_overnight"] for r in runs])),
             "followup_late": float(np.mean([r["followup_late"] for r in runs])),
+            "max_slip_days": float(np.mean([r["max_slip_days"] for r in runs])),
             "replications": len(runs),
             "seed": self.seed,
         }
