@@ -110,6 +110,63 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_population, _add_simulate]
 
 
+# --- match (jobs) ------------------------------------------------------------------------
+
+
+def _match_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}"
+        + ("" if s["optimal"] else "  (NOT proven optimal)"),
+        f"  employed      {s['employed']:>8,} of {s['laborers']:,} laborers = "
+        f"{s['employment_rate']:.2%}   (reported {s['reported_employed']:,} = "
+        f"{s['reported_rate']:.2%} at full scale)",
+        f"  households with laborers {s['households_with_laborers']:,}, "
+        f"without a worker {s['households_without_worker']:,}",
+        f"  greedy first-come employs {s['greedy_employed']:,} and leaves "
+        f"{s['greedy_households_without_worker']:,} households without a worker; "
+        f"random employs {s['random_employed']:,}",
+        f"  build {s['build_seconds']:.2f} s, solve {s['solve_seconds']:.2f} s, "
+        f"max constraint violation {s['max_constraint_violation']:.2g}",
+        "",
+        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'rate':>8}",
+    ]
+    for county, c in s["by_county"].items():
+        lines.append(f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['rate']:>8.1%}")
+    lines += ["", f"  {'programme':<16}{'capacity':>9}{'assigned':>9}{'marginal':>9}"]
+    for name, g in s["by_programme"].items():
+        mv = "" if g["marginal_value"] is None else f"{g['marginal_value']:.2f}"
+        lines.append(f"  {name:<16}{g['capacity']:>9,}{g['assigned']:>9,}{mv:>9}")
+    if s.get("elastic"):
+        lines += ["", "  hard constraints that cannot all be met (elastic re-solve):"]
+        for kind, r in s["elastic"].items():
+            lines.append(
+                f"    {kind}: {r['constraints']} constraints short by {r['shortfall']:g} {r['unit']}"
+            )
+    return "\n".join(lines)
+
+
+def _match(args: argparse.Namespace) -> None:
+    from simlib.matching import match_jobs, write_outputs
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    result = match_jobs(scenario, solver=args.solver, write_mps=args.write_mps)
+    if args.out:
+        write_outputs(result, args.out)
+    emit(result.summary(), args.json, _match_text)
+
+
+def _add_match(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("match", help="match laborers to jobs (PuLP) and compare baselines")
+    add_common(parser)
+    parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument("--write-mps", default=None, help="write the final model solved (MPS)")
+    parser.add_argument("--out", default=None, help="folder for the result tables (CSV)")
+    parser.set_defaults(run=_match)
+
+
+SUBCOMMANDS.append(_add_match)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simlib", description="Maojiawan resettlement planning study"

@@ -1,0 +1,224 @@
+"""Inputs of the job matching, loaded from data/jobs/ and validated.
+
+Every employer (a workshop firm, a greenhouse base, the public-welfare posts, organised
+labour export...) is a frozen `Employer`; the scalars are a frozen `JobsParams`. Capacities
+are jobs at the scenario's scale: the full-scale capacities are scaled together with
+largest-remainder rounding (as the population is), so that their total stays proportional.
+A what-if is made with `scenario.with_overrides("jobs", ...)`, never by mutation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simlib.population import SKILLS, largest_remainder
+from simlib.provenance import DataError, read_table
+from simlib.scenario import Scenario
+
+PROGRAMMES = (
+    "workshop",
+    "mushroom",
+    "vegetable",
+    "orchard",
+    "shops",
+    "public_welfare",
+    "labour_export",
+)
+LOCATIONS = ("new_town", "away")
+SPECIAL_RULES = ("priority", "allowed", "excluded")
+CAPACITY_UNITS = ("jobs", "greenhouses")
+OBJECTIVE_MODES = ("lexicographic", "weighted")
+WAGE_BOUNDS = (300.0, 20000.0)  # yuan/month: anything outside is a typo, not an assumption
+AGE_BANDS = ((16, 29), (30, 44), (45, 64))  # for the optional age balance
+
+
+@dataclass(frozen=True)
+class Employer:
+    """One employer or programme unit and who it can hire."""
+
+    employer: str
+    programme: str  # one of PROGRAMMES
+    product: str
+    capacity: int  # jobs, at the scenario's scale
+    wage: float  # yuan per month (assumed)
+    wage_low: float  # yuan per month
+    wage_high: float  # yuan per month
+    base_retention: float  # share of hires still in the job after a year (assumed)
+    location: str  # new_town | away
+    season: str
+    age_min: int  # years
+    age_max: int  # years
+    sex: str  # any | F | M
+    skills_accepted: tuple[str, ...]  # empty = any
+    skills_preferred: tuple[str, ...]
+    special_group: str  # priority | allowed | excluded
+    provenance: str
+
+
+@dataclass(frozen=True)
+class JobsParams:
+    """Employers and the model's scalar settings; units in the field comments."""
+
+    employers: tuple[Employer, ...]
+    fairness_floor: float  # share of the overall employment rate, per county
+    sex_balance_floor: float  # share; 0 = off
+    age_balance_floor: float  # share; 0 = off
+    household_floor_hard: bool
+    carer_new_town_only: bool
+    skill_match_bonus: float  # share of retention
+    special_priority_bonus: float  # share of retention
+    objective_mode: str  # lexicographic | weighted
+    income_weight: float  # jobs per 1000 yuan/month (weighted mode)
+    time_limit: float  # seconds per solve
+    reported_employed: int  # people (full scale)
+    reported_rate: float  # share
+    closed: tuple[str, ...]  # employers closed in a what-if
+
+    @property
+    def capacity(self) -> int:
+        return sum(e.capacity for e in self.employers)
+
+
+def _list(text: str, file: Path, field: str) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in str(text).split(";") if s.strip())
+    if items == ("any",):
+        return ()
+    for item in items:
+        if item not in SKILLS:
+            raise DataError(file, field, item, f"unknown skill; use any or {SKILLS}")
+    return items
+
+
+def _check_employer_row(row, file: Path) -> None:
+    """Every cell of one employer row, with the employer named in the field."""
+
+    def bad(field: str, value, problem: str) -> DataError:
+        return DataError(file, f"{field}[{row.employer}]", value, problem)
+
+    if row.programme not in PROGRAMMES:
+        raise bad("programme", row.programme, f"unknown programme; use one of {PROGRAMMES}")
+    if row.location not in LOCATIONS:
+        raise bad("location", row.location, f"must be one of {LOCATIONS}")
+    if row.capacity_unit not in CAPACITY_UNITS:
+        raise bad("capacity_unit", row.capacity_unit, f"must be one of {CAPACITY_UNITS}")
+    if row.special_group not in SPECIAL_RULES:
+        raise bad("special_group", row.special_group, f"must be one of {SPECIAL_RULES}")
+    if row.sex not in ("any", "F", "M"):
+        raise bad("sex", row.sex, "must be any, F or M")
+    if row.capacity_unit == "greenhouses" and row.programme != "vegetable":
+        raise bad("capacity_unit", row.capacity_unit, "only vegetable rows count greenhouses")
+    low, high = WAGE_BOUNDS
+    for field in ("wage_yuan_month", "wage_low", "wage_high"):
+        value = getattr(row, field)
+        if not low <= value <= high:
+            raise bad(field, value, f"outside the plausible {low:.0f}-{high:.0f} yuan/month")
+    if not row.wage_low <= row.wage_yuan_month <= row.wage_high:
+        raise bad(
+            "wage_yuan_month",
+            row.wage_yuan_month,
+            f"lies outside its range [{row.wage_low}, {row.wage_high}]",
+        )
+    if not 0 < row.base_retention <= 1:
+        raise bad("base_retention", row.base_retention, "must lie in (0, 1]")
+    if not 16 <= row.age_min <= row.age_max <= 70:
+        raise bad("age_min", (row.age_min, row.age_max), "need 16 <= age_min <= age_max <= 70")
+
+
+def load_jobs_params(scenario: Scenario) -> JobsParams:
+    """Read data/jobs/ with the scenario's overrides, scale the capacities, validate."""
+    pfile = scenario.table("jobs", "parameters")
+    where = scenario.path if scenario.overrides.get("jobs") else pfile
+    v = scenario.values("jobs")
+    file = scenario.table("jobs", "programmes")
+    table = read_table(
+        file,
+        {
+            "employer": "str",
+            "programme": "str",
+            "product": "str",
+            "capacity": "int",
+            "capacity_unit": "str",
+            "wage_yuan_month": "float",
+            "wage_low": "float",
+            "wage_high": "float",
+            "base_retention": "float",
+            "location": "str",
+            "season": "str",
+            "age_min": "int",
+            "age_max": "int",
+            "sex": "str",
+            "skills_accepted": "str",
+            "skills_preferred": "str",
+            "special_group": "str",
+        },
+        key="employer",
+        shares=["base_retention"],
+    )
+    for name in ("fairness_floor", "sex_balance_floor", "age_balance_floor"):
+        if not 0 <= v[name] <= 1:
+            raise DataError(where, name, v[name], "must lie in [0, 1]")
+    if v["objective_mode"] not in OBJECTIVE_MODES:
+        raise DataError(
+            where, "objective_mode", v["objective_mode"], f"must be one of {OBJECTIVE_MODES}"
+        )
+    if v["solver_time_limit"] <= 0:
+        raise DataError(where, "solver_time_limit", v["solver_time_limit"], "must be > 0")
+    closed = tuple(s.strip() for s in str(v["closed_employers"] or "").split(";") if s.strip())
+    unknown = sorted(set(closed) - set(table["employer"]))
+    if unknown:
+        raise DataError(where, "closed_employers", unknown, "unknown employer")
+
+    full = []
+    for row in table.itertuples(index=False):
+        _check_employer_row(row, file)
+        jobs = float(row.capacity)
+        if row.capacity_unit == "greenhouses":
+            jobs *= v["vegetable_workers_per_greenhouse"]
+        if row.programme == "labour_export":
+            jobs *= v["labour_export_factor"]
+        full.append(0.0 if row.employer in closed else jobs)
+    full = np.array(full)
+    scaled = largest_remainder(full, round(full.sum() * scenario.scale)) if len(full) else full
+    employers = tuple(
+        Employer(
+            employer=row.employer,
+            programme=row.programme,
+            product=row.product,
+            capacity=int(cap),
+            wage=row.wage_yuan_month,
+            wage_low=row.wage_low,
+            wage_high=row.wage_high,
+            base_retention=row.base_retention,
+            location=row.location,
+            season=row.season,
+            age_min=row.age_min,
+            age_max=row.age_max,
+            sex=row.sex,
+            skills_accepted=_list(row.skills_accepted, file, f"skills_accepted[{row.employer}]"),
+            skills_preferred=_list(
+                row.skills_preferred or "any", file, f"skills_preferred[{row.employer}]"
+            ),
+            special_group=row.special_group,
+            provenance=row.provenance,
+        )
+        for row, cap in zip(table.itertuples(index=False), scaled, strict=True)
+    )
+    return JobsParams(
+        employers=employers,
+        fairness_floor=v["fairness_floor"],
+        sex_balance_floor=v["sex_balance_floor"],
+        age_balance_floor=v["age_balance_floor"],
+        household_floor_hard=v["household_floor_hard"],
+        carer_new_town_only=v["carer_new_town_only"],
+        skill_match_bonus=v["skill_match_bonus"],
+        special_priority_bonus=v["special_priority_bonus"],
+        objective_mode=v["objective_mode"],
+        income_weight=v["income_weight"],
+        time_limit=float(v["solver_time_limit"]),
+        reported_employed=v["reported_employed"],
+        reported_rate=v["reported_employment_rate"],
+        closed=closed,
+    )

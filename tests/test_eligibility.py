@@ -1,0 +1,73 @@
+"""Eligibility rules person by person, and classes that really are interchangeable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simlib.eligibility import class_people, classify, eligibility
+from simlib.jobs_inputs import load_jobs_params
+from simlib.population import generate_population
+
+
+def _person(**kw):
+    base = dict(
+        person_id=1, household_id=1, county="Ludian", age=30, sex="F", carer=False,
+        special_group=False, disabled=False, skill="factory", laborer=True,
+    )  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def _column(params, people, employer):
+    eligible, suitability = eligibility(pd.DataFrame(people), params)
+    j = [e.employer for e in params.employers].index(employer)
+    return eligible[:, j], suitability[:, j]
+
+
+def test_age_carer_special_and_skill_rules(smoke):
+    p = load_jobs_params(smoke)
+    people = [
+        _person(age=30),
+        _person(age=17),  # too young for export (18+)
+        _person(age=55),  # too old for export (<= 50)
+        _person(carer=True),  # carers stay in the new town
+        _person(special_group=True),  # special groups are not sent away
+        _person(disabled=True),
+    ]
+    ok, _ = _column(p, people, "labour_export")
+    assert ok.tolist() == [True, False, False, False, False, False]
+    ok, _ = _column(p, people, "workshop_09")  # electronics: 16-45, factory/service/none
+    assert ok.tolist() == [True, True, False, True, True, True]
+    ok, _ = _column(p, [_person(skill="farming"), _person(skill="none")], "workshop_09")
+    assert ok.tolist() == [False, True]
+
+
+def test_special_group_people_are_steered_to_public_welfare(smoke):
+    p = load_jobs_params(smoke)
+    _, suit = _column(p, [_person(), _person(special_group=True)], "public_welfare")
+    assert suit[1] > suit[0]
+    assert suit[1] == min(1.0, suit[0] + p.special_priority_bonus)
+
+
+def test_suitability_rewards_preferred_skills_and_stays_a_share(smoke):
+    p = load_jobs_params(smoke)
+    _, suit = _column(p, [_person(skill="farming"), _person(skill="service")], "vegetable_donated")
+    assert suit[0] == suit[1] + p.skill_match_bonus
+    pop = generate_population(smoke)
+    eligible, suitability = eligibility(pop.laborers, p)
+    assert ((suitability > 0) == eligible).all()
+    assert suitability.max() <= 1
+
+
+def test_class_members_share_eligibility_and_suitability(smoke):
+    p = load_jobs_params(smoke)
+    lab = generate_population(smoke).laborers.reset_index(drop=True)
+    codes, classes = classify(lab, p)
+    assert classes["size"].sum() == len(lab)
+    eligible, suitability = eligibility(lab, p)
+    class_eligible, class_suitability = eligibility(class_people(classes), p)
+    assert (eligible == class_eligible[codes]).all()
+    assert np.allclose(suitability, class_suitability[codes])
+    # a class never spans two counties (the fairness floor needs them apart)
+    assert (lab.groupby(codes)["county"].nunique() == 1).all()
