@@ -105,9 +105,75 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_simulate)
 
 
+# --- report (the published notebooks) ------------------------------------------------------
+
+
+def _report_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"Reports for scenario {s['scenario']}, seed {s['seed']}, in {s['build_seconds']:.1f} s:"
+    ]
+    lines += [
+        f"  {r['html']:<28}{r['seconds']:>7.1f} s{r['bytes'] / 1e6:>7.2f} MB  {r['title']}"
+        for r in s["reports"]
+    ]
+    lines.append(f"Open {s['index']}")
+    return "\n".join(lines)
+
+
+def _report(args: argparse.Namespace) -> None:
+    from simlib.report import NotebookFailed, build_reports
+    from simlib.scenario import SMOKE_SCENARIO
+
+    scenario = SMOKE_SCENARIO if args.smoke else args.scenario
+    if args.replications < 1:
+        raise DataError("--replications", "replications", args.replications, "must be >= 1")
+    try:
+        build = build_reports(
+            scenario,
+            args.out,
+            seed=args.seed,
+            replications=args.replications,
+            solver=args.solver,
+            show_code=args.show_code,
+        )
+    except NotebookFailed as failure:
+        print(f"simlib report: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
+    emit(build.summary(), args.json, _report_text)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from simlib.report import DEFAULT_OUT
+
+    parser = sub.add_parser(
+        "report", help="run every notebook and publish self-contained HTML reports"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="use data/scenarios/smoke.yaml (4 %% scale, under 2 minutes) instead of --scenario",
+    )
+    parser.add_argument(
+        "--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--replications", type=int, default=10, help="moving replications (default: 10)"
+    )
+    parser.add_argument("--solver", default="cbc", help="job-matching solver (default: cbc)")
+    parser.add_argument(
+        "--show-code", action="store_true", help="show the code cells (hidden by default)"
+    )
+    parser.set_defaults(run=_report)
+
+
 # Each domain adds its subcommand here: a function that registers a parser whose
 # defaults set `run`.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_population, _add_simulate]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_population,
+    _add_simulate,
+    _add_report,
+]
 
 
 # --- match (jobs) ------------------------------------------------------------------------

@@ -1,0 +1,421 @@
+"""Figures for the planner notebooks: one function per figure, each returning a Figure.
+
+Every figure has a title, axis labels with units and a colour-blind-safe palette
+(Okabe-Ito), and is sized to be read at report width (about 900 px) without zooming.
+The functions take the tidy tables that simlib returns, so a notebook calls one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+
+import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt  # noqa: F401  (in Jupyter, loads the inline display of figures)
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+# Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+COUNTY_ORDER = ("Ludian", "Qiaojia", "Yongshan", "Yiliang", "Yanjin")
+WIDTH = 9.0  # inches: 900 px at the report's 100 dpi
+DPI = 100
+
+
+def style() -> None:
+    """Readable defaults for every figure (called on import)."""
+    matplotlib.rcParams.update(
+        {
+            "figure.dpi": DPI,
+            "savefig.dpi": DPI,
+            "font.size": 11,
+            "axes.titlesize": 13,
+            "axes.titleweight": "bold",
+            "axes.labelsize": 11,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "legend.frameon": False,
+            "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+        }
+    )
+
+
+style()
+
+
+def colours(names: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per name (counties keep their colour across every figure)."""
+    ordered = [c for c in COUNTY_ORDER if c in names] + [n for n in names if n not in COUNTY_ORDER]
+    return {n: OKABE_ITO[i % len(OKABE_ITO)] for i, n in enumerate(ordered)}
+
+
+def _counties(names) -> list[str]:
+    names = list(dict.fromkeys(names))
+    return [c for c in COUNTY_ORDER if c in names] + sorted(
+        n for n in names if n not in COUNTY_ORDER
+    )
+
+
+class PlotFigure(Figure):
+    """A figure that shows itself as a PNG when it is a notebook cell's value.
+
+    It lives outside pyplot's registry, so a notebook shows it exactly once whatever the
+    backend (Jupyter, papermill) and scripts and tests do not accumulate open figures.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15)
+        return buffer.getvalue()
+
+
+def _figure(height: float = 4.5) -> tuple[Figure, Axes]:
+    fig = PlotFigure(figsize=(WIDTH, height), layout="constrained")
+    return fig, fig.subplots()
+
+
+# --- population -----------------------------------------------------------------------
+
+
+def household_sizes(households: pd.DataFrame) -> Figure:
+    """Households by size and county (stacked): how many flats of each type are needed."""
+    table = households.pivot_table(
+        index="size", columns="county", values="household_id", aggfunc="count", fill_value=0
+    )
+    counties = _counties(table.columns)
+    table = table[counties]
+    fig, ax = _figure()
+    c = colours(counties)
+    bottom = np.zeros(len(table))
+    for county in counties:
+        ax.bar(table.index, table[county], bottom=bottom, color=c[county], label=county)
+        bottom += table[county].to_numpy()
+    ax.set_title("Households by size and sending county")
+    ax.set_xlabel("household size (people)")
+    ax.set_ylabel("households")
+    ax.set_xticks(table.index)
+    ax.legend(title="county", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def age_pyramid(people: pd.DataFrame, band: int = 5) -> Figure:
+    """People by age band and sex, with the laborers (people of working capacity) marked."""
+    p = people.assign(band=(people["age"] // band) * band)
+    men = p[p["sex"] == "M"].groupby("band").size()
+    women = p[p["sex"] == "F"].groupby("band").size()
+    men_lab = p[(p["sex"] == "M") & p["laborer"]].groupby("band").size()
+    women_lab = p[(p["sex"] == "F") & p["laborer"]].groupby("band").size()
+    bands = np.arange(0, int(p["band"].max()) + band, band)
+    get = lambda s: s.reindex(bands, fill_value=0).to_numpy()  # noqa: E731
+    fig, ax = _figure(5.0)
+    ax.barh(bands, -get(men), height=band * 0.9, color=OKABE_ITO[1], label="men")
+    ax.barh(bands, get(women), height=band * 0.9, color=OKABE_ITO[0], label="women")
+    ax.barh(bands, -get(men_lab), height=band * 0.9, color=OKABE_ITO[3], label="men who can work")
+    ax.barh(
+        bands, get(women_lab), height=band * 0.9, color=OKABE_ITO[4], label="women who can work"
+    )
+    ax.set_title("People by age and sex; darker: people of working capacity")
+    ax.set_xlabel("people (men to the left, women to the right)")
+    ax.set_ylabel("age band (years)")
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks, [f"{abs(int(t)):,}" for t in ticks])
+    ax.legend(loc="upper right", ncols=2)
+    return fig
+
+
+# --- moving campaign -------------------------------------------------------------------
+
+
+def _deadline_line(ax, deadline: dt.date, label: str = "deadline 31 Mar 2020") -> None:
+    ax.axvline(deadline, color=OKABE_ITO[7], linestyle="--", linewidth=1.5)
+    ax.annotate(
+        label,
+        (mdates.date2num(deadline), 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(-4, -4),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=10,
+    )
+
+
+def _date_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
+
+
+def households_per_day(progress: pd.DataFrame) -> Figure:
+    """Households moved in per day, stacked by sending county (from `daily_progress()`)."""
+    table = progress.pivot_table(
+        index="date", columns="county", values="households", aggfunc="sum", fill_value=0
+    )
+    table.index = pd.to_datetime(table.index)
+    counties = _counties(table.columns)
+    c = colours(counties)
+    fig, ax = _figure()
+    bottom = np.zeros(len(table))
+    for county in counties:
+        ax.bar(table.index, table[county], bottom=bottom, width=0.85, color=c[county], label=county)
+        bottom += table[county].to_numpy()
+    if "deadline" in progress and len(progress):
+        _deadline_line(ax, pd.Timestamp(progress["deadline"].iloc[0]))
+    _date_axis(ax)
+    ax.set_title("Households moved in per day, by sending county")
+    ax.set_xlabel("date")
+    ax.set_ylabel("households per day")
+    ax.legend(title="county", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def cumulative_progress(
+    progress: pd.DataFrame, replications: Sequence[pd.DataFrame] = ()
+) -> Figure:
+    """Cumulative households moved in (all and registered-poor) against the 31 March deadline.
+
+    `replications`: more `daily_progress()` tables drawn thin behind the first one, so the
+    spread between replications is visible.
+    """
+    fig, ax = _figure()
+    for extra in replications:
+        d = extra.groupby("date")[["households", "registered_poor"]].sum().cumsum()
+        x = pd.to_datetime(d.index)
+        ax.plot(x, d["registered_poor"], color=OKABE_ITO[4], alpha=0.25, linewidth=0.8)
+        ax.plot(x, d["households"], color=OKABE_ITO[3], alpha=0.25, linewidth=0.8)
+    d = progress.groupby("date")[["households", "registered_poor"]].sum().cumsum()
+    x = pd.to_datetime(d.index)
+    ax.step(
+        x, d["households"], where="post", color=OKABE_ITO[3], linewidth=2, label="all households"
+    )
+    ax.step(
+        x,
+        d["registered_poor"],
+        where="post",
+        color=OKABE_ITO[4],
+        linewidth=2,
+        label="registered-poor households",
+    )
+    ax.axhline(d["registered_poor"].iloc[-1], color=OKABE_ITO[4], linestyle=":", linewidth=1)
+    ax.axhline(d["households"].iloc[-1], color=OKABE_ITO[3], linestyle=":", linewidth=1)
+    if "deadline" in progress and len(progress):
+        _deadline_line(ax, pd.Timestamp(progress["deadline"].iloc[0]))
+    _date_axis(ax)
+    ax.set_ylim(0, d["households"].iloc[-1] * 1.08)
+    ax.set_title("Cumulative households moved in against the 31 March 2020 deadline")
+    ax.set_xlabel("date")
+    ax.set_ylabel("households moved in (cumulative)")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def convoy_gantt(timeline: pd.DataFrame, dark_hour: float = 19.0) -> Figure:
+    """Convoys of one batch day: loading (light) and on the road (dark), by county.
+
+    `timeline` is `CampaignResult.convoy_timeline(day)`; times are hours of that day
+    (above 24 means the next day, for a convoy held overnight).
+    """
+    t = timeline.sort_values(["departure_hour"]).reset_index(drop=True)
+    counties = _counties(t["county"])
+    c = colours(counties)
+    fig, ax = _figure(max(3.5, 0.32 * len(t) + 1.8))
+    for i, row in t.iterrows():
+        colour = c[row["county"]]
+        ax.barh(
+            i,
+            row["loaded_hour"] - row["formed_hour"],
+            left=row["formed_hour"],
+            color=colour,
+            alpha=0.35,
+        )
+        ax.barh(
+            i, row["arrival_hour"] - row["departure_hour"], left=row["departure_hour"], color=colour
+        )
+    ax.axvline(dark_hour, color=OKABE_ITO[7], linestyle="--", linewidth=1.5)
+    ax.annotate(
+        "dark",
+        (dark_hour, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -4),
+        textcoords="offset points",
+        va="top",
+    )
+    ax.set_yticks(range(len(t)), [f"{r.county} #{r.convoy_id}" for r in t.itertuples()])
+    ax.invert_yaxis()
+    day = int(t["batch_day"].iloc[0]) if len(t) else 0
+    ax.set_title(f"Convoy timeline on batch day {day}: loading (light) and road (dark)")
+    ax.set_xlabel("hour of the day (h)")
+    ax.set_ylabel("convoy (county #id)")
+    handles = [Patch(color=c[k], label=k) for k in counties]
+    ax.legend(handles=handles, title="county", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def step_waits(waits: pd.DataFrame, exclude: Sequence[str] = ("followup",)) -> Figure:
+    """Median and 95th-percentile wait before each step of the move-in day (minutes).
+
+    The follow-up visit is a backlog of days, not minutes, so it is left out by default.
+    """
+    w = waits[~waits["step"].isin(exclude)].sort_values("order")
+    y = np.arange(len(w))
+    fig, ax = _figure(0.45 * len(w) + 2.0)
+    ax.barh(y - 0.2, w["p50"], height=0.4, color=OKABE_ITO[1], label="median (P50)")
+    ax.barh(y + 0.2, w["p95"], height=0.4, color=OKABE_ITO[4], label="1 in 20 waits longer (P95)")
+    ax.set_yticks(y, [f"{o}. {s}" for o, s in zip(w["order"], w["step"], strict=True)])
+    ax.invert_yaxis()
+    ax.set_title("Wait before each step of the move-in day")
+    ax.set_xlabel("wait (minutes)")
+    ax.set_ylabel("step of the eight-step move")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def utilisation(util: pd.DataFrame) -> Figure:
+    """Share of open time each resource of the move-in day is busy (0-100 %)."""
+    u = util.sort_values("utilization")
+    fig, ax = _figure(0.45 * len(u) + 2.0)
+    ax.barh(u["resource"].str.replace("_", " "), 100 * u["utilization"], color=OKABE_ITO[2])
+    for i, (v, n) in enumerate(zip(u["utilization"], u["units"], strict=True)):
+        ax.annotate(
+            f"{100 * v:.0f} % of {n:,}",
+            (100 * v, i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+        )
+    ax.set_xlim(0, 110)
+    ax.set_title("Resource utilisation on moving days")
+    ax.set_xlabel("busy time / open time (%)")
+    ax.set_ylabel("resource")
+    return fig
+
+
+def assumption_effects(effects: pd.DataFrame, measure: str = "campaign_days") -> Figure:
+    """Change in a headline figure when one assumption changes (a tornado chart).
+
+    `effects` is `simlib.study.assumption_effects()`: one row per change, with
+    `<measure>` and `<measure>_delta` columns (days).
+    """
+    e = effects.reindex(effects[f"{measure}_delta"].abs().sort_values().index)
+    fig, ax = _figure(0.45 * len(e) + 2.0)
+    colour = [OKABE_ITO[4] if v > 0 else OKABE_ITO[2] for v in e[f"{measure}_delta"]]
+    ax.barh(e["change"], e[f"{measure}_delta"], color=colour)
+    ax.axvline(0, color=OKABE_ITO[7], linewidth=1)
+    label = measure.replace("_", " ")
+    ax.set_title(f"Which assumptions move the {label}")
+    ax.set_xlabel(f"change in {label} vs. the baseline (days; + = longer)")
+    ax.set_ylabel("assumption changed")
+    return fig
+
+
+# --- job matching ------------------------------------------------------------------------
+
+
+def employment_by_programme_county(flows: pd.DataFrame) -> Figure:
+    """Employed people per programme, stacked by the county they came from.
+
+    `flows`: a county x programme table of counts (rows counties, columns programmes).
+    """
+    f = flows.loc[_counties(flows.index)]
+    order = f.sum().sort_values(ascending=True).index
+    f = f[order]
+    c = colours(list(f.index))
+    fig, ax = _figure(0.45 * len(order) + 2.2)
+    left = np.zeros(len(order))
+    for county in f.index:
+        ax.barh(
+            [str(p).replace("_", " ") for p in order],
+            f.loc[county],
+            left=left,
+            color=c[county],
+            label=county,
+        )
+        left += f.loc[county].to_numpy()
+    ax.set_title("Employment by programme and sending county")
+    ax.set_xlabel("people employed")
+    ax.set_ylabel("programme")
+    ax.legend(title="county", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def county_programme_flows(flows: pd.DataFrame) -> Figure:
+    """Flows from sending county to programme as a heat map with the counts written in."""
+    f = flows.loc[_counties(flows.index)]
+    share = f.div(f.sum(axis=1).replace(0, 1), axis=0)
+    fig, ax = _figure(0.5 * len(f) + 3.0)
+    image = ax.imshow(100 * share.to_numpy(), cmap="cividis", aspect="auto", vmin=0)
+    for i in range(f.shape[0]):
+        for j in range(f.shape[1]):
+            v = share.iat[i, j]
+            ax.text(
+                j,
+                i,
+                f"{int(f.iat[i, j]):,}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="black" if v > 0.5 * share.to_numpy().max() else "white",
+            )
+    ax.set_xticks(range(f.shape[1]), [str(p).replace("_", "\n") for p in f.columns], fontsize=9)
+    ax.set_yticks(range(f.shape[0]), f.index)
+    ax.grid(False)
+    ax.set_title("Where each county's workers go (people; colour = share of the county)")
+    ax.set_xlabel("programme")
+    ax.set_ylabel("sending county")
+    fig.colorbar(image, ax=ax, label="share of the county's employed (%)")
+    return fig
+
+
+def wage_distribution(assignments: pd.DataFrame, column: str = "wage_yuan_month") -> Figure:
+    """Monthly wage of everyone employed (histogram), with the median marked."""
+    w = assignments[column].dropna()
+    w = w[w > 0]
+    fig, ax = _figure()
+    if len(w):
+        ax.hist(w, bins=min(40, max(5, w.nunique())), color=OKABE_ITO[3], edgecolor="white")
+        median = float(np.median(w))
+        ax.axvline(median, color=OKABE_ITO[4], linestyle="--", linewidth=1.5)
+        ax.annotate(
+            f"median ¥{median:,.0f}",
+            (median, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -4),
+            textcoords="offset points",
+            va="top",
+        )
+    ax.set_title("Monthly wage of the people employed")
+    ax.set_xlabel("wage (yuan per month)")
+    ax.set_ylabel("people")
+    return fig
+
+
+def marginal_value(by_programme: pd.DataFrame, label: str = "programme") -> Figure:
+    """Marginal value of one more job in each programme (the capacity constraint's dual).
+
+    Zero means the programme has spare places; a high value is where one more post would
+    add most to the objective.
+    """
+    b = by_programme.groupby(label, as_index=False)["marginal_value"].max()
+    b = b.sort_values("marginal_value")
+    fig, ax = _figure(0.45 * len(b) + 2.0)
+    ax.barh(b[label].astype(str).str.replace("_", " "), b["marginal_value"], color=OKABE_ITO[5])
+    ax.set_title("Value of one more job, per programme")
+    ax.set_xlabel("marginal value of one more place (objective units)")
+    ax.set_ylabel(label)
+    return fig
