@@ -330,9 +330,10 @@ def assumption_effects(effects: pd.DataFrame, measure: str = "campaign_days") ->
 def employment_by_programme_county(flows: pd.DataFrame) -> Figure:
     """Employed people per programme, stacked by the county they came from.
 
-    `flows`: a county x programme table of counts (rows counties, columns programmes).
+    `flows`: a county x programme table of counts (rows counties, columns programmes, as
+    `MatchResult.flows()`); a `none` column (no job) is left out.
     """
-    f = flows.loc[_counties(flows.index)]
+    f = flows.drop(columns=["none", ""], errors="ignore").loc[_counties(flows.index)]
     order = f.sum().sort_values(ascending=True).index
     f = f[order]
     c = colours(list(f.index))
@@ -356,7 +357,7 @@ def employment_by_programme_county(flows: pd.DataFrame) -> Figure:
 
 def county_programme_flows(flows: pd.DataFrame) -> Figure:
     """Flows from sending county to programme as a heat map with the counts written in."""
-    f = flows.loc[_counties(flows.index)]
+    f = flows.rename(columns={"none": "no job", "": "no job"}).loc[_counties(flows.index)]
     share = f.div(f.sum(axis=1).replace(0, 1), axis=0)
     fig, ax = _figure(0.5 * len(f) + 3.0)
     image = ax.imshow(100 * share.to_numpy(), cmap="cividis", aspect="auto", vmin=0)
@@ -384,6 +385,8 @@ def county_programme_flows(flows: pd.DataFrame) -> Figure:
 
 def wage_distribution(assignments: pd.DataFrame, column: str = "wage_yuan_month") -> Figure:
     """Monthly wage of everyone employed (histogram), with the median marked."""
+    if "employer" in assignments:  # the unemployed carry no wage
+        assignments = assignments[assignments["employer"] != ""]
     w = assignments[column].dropna()
     w = w[w > 0]
     fig, ax = _figure()
