@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +151,10 @@ def build_instance(people: pd.DataFrame, params: JobsParams) -> Instance:
 def make_solver(name: str, time_limit: float, mip: bool = True):
     """CBC (ships with PuLP) or HiGHS through PuLP, asked for proven optimality."""
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0, mip=mip)
+        with warnings.catch_warnings():
+            # PuLP 3 warns that the bundled CBC moves to an extra in 4.0; it is still here
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0, mip=mip)
     if name == "highs":
         return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0, mip=mip)
     raise ValueError(f"solver(={name!r}) must be one of {SOLVERS}")
@@ -171,11 +175,13 @@ def _status(problem: pulp.LpProblem) -> str:
     return "not_solved"
 
 
-def model_residuals(problem: pulp.LpProblem) -> tuple[float, float]:
+def model_residuals(
+    problem: pulp.LpProblem, variables: list[pulp.LpVariable] | None = None
+) -> tuple[float, float]:
     """(largest constraint violation, largest distance of an integer variable from an
     integer), computed from the variable values, not taken from the solver."""
     violation = 0.0
-    for constraint in problem.constraints.values():
+    for constraint in problem.constraints():
         value = sum((v.varValue or 0.0) * a for v, a in constraint.items()) + constraint.constant
         if constraint.sense == pulp.LpConstraintLE:
             violation = max(violation, value)
@@ -184,7 +190,7 @@ def model_residuals(problem: pulp.LpProblem) -> tuple[float, float]:
         else:
             violation = max(violation, abs(value))
     fraction = 0.0
-    for v in problem.variables():
+    for v in problem.variables() if variables is None else variables:
         value = v.varValue or 0.0
         if v.lowBound is not None:
             violation = max(violation, v.lowBound - value)
@@ -206,6 +212,24 @@ class Model:
     capacity: dict[int, pulp.LpConstraint]
     slacks: dict[str, dict[str, pulp.LpVariable]] = field(default_factory=dict)
     designated: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    totals: list[pulp.LpVariable] = field(default_factory=list)
+    lp_first: bool = True  # try the LP relaxation before branch and bound
+
+    def variables(self) -> list[pulp.LpVariable]:
+        """Every variable of the model (cheaper than asking PuLP, which scans all rows)."""
+        slacks = [v for group in self.slacks.values() for v in group.values()]
+        return [*self.assign.values(), *self.designated.values(), *slacks, *self.totals]
+
+
+def _employed_total(problem: pulp.LpProblem, assign) -> pulp.LpVariable:
+    """E = the number employed, as one variable, so that the floors and the fixed
+    employment of the second stage refer to it instead of repeating every assignment."""
+    total = problem.add_variable("employed", lowBound=0)
+    terms = [(v, 1) for v in assign.values()] + [(total, -1)]
+    problem += pulp.LpConstraint(
+        pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, "employed_total", 0
+    )
+    return total
 
 
 def _floors(problem, inst: Instance, units_in_group, employed, elastic: bool, slacks) -> None:
@@ -223,7 +247,7 @@ def _floors(problem, inst: Instance, units_in_group, employed, elastic: bool, sl
                 continue
             expr = units_in_group(mask) - (f * size / total) * employed
             if elastic:
-                slack = pulp.LpVariable(f"short_{kind}_{name}", lowBound=0)
+                slack = problem.add_variable(f"short_{kind}_{name}", lowBound=0)
                 slacks.setdefault(kind, {})[name] = slack
                 expr = expr + slack
             problem += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"{kind}[{name}]", 0)
@@ -236,12 +260,14 @@ def build_aggregated(inst: Instance, elastic: bool = False) -> Model:
     x: dict[tuple[int, int], pulp.LpVariable] = {}
     cls, emp = np.nonzero(inst.class_eligible)
     for c, e in zip(cls.tolist(), emp.tolist(), strict=True):
-        x[c, e] = pulp.LpVariable(f"x_c{c}_e{e}", lowBound=0, cat=pulp.LpInteger)
+        x[c, e] = problem.add_variable(f"x_c{c}_e{e}", lowBound=0, cat=pulp.LpInteger)
     by_class = defaultdict(list)
     by_employer = defaultdict(list)
     for (c, e), var in x.items():
         by_class[c].append(var)
         by_employer[e].append(var)
+    # E is kept as the sum of x (not a variable of its own): with E as a variable the LP
+    # relaxation's vertex turned fractional here and branch and bound was needed
     employed = pulp.LpAffineExpression([(v, 1) for v in x.values()])
     income = pulp.LpAffineExpression(
         [(v, p.employers[e].wage * inst.class_suitability[c, e]) for (c, e), v in x.items()]
@@ -269,13 +295,13 @@ def build_aggregated(inst: Instance, elastic: bool = False) -> Model:
     if p.household_floor_hard:
         designated = defaultdict(list)
         for t, (key, households) in enumerate(zip(inst.types, inst.type_households, strict=True)):
-            ys = [pulp.LpVariable(f"y_t{t}_c{c}", lowBound=0, cat=pulp.LpInteger) for c in key]
+            ys = [problem.add_variable(f"y_t{t}_c{c}", 0, None, pulp.LpInteger) for c in key]
             for c, y in zip(key, ys, strict=True):
                 designated[c].append(y)
                 y_vars[t, c] = y
             expr = pulp.LpAffineExpression([(y, 1) for y in ys])
             if elastic:
-                slack = pulp.LpVariable(f"uncovered_t{t}", lowBound=0, upBound=len(households))
+                slack = problem.add_variable(f"uncovered_t{t}", lowBound=0, upBound=len(households))
                 slacks.setdefault("household_has_worker", {})[f"t{t}"] = slack
                 expr = expr + slack
             problem += pulp.LpConstraint(
@@ -313,13 +339,14 @@ def build_individual(inst: Instance, elastic: bool = False) -> Model:
     z: dict[tuple[int, int], pulp.LpVariable] = {}
     person, emp = np.nonzero(inst.eligible)
     for i, e in zip(person.tolist(), emp.tolist(), strict=True):
-        z[i, e] = pulp.LpVariable(f"z_i{i}_e{e}", cat=pulp.LpBinary)
+        z[i, e] = problem.add_variable(f"z_i{i}_e{e}", 0, 1, pulp.LpBinary)
     by_person = defaultdict(list)
     by_employer = defaultdict(list)
     for (i, e), var in z.items():
         by_person[i].append(var)
         by_employer[e].append(var)
-    employed = pulp.LpAffineExpression([(v, 1) for v in z.values()])
+    total = _employed_total(problem, z)
+    employed = pulp.LpAffineExpression([(total, 1)])
     income = pulp.LpAffineExpression(
         [(v, p.employers[e].wage * inst.suitability[i, e]) for (i, e), v in z.items()]
     )
@@ -349,7 +376,7 @@ def build_individual(inst: Instance, elastic: bool = False) -> Model:
                 [(v, 1) for i in members[h].tolist() for v in by_person[i]]
             )
             if elastic:
-                slack = pulp.LpVariable(f"uncovered_h{h}", lowBound=0, upBound=1)
+                slack = problem.add_variable(f"uncovered_h{h}", lowBound=0, upBound=1)
                 slacks.setdefault("household_has_worker", {})[f"h{h}"] = slack
                 expr = expr + slack
             problem += pulp.LpConstraint(
@@ -362,7 +389,7 @@ def build_individual(inst: Instance, elastic: bool = False) -> Model:
         )
 
     _floors(problem, inst, units_in_group, employed, elastic, slacks)
-    return Model(problem, z, employed, income, capacity, slacks)
+    return Model(problem, z, employed, income, capacity, slacks, {}, [total], lp_first=False)
 
 
 @dataclass
@@ -379,10 +406,10 @@ class SolveLog:
     marginal_jobs: dict[int, float] = field(default_factory=dict)
 
 
-def _integral(problem: pulp.LpProblem) -> bool:
+def _integral(variables: list[pulp.LpVariable]) -> bool:
     """Whether every integer variable already sits on an integer (to 1e-7), and if so
     snap them, so that the LP relaxation's vertex can serve as the integer solution."""
-    ints = [v for v in problem.variables() if v.cat == pulp.LpInteger]
+    ints = [v for v in variables if v.cat == pulp.LpInteger]
     if any(v.varValue is None or abs(v.varValue - round(v.varValue)) > 1e-7 for v in ints):
         return False
     for v in ints:
@@ -399,23 +426,26 @@ def _solve(
     met). Only when it is fractional does the branch-and-bound solve run."""
     start = time.perf_counter()
     problem = model.problem
-    problem.solve(make_solver(solver, time_limit, mip=False))
     entry: dict[str, Any] = {"stage": stage}
-    if problem.status == pulp.LpStatusOptimal and duals:
+    relaxed = None
+    if model.lp_first or duals:
+        problem.solve(make_solver(solver, time_limit, mip=False))
+        relaxed = problem.status
+    if relaxed == pulp.LpStatusOptimal and duals:
         sign = -1.0 if solver == "highs" else 1.0  # PuLP passes HiGHS duals of a max negated
         log.marginal_jobs = {e: sign * float(c.pi or 0.0) for e, c in model.capacity.items()}
-    if problem.status == pulp.LpStatusOptimal and _integral(problem):
+    if model.lp_first and relaxed == pulp.LpStatusOptimal and _integral(model.variables()):
         status, entry["proof"] = "optimal", "lp_relaxation_integral"
-    elif problem.status == pulp.LpStatusInfeasible:
+    elif relaxed == pulp.LpStatusInfeasible:
         status, entry["proof"] = "infeasible", "lp_relaxation_infeasible"
     else:
-        problem.solve(make_solver(solver, max(time_limit - (time.perf_counter() - start), 0.1)))
+        problem.solve(make_solver(solver, time_limit))  # the limit applies to each solve
         status, entry["proof"] = _status(problem), "branch_and_bound"
     seconds = time.perf_counter() - start
     log.solve_seconds += seconds
     entry.update(status=status, seconds=round(seconds, 4))
     if status in ("optimal", "time_limit_feasible"):
-        violation, fraction = model_residuals(problem)
+        violation, fraction = model_residuals(problem, model.variables())
         log.max_violation = max(log.max_violation, violation)
         log.max_fraction = max(log.max_fraction, fraction)
         entry["objective"] = float(pulp.value(problem.objective) or 0.0)
@@ -515,13 +545,10 @@ def _disaggregate(inst: Instance, model: Model) -> np.ndarray:
         return employer
     designated = np.zeros(n, dtype=bool)
     if inst.params.household_floor_hard:
-        first_member = (
-            pd.DataFrame(
-                {"h": inst.laborers["household_id"], "c": inst.class_of, "i": np.arange(n)}
-            )
-            .groupby(["h", "c"])["i"]
-            .min()
-        )
+        first_member: dict[tuple[int, int], int] = {}
+        households_of = inst.laborers["household_id"].to_numpy().tolist()
+        for i, (h, c) in enumerate(zip(households_of, inst.class_of.tolist(), strict=True)):
+            first_member.setdefault((h, c), i)  # laborers are in person_id order
         for t, (key, households) in enumerate(zip(inst.types, inst.type_households, strict=True)):
             start = 0
             for c in key:
@@ -723,7 +750,9 @@ class MatchResult:
             "expected_income_yuan_month": round(float(a["expected_income"].sum()), 2),
             "households_with_laborers": hh_with,
             "households_without_worker": without,
-            "objective": objective,
+            # the last stage's objective (expected income in yuan/month when lexicographic)
+            "objective": list(objective.values())[-1] if objective else None,
+            "objectives": objective,
             "by_county": {
                 r.county: {
                     "laborers": int(r.laborers),
@@ -812,8 +841,8 @@ def model_size(model: Model, inst: Instance) -> dict[str, int]:
         "classes": len(inst.classes),
         "household_types": len(inst.types),
         "variables": len(problem.variables()),
-        "constraints": len(problem.constraints),
-        "nonzeros": sum(len(c) for c in problem.constraints.values()),
+        "constraints": len(problem.constraints()),
+        "nonzeros": sum(len(c) for c in problem.constraints()),
     }
 
 
