@@ -36,8 +36,10 @@ matters (y[t, c] <= n_t already follows from the equality), which keeps types fe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
 import time
 import warnings
 from collections import defaultdict
@@ -122,7 +124,8 @@ def build_instance(people: pd.DataFrame, params: JobsParams) -> Instance:
     anywhere = class_eligible.any(axis=1)
     frame = pd.DataFrame({"household_id": laborers["household_id"], "c": class_of})
     frame = frame[anywhere[class_of]]
-    sets = frame.groupby("household_id")["c"].agg(lambda c: tuple(sorted(set(c))))
+    frame = frame.drop_duplicates().sort_values(["household_id", "c"])
+    sets = frame.groupby("household_id")["c"].agg(tuple)
     by_type = defaultdict(list)
     for household, key in sets.items():
         by_type[key].append(household)
@@ -158,6 +161,33 @@ def make_solver(name: str, time_limit: float, mip: bool = True):
     if name == "highs":
         return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0, mip=mip)
     raise ValueError(f"solver(={name!r}) must be one of {SOLVERS}")
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send what a solver library prints (HiGHS prints a banner from C++) to stderr, so
+    that `--json` leaves nothing but JSON on stdout."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (e.g. captured by a notebook)
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _run(problem: pulp.LpProblem, solver: str, time_limit: float, mip: bool = True) -> None:
+    if solver == "highs":
+        with _quiet_stdout():
+            problem.solve(make_solver(solver, time_limit, mip=mip))
+    else:
+        problem.solve(make_solver(solver, time_limit, mip=mip))
 
 
 def _status(problem: pulp.LpProblem) -> str:
@@ -429,7 +459,7 @@ def _solve(
     entry: dict[str, Any] = {"stage": stage}
     relaxed = None
     if model.lp_first or duals:
-        problem.solve(make_solver(solver, time_limit, mip=False))
+        _run(problem, solver, time_limit, mip=False)
         relaxed = problem.status
     if relaxed == pulp.LpStatusOptimal and duals:
         sign = -1.0 if solver == "highs" else 1.0  # PuLP passes HiGHS duals of a max negated
@@ -439,7 +469,7 @@ def _solve(
     elif relaxed == pulp.LpStatusInfeasible:
         status, entry["proof"] = "infeasible", "lp_relaxation_infeasible"
     else:
-        problem.solve(make_solver(solver, time_limit))  # the limit applies to each solve
+        _run(problem, solver, time_limit)  # the limit applies to each solve
         status, entry["proof"] = _status(problem), "branch_and_bound"
     seconds = time.perf_counter() - start
     log.solve_seconds += seconds
@@ -651,8 +681,10 @@ class MatchResult:
 
     def by_county(self) -> pd.DataFrame:
         a = self.assignments
-        table = a.groupby("county").agg(
-            laborers=("person_id", "size"), employed=("employer", lambda s: int((s != "").sum()))
+        table = (
+            pd.DataFrame({"county": a["county"], "employed": (a["employer"] != "").astype(int)})
+            .groupby("county")
+            .agg(laborers=("employed", "size"), employed=("employed", "sum"))
         )
         table["rate"] = table["employed"] / table["laborers"]
         return table.reset_index()
@@ -678,27 +710,38 @@ class MatchResult:
         return pd.DataFrame(rows)
 
     def households_without_worker(self) -> pd.DataFrame:
+        """Households with laborers but nobody employed, and why."""
         a = self.assignments
-        hired = a.groupby("household_id")["employer"].agg(lambda s: bool((s != "").any()))
-        without = hired[~hired].index
-        rows = []
-        for h in without.tolist():
-            members = a[a["household_id"] == h]
-            if (members["reason"] == REASON_NOWHERE).all():
-                reason = REASON_HH_NOWHERE
-            elif (members["reason"].isin([REASON_NOWHERE, REASON_FULL])).all():
-                reason = REASON_HH_FULL
-            else:
-                reason = REASON_HH_RELAXED
-            rows.append(
-                {
-                    "household_id": h,
-                    "county": members["county"].iloc[0],
-                    "laborers": len(members),
-                    "reason": reason,
-                }
-            )
-        return pd.DataFrame(rows, columns=["household_id", "county", "laborers", "reason"])
+        flags = pd.DataFrame(
+            {
+                "household_id": a["household_id"],
+                "county": a["county"],
+                "hired": a["employer"] != "",
+                "nowhere": a["reason"] == REASON_NOWHERE,
+                "blocked": a["reason"].isin([REASON_NOWHERE, REASON_FULL]),
+            }
+        )
+        per = flags.groupby("household_id", sort=True).agg(
+            county=("county", "first"),
+            laborers=("hired", "size"),
+            hired=("hired", "any"),
+            nowhere=("nowhere", "all"),
+            blocked=("blocked", "all"),
+        )
+        per = per[~per["hired"]]
+        reason = np.where(
+            per["nowhere"],
+            REASON_HH_NOWHERE,
+            np.where(per["blocked"], REASON_HH_FULL, REASON_HH_RELAXED),
+        )
+        return pd.DataFrame(
+            {
+                "household_id": per.index.to_numpy(),
+                "county": per["county"].to_numpy(),
+                "laborers": per["laborers"].to_numpy(),
+                "reason": reason,
+            }
+        )
 
     def unemployed(self) -> pd.DataFrame:
         a = self.assignments

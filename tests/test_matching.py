@@ -323,3 +323,13 @@ def test_cli_bad_scenario_value(tmp_path, capsys, smoke_scenario):
     )
     assert main(["match", "--scenario", str(bad)]) == 2
     assert "fairness_floor" in capsys.readouterr().err
+
+
+def test_cli_json_with_highs_prints_only_json(capfd, smoke_scenario):
+    # HiGHS prints a banner from C++ straight to the file descriptor; it must not
+    # end up in the JSON on stdout
+    assert (
+        main(["match", "--scenario", str(smoke_scenario.path), "--solver", "highs", "--json"]) == 0
+    )
+    s = json.loads(capfd.readouterr().out)
+    assert s["solver"] == "highs" and s["optimal"]
