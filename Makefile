@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup report smoke test bench lint format kernel notebook clean
+.PHONY: setup report smoke-report browser test bench lint format kernel notebook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## report: the main job (full scale, the baseline scenario)
+## report: the main job: every notebook at full scale (baseline), published as HTML in
+## results/reports/ (open index.html)
 report: $(STAMP)
-	$(PY) -m simlib population
+	$(PY) -m simlib report
+
+## smoke-report: the same on the smoke scenario (4 % scale), in under 2 minutes
+smoke-report: $(STAMP)
+	$(PY) -m simlib report --smoke
+
+## browser: Debian's headless Chromium for the report tests (needs root; CI runs it)
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 ## test: every test, the notebooks on the smoke scenario included
 test: $(STAMP)

@@ -135,6 +135,7 @@ def _report(args: argparse.Namespace) -> None:
             replications=args.replications,
             solver=args.solver,
             show_code=args.show_code,
+            notebooks_dir=args.notebooks,
         )
     except NotebookFailed as failure:
         print(f"simlib report: {failure}", file=sys.stderr)
@@ -143,7 +144,7 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from simlib.report import DEFAULT_OUT
+    from simlib.report import DEFAULT_OUT, NOTEBOOKS_DIR
 
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
@@ -163,6 +164,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--solver", default="cbc", help="job-matching solver (default: cbc)")
     parser.add_argument(
         "--show-code", action="store_true", help="show the code cells (hidden by default)"
+    )
+    parser.add_argument(
+        "--notebooks",
+        default=str(NOTEBOOKS_DIR),
+        help="folder of NN-*.ipynb notebooks (default: %(default)s)",
     )
     parser.set_defaults(run=_report)
 

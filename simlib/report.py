@@ -337,6 +337,7 @@ def build_reports(
                     str(executed),
                     parameters=parameters,
                     kernel_name=kernel,
+                    language="python",
                     cwd=str(path.parent),
                     progress_bar=False,
                     log_output=False,
@@ -408,16 +409,13 @@ def _failed_cell(kept: Path, error: Exception) -> int | None:
     """The failing cell's number in the original notebook (1 = first cell).
 
     papermill inserts an `injected-parameters` cell, so its own cell index is shifted;
-    counting from the kept notebook without that cell gives the number a person sees in
-    Jupyter.
+    counting without that cell gives the number a person sees in Jupyter.
     """
     index = getattr(error, "cell_index", None)
     if index is None or not kept.exists():
         return None if index is None else index + 1
-    nb = nbformat.read(kept, as_version=4)
-    injected = sum(
-        1
-        for c in nb.cells[:index]
-        if "injected-parameters" in c.get("metadata", {}).get("tags", [])
-    )
+    tags = [c.get("metadata", {}).get("tags", []) for c in nbformat.read(kept, as_version=4).cells]
+    # papermill also puts a markdown cell about the error at the top of the kept notebook
+    tags = [t for t in tags if "papermill-error-cell-tag" not in t]
+    injected = sum("injected-parameters" in t for t in tags[:index])
     return index - injected + 1

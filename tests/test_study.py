@@ -1,0 +1,71 @@
+"""The summary tables: model columns come from the runs passed in, reported ones from data/."""
+
+from __future__ import annotations
+
+import pytest
+
+from simlib.moving import run_replications
+from simlib.study import (
+    PROGRAMME_KEYS,
+    Change,
+    assumption_effects,
+    comparison_table,
+    effects_text,
+    headline_text,
+    reported_figures,
+)
+
+
+@pytest.fixture(scope="module")
+def moving(smoke):
+    return run_replications(smoke, 2, workers=1).summary()
+
+
+def test_reported_figures_come_from_data(smoke):
+    rep = reported_figures(smoke)
+    assert int(rep.loc["employed_two_months", "value"]) == 17016
+    assert rep.loc["registered_poor_deadline", "value"] == "2020-03-31"
+
+
+def test_comparison_shows_the_run_not_fixed_numbers(smoke, moving):
+    fake = dict(moving, campaign_days={"mean": 321.0, "ci95_low": 300.0, "ci95_high": 345.0})
+    matching = {
+        "employed": 1234,
+        "employment_rate": 0.5,
+        "by_programme": {"public_welfare": {"assigned": 17}, "labour_export": {"assigned": 99}},
+    }
+    table = comparison_table(smoke, fake, matching, PROGRAMME_KEYS)
+    model = table["model (mean)"]
+    assert model["moving campaign length (days)"] == "321 days"
+    assert table.loc["moving campaign length (days)", "model 95 % CI"] == "300 – 345"
+    assert model["people employed"] == "1,234"
+    assert model["employment rate (%)"] == "50.00 %"
+    assert model["public-welfare posts (公益岗位)"] == "17"
+    assert model["organised labour export (转移就业)"] == "99"
+    assert table.loc["people employed", "reported"] == "17,016"
+    assert table.loc["people employed", "reported at this scale"] == f"{17016 * smoke.scale:,.0f}"
+
+
+def test_without_matching_the_rows_say_so(smoke, moving):
+    table = comparison_table(smoke, moving)
+    assert table.loc["people employed", "model (mean)"] == "not run"
+
+
+def test_assumption_effects_are_differences_with_the_same_random_numbers(smoke):
+    changes = (
+        Change("no pause", {"pause_windows": []}),
+        Change("same as baseline", {}),
+    )
+    effects = assumption_effects(smoke, replications=2, workers=1, changes=changes)
+    assert effects["change"].iloc[0].startswith("baseline")
+    same = effects.set_index("change").loc["same as baseline"]
+    assert same["campaign_days_delta"] == 0  # common random numbers: no noise
+    no_pause = effects.set_index("change").loc["no pause"]
+    assert no_pause["campaign_days_delta"] < 0
+    assert "no pause" in effects_text(effects)
+
+
+def test_headline_states_the_deadline_verdict(moving):
+    text = headline_text(moving)
+    assert f"{moving['campaign_days']['mean']:.0f} days" in text
+    assert "deadline" in text
