@@ -32,6 +32,20 @@ Conversely every individual assignment gives such x and y (pick one employed mem
 covered household as the designated one). So both models have the same optimum; the
 tests check this against the individual model and brute force. Only the *set* of classes
 matters (y[t, c] <= n_t already follows from the equality), which keeps types few.
+
+Solving (`solve_model`): each stage first solves the LP relaxation; most rows form a
+network, so its optimal vertex is usually integral, and then it *is* a proven optimum of
+the integer programme. Otherwise branch and bound runs (CBC or HiGHS, `time_limit` per
+solve). Every answer is checked here (`model_residuals`: row residuals, bounds,
+integrality; `check_assignment`: every rule, person by person) before it is reported, and
+only a proven, verified optimum is called optimal. If the hard rows cannot all hold, an
+elastic re-solve adds a penalised slack to each household and floor row and reports which
+groups give way and by how much (`SolveLog.elastic`). The marginal value of one more job
+at an employer is the dual of its capacity row in the employment stage's LP relaxation
+(people employed per extra job; one dual among several when the LP is degenerate).
+
+Households with laborers none of whom is eligible anywhere cannot be covered by any plan;
+they are left out of the hard household rows and reported with that reason.
 """
 
 from __future__ import annotations

@@ -333,3 +333,16 @@ def test_cli_json_with_highs_prints_only_json(capfd, smoke_scenario):
     )
     s = json.loads(capfd.readouterr().out)
     assert s["solver"] == "highs" and s["optimal"]
+
+
+def test_optional_sex_and_age_balance(smoke_scenario):
+    scenario = smoke_scenario.with_overrides("jobs", sex_balance_floor=0.98, age_balance_floor=0.9)
+    r = match_jobs(scenario)
+    assert r.summary()["optimal"]
+    checks = check_assignment(r.instance, r.assignments["employer_index"].to_numpy())
+    assert {"sex_balance", "age_balance"} <= set(checks)
+    assert max(checks.values()) <= 1e-9
+    a = r.assignments
+    overall = (a["employer"] != "").mean()
+    for _, group in a.groupby("sex"):
+        assert (group["employer"] != "").mean() >= 0.98 * overall - 1e-9
