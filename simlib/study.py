@@ -284,6 +284,8 @@ def headline_text(moving: Mapping[str, Any], matching: Mapping[str, Any] | None 
         else f"meets the deadline in {100 * met:.0f} % of replications"
     )
     lines = [
+        f"*Scenario {moving['scenario']}, seed {moving['seed']}.*",
+        "",
         f"- **Moving takes {days['mean']:.0f} days** (95 % CI {_ci(days)}) from "
         f"{start:%d %b %Y}, against the reported 100+ days, over {moving['replications']} "
         f"replications.",
