@@ -255,7 +255,14 @@ def _chromium() -> str:
 
 
 def _chromium_run(browser: str, *args: str) -> str:
-    flags = ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars"]
+    # --no-sandbox: CI runs as root; --disable-dev-shm-usage: containers have a small /dev/shm
+    flags = [
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+    ]
     done = subprocess.run(
         [browser, *flags, *args], capture_output=True, text=True, timeout=120, check=False
     )
