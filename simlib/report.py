@@ -57,9 +57,9 @@ class NotebookFailed(RuntimeError):
 
     def __init__(self, notebook: str, cell: int | None, error: str, kept: Path):
         self.notebook, self.cell, self.error, self.kept = notebook, cell, error, kept
-        where = f"cell {cell}" if cell is not None else "before any cell ran"
+        where = f"in cell {cell}" if cell is not None else "outside any cell (kernel or file)"
         super().__init__(
-            f"notebook {notebook} failed in {where}: {error}\n"
+            f"notebook {notebook} failed {where}: {error}\n"
             f"  the executed notebook is kept for inspection: {kept}"
         )
 
@@ -304,7 +304,6 @@ def build_reports(
 
     Raises `NotebookFailed` at the first notebook that fails (later ones are not run).
     """
-    import papermill
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -327,28 +326,11 @@ def build_reports(
         bar = tqdm(
             notebooks, desc="reports", unit="notebook", file=sys.stderr, disable=not progress
         )
-        for path in bar:
+        for path in bar:  # a failure leaves the bar where it stopped, next to the message
             bar.set_postfix_str(path.name)
             t0 = time.perf_counter()
             executed = Path(scratch) / path.name
-            try:
-                papermill.execute_notebook(
-                    str(path),
-                    str(executed),
-                    parameters=parameters,
-                    kernel_name=kernel,
-                    language="python",
-                    cwd=str(path.parent),
-                    progress_bar=False,
-                    log_output=False,
-                    execution_timeout=EXECUTION_TIMEOUT,
-                )
-            except papermill.PapermillExecutionError as error:
-                kept = _keep_failed(executed, failed_dir / path.name)
-                cell = _failed_cell(kept, error)
-                raise NotebookFailed(
-                    path.name, cell, f"{error.ename}: {error.evalue}", kept
-                ) from None
+            _execute(path, executed, parameters, kernel, failed_dir / path.name)
             nb = nbformat.read(executed, as_version=4)
             title = notebook_title(nb, path.stem)
             page = to_html(nb, title, show_code=show_code)
@@ -388,6 +370,33 @@ def build_reports(
         json.dumps({"reports": [asdict(r) for r in reports], **metadata}, indent=2),
     )
     return Build(out, index, tuple(reports), metadata)
+
+
+def _execute(
+    path: Path, executed: Path, parameters: dict[str, Any], kernel: str, failed: Path
+) -> None:
+    """Run one notebook with papermill; on any failure keep what ran and say where."""
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(executed),
+            parameters=parameters,
+            kernel_name=kernel,
+            language="python",
+            cwd=str(path.parent),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=EXECUTION_TIMEOUT,
+        )
+    except papermill.PapermillExecutionError as error:
+        kept = _keep_failed(executed, failed)
+        cell = _failed_cell(kept, error)
+        raise NotebookFailed(path.name, cell, f"{error.ename}: {error.evalue}", kept) from None
+    except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
+        kept = _keep_failed(executed, failed)
+        raise NotebookFailed(path.name, None, f"{type(error).__name__}: {error}", kept) from error
 
 
 def _relative(path: Path) -> str:

@@ -315,3 +315,13 @@ def test_screenshot_of_the_summary(smoke_build):
     )
     data = SCREENSHOT.read_bytes()
     assert data.startswith(PNG) and len(data) > 50_000  # a blank page is a few kB
+
+
+def test_a_dead_kernel_also_stops_the_build_naming_the_notebook(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "00-crash.ipynb", "import os\nos._exit(1)")
+    with pytest.raises(NotebookFailed) as failure:
+        build_reports(SMOKE_SCENARIO, tmp_path / "out", notebooks_dir=notebooks, progress=False)
+    assert failure.value.notebook == "00-crash.ipynb"
+    assert "00-crash.ipynb" in str(failure.value)
