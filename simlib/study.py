@@ -431,3 +431,15 @@ def matching_text(matching: Mapping[str, Any]) -> str:
             f" fewer households without a worker."
         )
     return "\n".join(lines)
+
+
+def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame) -> str:
+    """The move-in day's bottleneck in one sentence, from a campaign's tables."""
+    busiest = utilization.sort_values("utilization").iloc[-1]
+    w = waits[waits["step"] != "followup"].sort_values("p95").iloc[-1]
+    return (
+        f"The busiest team is **{busiest['resource'].replace('_', ' ')}**, busy "
+        f"{100 * busiest['utilization']:.0f} % of its open time; the longest wait is before "
+        f"step {w['order']} (**{w['step'].replace('_', ' ')}**): median {w['p50']:.0f} min, "
+        f"1 in 20 families over {w['p95']:.0f} min."
+    )
