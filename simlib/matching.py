@@ -539,7 +539,12 @@ def solve_model(
     )
     model.problem.setObjective(model.income)
     log.build_seconds += time.perf_counter() - start
+    first = {v.name: v.varValue for v in model.variables()}
     log.status = _solve(model, solver, limit, log, "income")
+    if log.status not in ("optimal", "time_limit_feasible"):
+        # no income-stage solution: keep the employment stage's plan (status stays honest)
+        for v in model.variables():
+            v.varValue = first[v.name]
     return _finish(model, log, write_mps)
 
 
@@ -743,6 +748,16 @@ class MatchResult:
             blocked=("blocked", "all"),
         )
         per = per[~per["hired"]]
+        if a["reason"].str.startswith("no plan").any():
+            reason = np.full(len(per), a["reason"].iloc[0], dtype=object)
+            return pd.DataFrame(
+                {
+                    "household_id": per.index.to_numpy(),
+                    "county": per["county"].to_numpy(),
+                    "laborers": per["laborers"].to_numpy(),
+                    "reason": reason,
+                }
+            )
         reason = np.where(
             per["nowhere"],
             REASON_HH_NOWHERE,
@@ -934,8 +949,12 @@ def match_population(
         )
     else:
         raise ValueError(f"formulation(={formulation!r}) must be aggregated or individual")
+    table = assignment_table(inst, employer)
+    if not _has_solution(log):
+        # no plan at all: the rule-based reasons would blame the floors; say what happened
+        table["reason"] = f"no plan: the solver returned {log.status}"
     result = MatchResult(
-        assignments=assignment_table(inst, employer),
+        assignments=table,
         instance=inst,
         log=log,
         solver=solver,

@@ -270,6 +270,10 @@ def test_time_limited_run_is_never_called_optimal(monkeypatch, base_params):
     r = match_population(people, None, params)
     assert r.log.status == "time_limit_feasible"
     assert r.summary()["optimal"] is False
+    monkeypatch.setattr(m, "_status", lambda problem: "time_limit_no_solution")
+    r = match_population(people, None, params)
+    assert r.summary()["optimal"] is False and r.employed == 0
+    assert set(r.unemployed()["reason"]) == {"no plan: the solver returned time_limit_no_solution"}
 
 
 def test_weighted_mode_solves_once(base_params):
