@@ -573,8 +573,14 @@ def _elastic(inst: Instance, build, solver: str, limit: float, log: SolveLog):
 
 
 def _finish(model: Model, log: SolveLog, write_mps):
+    """Write the final model solved, if asked. PuLP marks a maximisation only in a
+    comment, so an OBJSENSE MAX section is added for other solvers to read it right."""
     if write_mps is not None:
-        model.problem.writeMPS(str(write_mps))
+        path = Path(write_mps)
+        model.problem.writeMPS(str(path))
+        if model.problem.sense == pulp.LpMaximize:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("ROWS\n", "OBJSENSE\n    MAX\nROWS\n", 1), "utf-8")
     return model, log
 
 

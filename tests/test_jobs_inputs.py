@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import replace_in
 
@@ -79,3 +81,13 @@ def test_bad_programme_values_name_file_field_and_value(data_copy, old, new, fie
 def test_bad_parameters_fail(baseline, name, value):
     with pytest.raises(DataError, match=name):
         load_jobs_params(baseline.with_overrides("jobs", **{name: value}))
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[1] / "data" / "scenarios").glob("*.yaml")),
+    ids=lambda p: p.stem,
+)
+def test_every_shipped_scenario_has_valid_jobs_inputs(path):
+    params = load_jobs_params(load_scenario(path))
+    assert params.capacity > 0

@@ -313,6 +313,14 @@ def test_cli_json_mps_and_out(tmp_path, capsys, smoke_scenario):
     # the final model: the employment stage's constraints plus employment_fixed
     assert len(problem.constraints()) == s["model_size"]["constraints"]
     assert "employment_fixed" in {c.name for c in problem.constraints()}
+    # another solver reading the file alone finds the same optimum
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
+    h.run()
+    assert h.getObjectiveValue() == pytest.approx(s["objective"], rel=1e-9)
     for name in ("assignments", "by_county", "by_programme", "households_without_worker",
                  "unemployed"):  # fmt: skip
         assert (out / f"{name}.csv").is_file()
