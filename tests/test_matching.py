@@ -159,7 +159,7 @@ def instances(draw):
     return employers, people, floor
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_aggregated_equals_individual_and_brute_force(base_params, case):
     employers, people, floor = case
