@@ -42,7 +42,9 @@ only a proven, verified optimum is called optimal. If the hard rows cannot all h
 elastic re-solve adds a penalised slack to each household and floor row and reports which
 groups give way and by how much (`SolveLog.elastic`). The marginal value of one more job
 at an employer is the dual of its capacity row in the employment stage's LP relaxation
-(people employed per extra job; one dual among several when the LP is degenerate).
+(people employed per extra job; one dual among several when the LP is degenerate); its
+marginal income is the same row's dual in the income stage, with employment held at its
+optimum (expected yuan/month one more place adds).
 
 Households with laborers none of whom is eligible anywhere cannot be covered by any plan;
 they are left out of the hard household rows and reported with that reason.
@@ -447,7 +449,8 @@ class SolveLog:
     max_violation: float = 0.0
     max_fraction: float = 0.0
     elastic: dict[str, Any] | None = None
-    marginal_jobs: dict[int, float] = field(default_factory=dict)
+    marginal_jobs: dict[int, float] = field(default_factory=dict)  # people per extra place
+    marginal_income: dict[int, float] = field(default_factory=dict)  # yuan/month per extra place
 
 
 def _integral(variables: list[pulp.LpVariable]) -> bool:
@@ -462,7 +465,12 @@ def _integral(variables: list[pulp.LpVariable]) -> bool:
 
 
 def _solve(
-    model: Model, solver: str, time_limit: float, log: SolveLog, stage: str, duals: bool = False
+    model: Model,
+    solver: str,
+    time_limit: float,
+    log: SolveLog,
+    stage: str,
+    duals: dict[int, float] | None = None,
 ) -> str:
     """Solve, then check the answer ourselves. The LP relaxation comes first: most of
     the matrix is a network, so its optimal vertex is usually integral, and an integral
@@ -472,12 +480,12 @@ def _solve(
     problem = model.problem
     entry: dict[str, Any] = {"stage": stage}
     relaxed = None
-    if model.lp_first or duals:
+    if model.lp_first or duals is not None:
         _run(problem, solver, time_limit, mip=False)
         relaxed = problem.status
-    if relaxed == pulp.LpStatusOptimal and duals:
+    if relaxed == pulp.LpStatusOptimal and duals is not None:
         sign = -1.0 if solver == "highs" else 1.0  # PuLP passes HiGHS duals of a max negated
-        log.marginal_jobs = {e: sign * float(c.pi or 0.0) for e, c in model.capacity.items()}
+        duals.update({e: sign * float(c.pi or 0.0) for e, c in model.capacity.items()})
     if model.lp_first and relaxed == pulp.LpStatusOptimal and _integral(model.variables()):
         status, entry["proof"] = "optimal", "lp_relaxation_integral"
     elif relaxed == pulp.LpStatusInfeasible:
@@ -524,7 +532,8 @@ def solve_model(
         model.employed + scale * model.income if weighted else model.employed
     )
     log.build_seconds = time.perf_counter() - start
-    status = _solve(model, solver, limit, log, "weighted" if weighted else "employment", duals)
+    stage = "weighted" if weighted else "employment"
+    status = _solve(model, solver, limit, log, stage, log.marginal_jobs if duals else None)
     if status == "infeasible":
         model, status = _elastic(inst, build, solver, limit, log)
         log.status = status
@@ -540,7 +549,9 @@ def solve_model(
     model.problem.setObjective(model.income)
     log.build_seconds += time.perf_counter() - start
     first = {v.name: v.varValue for v in model.variables()}
-    log.status = _solve(model, solver, limit, log, "income")
+    # with employment held at its optimum, the capacity duals price one more place in
+    # expected income (yuan/month): which programme to grow when every one is full
+    log.status = _solve(model, solver, limit, log, "income", log.marginal_income if duals else None)
     if log.status not in ("optimal", "time_limit_feasible"):
         # no income-stage solution: keep the employment stage's plan (status stays honest)
         for v in model.variables():
@@ -730,6 +741,9 @@ class MatchResult:
                     "marginal_value": self.log.marginal_jobs.get(e, 0.0)
                     if self.log.marginal_jobs
                     else float("nan"),
+                    "marginal_income_yuan_month": self.log.marginal_income.get(e, 0.0)
+                    if self.log.marginal_income
+                    else float("nan"),
                 }
             )
         return pd.DataFrame(rows)
@@ -801,15 +815,19 @@ class MatchResult:
             g["capacity"] += int(row.capacity)
             g["assigned"] += int(row.assigned)
             mv = None if pd.isna(row.marginal_value) else round(float(row.marginal_value), 6)
+            mi = row.marginal_income_yuan_month
+            mi = None if pd.isna(mi) else round(float(mi), 2)
             g["employers"][row.employer] = {
                 "capacity": int(row.capacity),
                 "assigned": int(row.assigned),
                 "wage_yuan_month": float(row.wage_yuan_month),
                 "marginal_value": mv,
+                "marginal_income_yuan_month": mi,
             }
         for g in by_programme.values():
-            values = [e["marginal_value"] for e in g["employers"].values()]
-            g["marginal_value"] = None if None in values else max(values, default=0.0)
+            for key in ("marginal_value", "marginal_income_yuan_month"):
+                values = [e[key] for e in g["employers"].values()]
+                g[key] = None if None in values else max(values, default=0.0)
         p = self.instance.params
         objective = {
             s["stage"]: round(s["objective"], 6) for s in self.log.stages if "objective" in s

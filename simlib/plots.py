@@ -409,16 +409,32 @@ def wage_distribution(assignments: pd.DataFrame, column: str = "wage_yuan_month"
 
 
 def marginal_value(by_programme: pd.DataFrame, label: str = "programme") -> Figure:
-    """Marginal value of one more job in each programme (the capacity constraint's dual).
-
-    Zero means the programme has spare places; a high value is where one more post would
-    add most to the objective.
+    """Value of one more place in each programme, from the capacity constraints' duals:
+    people employed (left) and, with employment held at its best, expected income in
+    yuan per month (right). When every programme is full, each extra place employs one
+    more person, and the income side says where that place earns most.
     """
-    b = by_programme.groupby(label, as_index=False)["marginal_value"].max()
-    b = b.sort_values("marginal_value")
-    fig, ax = _figure(0.45 * len(b) + 2.0)
-    ax.barh(b[label].astype(str).str.replace("_", " "), b["marginal_value"], color=OKABE_ITO[5])
-    ax.set_title("Value of one more job, per programme")
-    ax.set_xlabel("marginal value of one more place (objective units)")
-    ax.set_ylabel(label)
+    columns = ["marginal_value"]
+    if "marginal_income_yuan_month" in by_programme:
+        columns.append("marginal_income_yuan_month")
+    b = by_programme.groupby(label, as_index=False)[columns].max()
+    b = b.sort_values(columns[-1])
+    names = b[label].astype(str).str.replace("_", " ")
+    fig = PlotFigure(figsize=(WIDTH, 0.45 * len(b) + 2.0), layout="constrained")
+    axes = fig.subplots(1, len(columns), sharey=True, squeeze=False)[0]
+    titles = {
+        "marginal_value": ("people employed", "people per extra place", OKABE_ITO[5]),
+        "marginal_income_yuan_month": (
+            "expected income",
+            "yuan per month per extra place",
+            OKABE_ITO[1],
+        ),
+    }
+    for ax, column in zip(axes, columns, strict=True):
+        title, unit, colour = titles[column]
+        ax.barh(names, b[column], color=colour)
+        ax.set_title(title)
+        ax.set_xlabel(unit)
+    axes[0].set_ylabel(label)
+    fig.suptitle("Value of one more place, per programme")
     return fig

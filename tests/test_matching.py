@@ -215,8 +215,31 @@ def test_marginal_values_and_reasons(smoke_cbc):
     by_prog = smoke_cbc.by_programme()
     assert by_prog["marginal_value"].notna().all()
     assert (by_prog["marginal_value"] >= -1e-9).all()
+    assert (by_prog["marginal_income_yuan_month"] >= -1e-6).all()
     idle = smoke_cbc.unemployed()
     assert set(idle["reason"]) <= {REASON_FULL, REASON_NOWHERE}
+
+
+def test_marginal_income_equals_the_gain_of_a_resolve_with_one_more_place(base_params):
+    # every place is full and a laborer waits: one more place anywhere employs her, and the
+    # income-stage dual must price that place as a re-solve with it does
+    employers = [
+        employer("town", 1, wage=2000.0),
+        employer("away", 1, location="away", wage=4000.0, programme="labour_export"),
+    ]
+    people = [person(1, 1), person(2, 1, skill="farming", age=50), person(3, 2, sex="M")]
+    params, frame = tiny(base_params, employers, people)
+    result = match_population(frame, None, params)
+    assert result.log.status == "optimal"
+    income = objectives(result)[1]
+    prices = result.by_programme().set_index("employer")["marginal_income_yuan_month"]
+    for i, e in enumerate(employers):
+        grown = [*employers]
+        grown[i] = dataclasses.replace(e, capacity=e.capacity + 1)
+        again = match_population(frame, None, dataclasses.replace(params, employers=tuple(grown)))
+        assert again.employed == result.employed + 1
+        assert prices[e.employer] == pytest.approx(objectives(again)[1] - income, abs=1e-6)
+        assert prices[e.employer] > 0
 
 
 def test_no_jobs_and_no_laborers(base_params):
