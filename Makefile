@@ -24,12 +24,16 @@ report: $(STAMP)
 smoke-report: $(STAMP)
 	$(PY) -m simlib report --smoke
 
-## browser: Debian's headless Chromium for the report tests (needs root; CI runs it)
+## browser: Debian's headless Chromium (and a CJK font) for the report tests, installed
+## once with apt-get (as root, or through sudo)
 browser:
-	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
-## test: every test, the notebooks on the smoke scenario included
-test: $(STAMP)
+## test: every test, the notebooks on the smoke scenario and the reports in Chromium included
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 ## bench: speed benchmarks, printing figures and ratios against a reference
