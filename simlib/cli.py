@@ -239,6 +239,64 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_match)
 
 
+# --- sweep (uncertainty over the assumptions) ------------------------------------------
+
+
+def _sweep_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"Sweep {s['name']}: {s['points']} points, {s['completed']} computed, "
+        f"{s['skipped']} already finished, {s['failed']} failed, in {s['wall_seconds']:.1f} s "
+        f"on {s['workers']} workers",
+        f"  results in {s['output']} (combined table {s['table']})",
+    ]
+    lines += [f"  FAILED point {f['point']} ({f['label']}): {f['error']}" for f in s["failures"]]
+    return "\n".join(lines)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from simlib.sweep import load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    run = run_sweep(
+        spec,
+        out=args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        restart=args.restart,
+        progress=not args.no_progress,
+    )
+    emit(run.summary(), args.json, _sweep_text)
+    if run.failed:
+        raise SystemExit(1)
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "sweep", help="run a sweep over the assumptions (data/sweeps/*.yaml) on Dask"
+    )
+    parser.add_argument("spec", help="sweep specification (YAML), e.g. data/sweeps/ci.yaml")
+    parser.add_argument(
+        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://...)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: CPUs)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="output folder (default: results/sweeps/<name>/)"
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the points in the output folder and start afresh",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.set_defaults(run=_sweep)
+
+
+SUBCOMMANDS.append(_add_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simlib", description="Maojiawan resettlement planning study"

@@ -9,6 +9,7 @@ at full scale and to fill in the rest from labelled assumptions.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,14 +63,28 @@ class PopulationParams:
     values: Any  # the remaining scalar parameters, by name (a read-only mapping)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "values":  # during unpickling: not a parameter
+            raise AttributeError(name)
         try:
             return self.values[name]
         except KeyError:
             raise AttributeError(name) from None
 
+    def __reduce__(self):
+        # a read-only mapping does not pickle (sweeps send populations to other processes)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["values"] = dict(self.values)
+        return (_population_params, (fields,))
+
     @property
     def county_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.counties)
+
+
+def _population_params(fields: dict[str, Any]) -> PopulationParams:
+    from types import MappingProxyType
+
+    return PopulationParams(**dict(fields, values=MappingProxyType(fields["values"])))
 
 
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:

@@ -52,6 +52,12 @@ class Scenario:
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", _freeze(dict(self.overrides)))
 
+    def __reduce__(self):
+        # read-only mappings do not pickle: send plain dicts, __post_init__ freezes them again
+        overrides = {d: dict(v) for d, v in self.overrides.items()}
+        args = (self.name, self.path, self.data_dir, self.seed, self.scale, self.description)
+        return (Scenario, (*args, overrides))
+
     def parameters(self, domain: str) -> dict[str, Any]:
         """Parameter records (value, unit, provenance, range) of one domain, as in data/."""
         return load_parameters(self.data_dir / domain / "parameters.csv")

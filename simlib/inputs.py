@@ -1,0 +1,133 @@
+"""Every input of a run, loaded once: the scenario, its population, the moving and the jobs
+parameters, and the seed.
+
+`load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
+validates) and builds the synthetic population. A variant is a copy made by `vary`, with
+changes keyed "domain.parameter" (or "seed", "scale"); it re-validates only the domains that
+changed and rebuilds the population only when a population input, the seed or the scale
+changes, so one-at-a-time changes of moving or jobs assumptions share the same families.
+Nothing below this module reads a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from simlib.jobs_inputs import JobsParams, load_jobs_params
+from simlib.moving_inputs import MovingParams, load_moving_params
+from simlib.population import Population, generate_population
+from simlib.provenance import DataError
+from simlib.scenario import Scenario, load_scenario
+
+TOP_LEVEL = ("seed", "scale")
+STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """One run's inputs. `seed` is the scenario's seed, from which the population is drawn."""
+
+    scenario: Scenario
+    population: Population
+    moving: MovingParams
+    jobs: JobsParams
+    seed: int
+
+
+def load_inputs(
+    scenario: Scenario | str | Path | None = None, *, seed: int | None = None
+) -> Inputs:
+    """Load a scenario (a Scenario or a path; default: the baseline) and everything it names."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, seed=seed)
+    else:
+        scenario = scenario.with_seed(seed)
+    return Inputs(
+        scenario=scenario,
+        population=generate_population(scenario),
+        moving=load_moving_params(scenario),
+        jobs=load_jobs_params(scenario),
+        seed=scenario.seed,
+    )
+
+
+def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> tuple[str, str]:
+    """("domain", "parameter") of a change key, checked against data/ (DataError if unknown)."""
+    where = where or scenario.path
+    if key in TOP_LEVEL:
+        return "", key
+    domain, dot, name = str(key).partition(".")
+    domains = sorted(p.parent.name for p in scenario.data_dir.glob("*/parameters.csv"))
+    if not dot or domain not in domains:
+        raise DataError(
+            where, str(key), None, f"unknown parameter; write domain.parameter, domain in {domains}"
+        )
+    known = scenario.parameters(domain)
+    if name not in known:
+        raise DataError(where, str(key), None, f"unknown parameter; {domain} has {sorted(known)}")
+    return domain, name
+
+
+def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = None) -> Inputs:
+    """A copy of `inputs` with `changes` ({"moving.trucks_per_county": 20, "seed": 7, ...}).
+
+    Each changed domain is re-loaded through its loader (so a bad value fails with a
+    DataError naming the parameter); unchanged parts are shared with `inputs`, the
+    population included unless a population input, the seed or the scale changed.
+    """
+    if not changes:
+        return inputs
+    scenario = inputs.scenario
+    by_domain: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in changes.items():
+        domain, name = split_key(key, scenario, where)
+        if domain:
+            by_domain.setdefault(domain, {})[name] = value
+        else:
+            top[name] = value
+    for domain, values in by_domain.items():
+        scenario = scenario.with_overrides(domain, **values)
+    if "seed" in top:
+        scenario = scenario.with_seed(top["seed"])
+    if "scale" in top:
+        scale = top["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
+            raise DataError(where or scenario.path, "scale", scale, "must be a number in (0, 1]")
+        scenario = replace(scenario, scale=float(scale))
+    everything = bool(top)  # seed or scale: every domain depends on them
+    try:
+        population = (
+            generate_population(scenario)
+            if everything or "population" in by_domain
+            else inputs.population
+        )
+        moving = (
+            load_moving_params(scenario)
+            if everything or "moving" in by_domain or "population" in by_domain
+            else inputs.moving
+        )
+        jobs = load_jobs_params(scenario) if everything or "jobs" in by_domain else inputs.jobs
+    except DataError as error:
+        if where is None:
+            raise
+        raise DataError(where, error.field, error.value, error.problem) from None
+    return replace(
+        inputs,
+        scenario=scenario,
+        population=population,
+        moving=moving,
+        jobs=jobs,
+        seed=scenario.seed,
+    )
+
+
+def scenario_value(scenario: Scenario, key: str) -> Any:
+    """The value a change key has in a scenario (its override, else data/'s value)."""
+    domain, name = split_key(key, scenario)
+    if not domain:
+        return getattr(scenario, name)
+    return scenario.values(domain, structured=STRUCTURED.get(domain, ()))[name]

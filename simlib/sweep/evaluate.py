@@ -1,0 +1,99 @@
+"""The one place a sweep calls the models: inputs in, headline outputs out.
+
+`evaluate_point` runs the moving campaign (its replications, serially: the sweep runs
+points in parallel) and the job matching on already-loaded inputs and returns flat
+numbers. Outputs are read from the models' summaries by key and defensively, so a model
+that adds or renames a figure changes one line here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from simlib.inputs import Inputs
+
+# name -> (unit, what it means); the sweep's analysis and report read these names
+OUTPUTS = {
+    "campaign_days": ("days", "moving campaign length, mean over replications"),
+    "campaign_days_ci95": ("days", "95 % CI half-width of the campaign length (noise)"),
+    "registered_poor_all_in_day": ("day", "day the last registered-poor household moves in"),
+    "registered_poor_all_in_day_ci95": ("days", "95 % CI half-width of that day (noise)"),
+    "registered_poor_deadline_day": ("day", "31 March 2020 counted from the campaign start"),
+    "deadline_met_share": ("share", "replications with every registered-poor household in"),
+    "deadline_missed": ("flag", "mean last registered-poor day after the deadline"),
+    "households_not_moved": ("households", "not moved within the planning horizon"),
+    "employed": ("people", "people given a job by the optimised plan"),
+    "laborers": ("people", "people of working capacity"),
+    "employment_rate": ("share", "employed / people of working capacity"),
+    "employment_below_reported": ("flag", "employment rate below the reported 92.08 %"),
+    "households_without_worker": ("households", "households with labour but no worker"),
+    "matching_optimal": ("flag", "the plan is proven optimal"),
+}
+
+
+def _mean(value: Any) -> float:
+    """A figure that is a number or a {mean, ci95_low, ci95_high} mapping, as a float."""
+    if isinstance(value, Mapping):
+        value = value.get("mean")
+    return math.nan if value is None else float(value)
+
+
+def _half_width(value: Any) -> float:
+    if isinstance(value, Mapping) and value.get("ci95_high") is not None:
+        return (float(value["ci95_high"]) - float(value["ci95_low"])) / 2
+    return math.nan
+
+
+def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
+    """`Replications.summary()` of the moving campaign on these inputs (no file read)."""
+    from simlib.moving import Replications, _one
+
+    households = inputs.population.households
+    runs = tuple(_one((inputs.moving, seed, r, households)) for r in range(replications))
+    return Replications(inputs.scenario, seed, runs).summary()
+
+
+def run_matching(inputs: Inputs, seed: int) -> dict[str, Any]:
+    """`MatchResult.summary()` of the job matching on these inputs (no file read)."""
+    from simlib.matching import match_population
+
+    population = inputs.population
+    result = match_population(
+        population.people, population.households, inputs.jobs, seed=seed, baselines=False
+    )
+    return result.summary()
+
+
+def headline(moving: Mapping[str, Any], matching: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat headline outputs (see OUTPUTS) from the two models' summaries."""
+    poor = moving.get("registered_poor_all_in_day")
+    deadline_day = moving.get("registered_poor_deadline_day")
+    rate = matching.get("employment_rate")
+    reported = matching.get("reported_rate")
+    return {
+        "campaign_days": _mean(moving.get("campaign_days")),
+        "campaign_days_ci95": _half_width(moving.get("campaign_days")),
+        "registered_poor_all_in_day": _mean(poor),
+        "registered_poor_all_in_day_ci95": _half_width(poor),
+        "registered_poor_deadline_day": _mean(deadline_day),
+        "deadline_met_share": _mean(moving.get("registered_poor_in_by_deadline_share")),
+        "deadline_missed": bool(
+            deadline_day is not None and poor is not None and _mean(poor) > _mean(deadline_day)
+        ),
+        "households_not_moved": _mean(moving.get("households_not_moved")),
+        "employed": _mean(matching.get("employed")),
+        "laborers": _mean(matching.get("laborers")),
+        "employment_rate": _mean(rate),
+        "employment_below_reported": bool(
+            rate is not None and reported is not None and float(rate) < float(reported)
+        ),
+        "households_without_worker": _mean(matching.get("households_without_worker")),
+        "matching_optimal": bool(matching.get("optimal", False)),
+    }
+
+
+def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
+    """Headline outputs of both models for one point of a sweep."""
+    return headline(run_moving(inputs, replications, seed), run_matching(inputs, seed))

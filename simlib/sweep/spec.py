@@ -1,0 +1,409 @@
+"""Sweep specifications: which assumptions to vary, over what range, with which design.
+
+A specification is a YAML file under data/sweeps/:
+
+    name: ci
+    scenario: ../scenarios/smoke.yaml   # the base scenario, relative to this file
+    seed: 20191120                      # master seed (default: the scenario's seed)
+    replications: 2                     # moving replications per point
+    budget: 16                          # most points the design may have
+    common_random_numbers: true         # every point uses the master seed (default)
+    design: {method: oat}               # oat | morris | sobol | lhs | grid (+ settings)
+    parameters:
+      moving.trucks_per_county: {}                  # range: low/high recorded in data/
+      moving.daily_reception_quota: {low: 60, high: 150}
+      moving.scheduling_policy: {levels: [county_waves, daily_quota]}
+      jobs.*: {exclude: [income_weight]}            # every assumed number with a range
+    overlays:                           # oat only: what-ifs changing several at once
+      - ../scenarios/more-escorts.yaml
+      - {moving.police_escorts_per_county: 1, moving.medical_escorts_per_county: 1}
+
+Every value is checked through the domain loaders before anything runs: an unknown
+parameter, a value of the wrong type or one the loader refuses, an empty design or one
+larger than the budget is a DataError naming the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simlib.inputs import Inputs, load_inputs, scenario_value, split_key
+from simlib.provenance import DataError
+from simlib.scenario import PROJECT_ROOT, Scenario, load_scenario
+
+SWEEPS_DIR = PROJECT_ROOT / "data" / "sweeps"
+METHODS = ("oat", "morris", "sobol", "lhs", "grid")
+TOP_KEYS = (
+    "name",
+    "description",
+    "scenario",
+    "seed",
+    "replications",
+    "budget",
+    "common_random_numbers",
+    "design",
+    "parameters",
+    "overlays",
+    "report",
+)
+DESIGN_SETTINGS = {
+    "oat": (),
+    "morris": ("trajectories", "levels"),
+    "sobol": ("samples", "second_order"),
+    "lhs": ("samples",),
+    "grid": ("points",),
+}
+DEFAULT_BUDGET = 1000
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One varied assumption: a numeric range [low, high], or a list of levels."""
+
+    key: str  # domain.parameter
+    type: str  # int | float | bool | str (as in data/)
+    baseline: Any
+    low: float | None = None
+    high: float | None = None
+    levels: tuple[Any, ...] = ()
+    unit: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.low is not None and not self.levels
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[-1]
+
+    def value(self, x: float) -> Any:
+        """A sampled number in the parameter's own type (ints rounded)."""
+        return int(round(x)) if self.type == "int" else float(x)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Several assumptions changed together (a what-if), with where it came from."""
+
+    name: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    path: Path
+    scenario: Scenario
+    seed: int
+    replications: int
+    budget: int
+    common_random_numbers: bool
+    method: str
+    settings: Mapping[str, Any]
+    factors: tuple[Factor, ...]
+    overlays: tuple[Overlay, ...] = ()
+    description: str = ""
+    report: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that decides the points (not of the file's comments)."""
+        doc = {
+            "scenario": str(self.scenario.path),
+            "scale": self.scenario.scale,
+            "overrides": {d: dict(v) for d, v in self.scenario.overrides.items()},
+            "seed": self.seed,
+            "replications": self.replications,
+            "crn": self.common_random_numbers,
+            "method": self.method,
+            "settings": dict(self.settings),
+            "factors": [f.__dict__ for f in self.factors],
+            "overlays": [(o.name, dict(o.changes)) for o in self.overlays],
+        }
+        text = json.dumps(doc, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def load_base(self) -> Inputs:
+        """The base inputs, loaded once (population drawn from the master seed)."""
+        return load_inputs(self.scenario, seed=self.seed)
+
+    def on_scenario(self, scenario: Scenario, seed: int | None = None) -> SweepSpec:
+        """The same design around another base scenario (e.g. the one a report runs on)."""
+        raw = dict(self.raw, scenario=str(scenario.path))
+        if seed is not None:
+            raw["seed"] = seed
+        elif "seed" not in self.raw:
+            raw["seed"] = scenario.seed
+        return parse_spec(raw, self.path, base=scenario.with_seed(raw["seed"]))
+
+
+def _bad(path: Path, field: str, value: Any, problem: str) -> DataError:
+    return DataError(path, field, value, problem)
+
+
+def _int(raw: Mapping[str, Any], key: str, default: Any, path: Path, minimum: int = 1) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _bad(path, key, value, f"must be an integer >= {minimum}")
+    return value
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a sweep specification (DataError on anything wrong)."""
+    path = Path(path)
+    if not path.is_file() and (SWEEPS_DIR / path).is_file():
+        path = SWEEPS_DIR / path
+    if not path.is_file():
+        raise _bad(path, "(file)", str(path), "sweep specification not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise _bad(path, "(yaml)", str(path), f"is not valid YAML: {error}") from None
+    if not isinstance(raw, Mapping):
+        raise _bad(path, "(top level)", type(raw).__name__, "must be a mapping")
+    return parse_spec(raw, path.resolve())
+
+
+def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None) -> SweepSpec:
+    """Check a specification's mapping; `base` replaces the scenario it names."""
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise _bad(path, str(key), raw[key], f"unknown key; use {TOP_KEYS}")
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise _bad(path, "name", name, "must be a non-empty folder name")
+    if base is None:
+        if "scenario" not in raw:
+            raise _bad(path, "scenario", None, "name the base scenario file")
+        scenario_path = (path.parent / str(raw["scenario"])).resolve()
+        base = load_scenario(scenario_path)
+    seed = raw.get("seed", base.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _bad(path, "seed", seed, "must be a non-negative integer")
+    base = base.with_seed(seed)
+    replications = _int(raw, "replications", 2, path)
+    budget = _int(raw, "budget", DEFAULT_BUDGET, path)
+    crn = raw.get("common_random_numbers", True)
+    if not isinstance(crn, bool):
+        raise _bad(path, "common_random_numbers", crn, "must be true or false")
+
+    design = raw.get("design", {"method": "oat"})
+    if isinstance(design, str):
+        design = {"method": design}
+    if not isinstance(design, Mapping):
+        raise _bad(path, "design", design, "must be a mapping with a method")
+    method = design.get("method")
+    if method not in METHODS:
+        raise _bad(path, "design.method", method, f"must be one of {METHODS}")
+    settings = {k: v for k, v in design.items() if k != "method"}
+    for key, value in settings.items():
+        if key not in DESIGN_SETTINGS[method]:
+            raise _bad(path, f"design.{key}", value, f"{method} takes {DESIGN_SETTINGS[method]}")
+        if key == "second_order":
+            if not isinstance(value, bool):
+                raise _bad(path, f"design.{key}", value, "must be true or false")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _bad(path, f"design.{key}", value, "must be an integer >= 1")
+
+    inputs_view = _ScenarioView(base)
+    factors = _factors(raw.get("parameters") or {}, inputs_view, path)
+    overlays = _overlays(raw.get("overlays") or [], base, path)
+    if overlays and method != "oat":
+        raise _bad(path, "overlays", len(overlays), "overlays belong to the oat design only")
+    for f in factors:
+        if f.levels and method in ("morris", "sobol", "lhs"):
+            raise _bad(path, f.key, list(f.levels), f"{method} needs a numeric low/high range")
+    spec = SweepSpec(
+        name=name,
+        path=path,
+        scenario=base,
+        seed=seed,
+        replications=replications,
+        budget=budget,
+        common_random_numbers=crn,
+        method=method,
+        settings=settings,
+        factors=tuple(factors),
+        overlays=tuple(overlays),
+        description=str(raw.get("description", "")),
+        report=bool(raw.get("report", False)),
+        raw=dict(raw),
+    )
+    _check_values(spec)
+    from simlib.sweep.design import design_points  # the design needs the checked spec
+
+    size = len(design_points(spec))
+    if size == 0 or (method == "oat" and size == 1):
+        raise _bad(path, "parameters", None, "the design is empty: vary at least one parameter")
+    if size > budget:
+        raise _bad(path, "budget", budget, f"the {method} design has {size} points, over budget")
+    return spec
+
+
+class _ScenarioView:
+    """Parameter records of a scenario, read once per domain."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self._records: dict[str, Any] = {}
+
+    def records(self, domain: str) -> dict[str, Any]:
+        if domain not in self._records:
+            self._records[domain] = self.scenario.parameters(domain)
+        return self._records[domain]
+
+
+def _number(value: Any, path: Path, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(path, field, value, "must be a number")
+    return float(value)
+
+
+def _factors(raw: Any, view: _ScenarioView, path: Path) -> list[Factor]:
+    if not isinstance(raw, Mapping):
+        raise _bad(path, "parameters", raw, "must be a mapping of domain.parameter: range")
+    factors: list[Factor] = []
+    for key, options in raw.items():
+        options = options or {}
+        if not isinstance(options, Mapping):
+            raise _bad(path, str(key), options, "give {} or low/high or levels")
+        if str(key).endswith(".*"):
+            factors += _all_assumed(str(key)[:-2], options, view, path)
+            continue
+        factors.append(_factor(str(key), options, view, path))
+    keys = [f.key for f in factors]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise _bad(path, "parameters", twice, "named twice")
+    return factors
+
+
+def _all_assumed(domain: str, options: Mapping[str, Any], view, path: Path) -> list[Factor]:
+    """Every assumed number of a domain that records a range (minus `exclude`)."""
+    scenario = view.scenario
+    domains = sorted(p.parent.name for p in scenario.data_dir.glob("*/parameters.csv"))
+    if domain not in domains:
+        raise _bad(path, f"{domain}.*", None, f"unknown domain; use one of {domains}")
+    exclude = options.get("exclude", [])
+    if not isinstance(exclude, list):
+        raise _bad(path, f"{domain}.*.exclude", exclude, "must be a list of parameter names")
+    records = view.records(domain)
+    for name in exclude:
+        if name not in records:
+            raise _bad(path, f"{domain}.*.exclude", name, "unknown parameter")
+    return [
+        _factor(f"{domain}.{name}", {}, view, path)
+        for name, p in records.items()
+        if p.provenance == "assumed" and p.low is not None and name not in exclude
+    ]
+
+
+def _factor(key: str, options: Mapping[str, Any], view: _ScenarioView, path: Path) -> Factor:
+    scenario = view.scenario
+    domain, name = split_key(key, scenario, path)
+    if not domain:
+        raise _bad(path, key, None, "seed and scale are set at the top of the specification")
+    record = view.records(domain)[name]
+    for option in options:
+        if option not in ("low", "high", "levels"):
+            raise _bad(path, f"{key}.{option}", options[option], "use low/high or levels")
+    current = scenario_value(scenario, key)
+    if "levels" in options:
+        levels = options["levels"]
+        if not isinstance(levels, list) or not levels:
+            raise _bad(path, f"{key}.levels", levels, "must be a non-empty list")
+        return Factor(key, record.type, current, levels=tuple(levels), unit=record.unit)
+    if record.type in ("int", "float"):
+        low = options.get("low", record.low)
+        high = options.get("high", record.high)
+        if low is None or high is None:
+            raise _bad(
+                path, key, None, f"{record.provenance} in data/ without a range: give low/high"
+            )
+        low = _number(low, path, f"{key}.low")
+        high = _number(high, path, f"{key}.high")
+        if not low < high:
+            raise _bad(path, f"{key}.low", low, f"must be below high ({high})")
+        return Factor(key, record.type, current, low=low, high=high, unit=record.unit)
+    if record.type == "bool":
+        return Factor(key, "bool", current, levels=(not current,), unit=record.unit)
+    raise _bad(path, key, None, f"a {record.type} parameter needs a list of levels")
+
+
+def _overlays(raw: Any, base: Scenario, path: Path) -> list[Overlay]:
+    """What-ifs: scenario files (their domain overrides) or inline mappings of changes."""
+    if not isinstance(raw, list):
+        raise _bad(path, "overlays", raw, "must be a list of scenario files or mappings")
+    overlays = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            other = load_scenario((path.parent / item).resolve())
+            changes = {
+                f"{domain}.{name}": value
+                for domain, values in other.overrides.items()
+                for name, value in values.items()
+            }
+            if not changes:
+                raise _bad(path, f"overlays[{i}]", item, "changes nothing")
+            overlays.append(Overlay(other.name, changes))
+        elif isinstance(item, Mapping) and item:
+            for key in item:
+                split_key(str(key), base, path)
+            overlays.append(Overlay("", dict(item)))
+        else:
+            raise _bad(path, f"overlays[{i}]", item, "must be a scenario file or a mapping")
+    return overlays
+
+
+def _check_values(spec: SweepSpec) -> None:
+    """Every level, range end and overlay through the domain loaders, before anything runs."""
+    scenario = spec.scenario
+    checks: list[tuple[str, dict[str, Any]]] = []
+    for f in spec.factors:
+        values = f.levels if f.levels else (f.value(f.low), f.value(f.high))
+        checks += [(f.key, {f.key: v}) for v in values]
+    checks += [(f"overlays[{o.name or i}]", dict(o.changes)) for i, o in enumerate(spec.overlays)]
+    probe = _Probe(scenario)
+    for field_name, changes in checks:
+        try:
+            probe.check(changes)
+        except DataError as error:
+            raise DataError(
+                spec.path, field_name, error.value, f"{error.problem} ({error.file})"
+            ) from None
+
+
+class _Probe:
+    """Checks changes through the loaders without drawing populations."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+
+    def check(self, changes: Mapping[str, Any]) -> None:
+        from simlib.jobs_inputs import load_jobs_params
+        from simlib.moving_inputs import load_moving_params
+        from simlib.population import load_population_params
+
+        scenario = self.scenario
+        domains = set()
+        for key, value in changes.items():
+            domain, name = split_key(key, scenario)
+            scenario = scenario.with_overrides(domain, **{name: value})
+            domains.add(domain)
+        loaders = {
+            "population": load_population_params,
+            "moving": load_moving_params,
+            "jobs": load_jobs_params,
+        }
+        for domain in sorted(domains):
+            if domain in loaders:
+                loaders[domain](scenario)
+            else:
+                scenario.values(domain)
