@@ -438,3 +438,79 @@ def marginal_value(by_programme: pd.DataFrame, label: str = "programme") -> Figu
     axes[0].set_ylabel(label)
     fig.suptitle("Value of one more place, per programme")
     return fig
+
+
+# --- sensitivity over the assumptions (sweeps) ----------------------------------------------
+
+
+def tornado(table: pd.DataFrame, unit: str, top: int = 12) -> Figure:
+    """How far each assumption, moved to either end of its range, moves one answer.
+
+    `table` is `simlib.sweep.analysis.tornado()`: per assumption the lowest and highest
+    change against the baseline (in `unit`), largest span first.
+    """
+    t = table.head(top).iloc[::-1]
+    output = str(table.attrs.get("output", "answer")).replace("_", " ")
+    fig, ax = _figure(0.4 * len(t) + 2.0)
+    ax.barh(t.index, t["low_change"], color=OKABE_ITO[2], label="lower")
+    ax.barh(t.index, t["high_change"], color=OKABE_ITO[4], label="higher")
+    ax.axvline(0, color=OKABE_ITO[7], linewidth=1)
+    base = table.attrs.get("baseline")
+    where = f" (baseline {base:,.4g} {unit})" if base is not None else ""
+    ax.set_title(f"What moves the {output}{where}")
+    ax.set_xlabel(f"change against the baseline ({unit})")
+    ax.set_ylabel("assumption (each end of its range)")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def morris_screening(frame: pd.DataFrame, output: str, unit: str) -> Figure:
+    """Morris screening: mu* (overall effect) against sigma (interactions, non-linearity)."""
+    fig, ax = _figure(5.0)
+    ax.scatter(frame["mu_star"], frame["sigma"], color=OKABE_ITO[3])
+    for name, row in frame.head(8).iterrows():
+        ax.annotate(
+            name,
+            (row["mu_star"], row["sigma"]),
+            fontsize=9,
+            xytext=(4, 2),
+            textcoords="offset points",
+        )
+    ax.set_title(f"Morris screening of the {output.replace('_', ' ')}")
+    ax.set_xlabel(f"mu* (mean absolute effect, {unit})")
+    ax.set_ylabel(f"sigma (spread of the effect, {unit})")
+    return fig
+
+
+def discovery_box(
+    x: pd.Series, y: pd.Series, failing: pd.Series, limits: pd.DataFrame, what: str
+) -> Figure:
+    """The sweep's points over two assumptions, failing ones marked, and PRIM's box."""
+    from matplotlib.patches import Rectangle
+
+    fig, ax = _figure(5.0)
+    fail = failing.astype(bool).to_numpy()
+    ax.scatter(x[~fail], y[~fail], color=OKABE_ITO[2], label="plan works", marker="o")
+    ax.scatter(x[fail], y[fail], color=OKABE_ITO[4], label=what, marker="x")
+    lo_x, hi_x = (
+        limits.loc[x.name, ["low", "high"]] if x.name in limits.index else (x.min(), x.max())
+    )
+    lo_y, hi_y = (
+        limits.loc[y.name, ["low", "high"]] if y.name in limits.index else (y.min(), y.max())
+    )
+    ax.add_patch(
+        Rectangle(
+            (lo_x, lo_y),
+            hi_x - lo_x,
+            hi_y - lo_y,
+            fill=False,
+            edgecolor=OKABE_ITO[7],
+            linestyle="--",
+            label="PRIM box",
+        )
+    )
+    ax.set_title(f"Where {what}")
+    ax.set_xlabel(f"{x.name} (assumed, its range)")
+    ax.set_ylabel(f"{y.name} (assumed, its range)")
+    ax.legend(loc="best")
+    return fig

@@ -48,6 +48,9 @@ PACKAGES = (
     "matplotlib",
     "papermill",
     "nbconvert",
+    "dask",  # 05-sensitivity: the sweeps, their designs and scenario discovery
+    "SALib",
+    "ema_workbench",
 )
 EXECUTION_TIMEOUT = 600  # seconds per cell: a hung cell fails the build instead of hanging CI
 

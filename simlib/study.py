@@ -3,8 +3,9 @@ assumptions move the results most.
 
 Nothing here is hard-coded from a model run: the model columns come from the summaries
 passed in, the reported columns from data/reported_figures.csv, and the assumption
-effects from fresh re-runs with common random numbers (so a difference between two rows
-is the effect of the change, not of different random draws).
+effects from the one-at-a-time sweep (data/sweeps/assumptions.yaml) with common random
+numbers (so a difference between two rows is the effect of the change, not of different
+random draws).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from simlib.moving import run_replications
 from simlib.scenario import Scenario
 
 
@@ -133,74 +133,105 @@ def _employed_by_programme(matching: Mapping[str, Any]) -> dict[str, float]:
 # --- which assumptions matter -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
-    """One assumption changed away from the scenario (moving-domain parameters)."""
-
-    label: str
-    overrides: Mapping[str, Any]
+ASSUMPTIONS_SWEEP = "assumptions"  # data/sweeps/assumptions.yaml: one at a time + what-ifs
 
 
-MOVING_CHANGES = (
-    Change(
-        "escorts per county 2 → 4 (police and medical)",
-        {"police_escorts_per_county": 4, "medical_escorts_per_county": 4},
-    ),
-    Change(
-        "escorts per county 2 → 1 (police and medical)",
-        {"police_escorts_per_county": 1, "medical_escorts_per_county": 1},
-    ),
-    Change("scheduling: counties in waves", {"scheduling_policy": "county_waves"}),
-    Change("scheduling: one daily quota across counties", {"scheduling_policy": "daily_quota"}),
-    Change("no Spring Festival / epidemic pause", {"pause_windows": []}),
-    Change(
-        "epidemic pause 3 weeks longer (to 29 Feb)",
-        {"pause_windows": [["2020-01-18", "2020-02-29"]]},
-    ),
-    Change(
-        "half the rented fleet (20 trucks, 3 buses; batches of 20)",
-        {"trucks_per_county": 20, "buses_per_county": 3, "county_batch_max": 20},
-    ),
-    Change("reception quota 100 → 150 households/day", {"daily_reception_quota": 150}),
-    Change("county batch limit 30 → 40 households/day", {"county_batch_max": 40}),
+def assumptions_sweep(
+    scenario: Scenario, seed: int | None = None, workers: int | None = None
+) -> pd.DataFrame:
+    """The one-at-a-time sweep (data/sweeps/assumptions.yaml) around `scenario`, one row per
+    point: run on Dask, or read from results/sweeps/ if it already ran with this code."""
+    from simlib.sweep.runner import run_on_scenario
+
+    run = run_on_scenario(ASSUMPTIONS_SWEEP, scenario, seed=seed, workers=workers)
+    if run.failed:
+        failures = "; ".join(f"{f['label']}: {f['error']}" for f in run.failures)
+        raise RuntimeError(f"the assumptions sweep had failed points: {failures}")
+    return run.table
+
+
+EFFECT_COLUMNS = (
+    "campaign_days",
+    "registered_poor_all_in_day",
+    "employment_rate",
+    "households_without_worker",
 )
 
 
-def assumption_effects(
-    scenario: Scenario,
-    replications: int = 3,
-    seed: int | None = None,
-    workers: int | None = None,
-    changes: tuple[Change, ...] = MOVING_CHANGES,
-) -> pd.DataFrame:
-    """Re-run the moving campaign with one assumption changed at a time.
+def assumption_effects(sweep: pd.DataFrame) -> pd.DataFrame:
+    """One row per change of a one-at-a-time sweep (the baseline first): the campaign length,
+    the day the last registered-poor household moved in, the share of replications meeting
+    the 31 March deadline, the employment rate and households without a worker, with their
+    changes against the baseline, sorted by the largest effect on the campaign. The labels
+    are made from the values by the sweep's design."""
+    from simlib.sweep.design import BASELINE_LABEL
 
-    Returns one row per change (the baseline first) with the campaign length, the day the
-    last registered-poor household moved in, their changes against the baseline (days) and
-    the share of replications meeting the 31 March deadline, sorted by the largest effect.
-    """
-    rows = []
-    for change in (Change("baseline (as assumed)", {}), *changes):
-        variant = scenario.with_overrides("moving", **dict(change.overrides))
-        s = run_replications(variant, replications, seed=seed, workers=workers).summary()
-        rows.append(
-            {
-                "change": change.label,
-                "campaign_days": s["campaign_days"]["mean"],
-                "registered_poor_all_in_day": s["registered_poor_all_in_day"]["mean"],
-                "meets_deadline_share": s["registered_poor_in_by_deadline_share"],
-            }
-        )
-    table = pd.DataFrame(rows)
-    for col in ("campaign_days", "registered_poor_all_in_day"):
+    ok = sweep[sweep["status"] == "ok"] if "status" in sweep else sweep
+    base = ok[ok["label"] == BASELINE_LABEL]
+    table = pd.concat([base, ok[ok["label"] != BASELINE_LABEL]], ignore_index=True)
+    table = table.rename(columns={"label": "change", "deadline_met_share": "meets_deadline_share"})
+    table = table[["change", *EFFECT_COLUMNS[:2], "meets_deadline_share", *EFFECT_COLUMNS[2:]]]
+    for col in EFFECT_COLUMNS:
         table[f"{col}_delta"] = table[col] - table[col].iloc[0]
     base, rest = table.iloc[:1], table.iloc[1:]
     rest = rest.reindex(
         (rest["campaign_days_delta"].abs() + rest["registered_poor_all_in_day_delta"].abs())
-        .sort_values(ascending=False)
+        .sort_values(ascending=False, kind="stable")
         .index
     )
     return pd.concat([base, rest], ignore_index=True)
+
+
+def uncertainty_table(
+    moving: Mapping[str, Any], matching: Mapping[str, Any] | None, sweep: pd.DataFrame
+) -> pd.DataFrame:
+    """Each headline answer with its noise (95 % CI over replications) next to its range over
+    the assumptions (lowest and highest over the one-at-a-time sweep, and which change)."""
+    from simlib.sweep.analysis import ranges
+
+    outputs = ["campaign_days", "registered_poor_all_in_day"]
+    if matching is not None:
+        outputs += ["employment_rate", "households_without_worker"]
+    span = ranges(sweep, tuple(outputs))
+    days, poor = moving["campaign_days"], moving["registered_poor_all_in_day"]
+    answers = {
+        "campaign_days": ("moving campaign (days)", f"{days['mean']:.0f}", _ci(days), "{:.0f}"),
+        "registered_poor_all_in_day": (
+            "last registered-poor household in (day)",
+            f"{poor['mean']:.0f}",
+            _ci(poor),
+            "{:.0f}",
+        ),
+    }
+    if matching is not None:
+        answers["employment_rate"] = (
+            "employment rate (%)",
+            f"{100 * matching['employment_rate']:.2f}",
+            "one optimal plan (no spread)",
+            "{:.2f}",
+        )
+        answers["households_without_worker"] = (
+            "households without a worker",
+            f"{matching['households_without_worker']:,.0f}",
+            "one optimal plan (no spread)",
+            "{:,.0f}",
+        )
+    rows = []
+    for key, (figure, value, noise, fmt) in answers.items():
+        r = span.loc[key]
+        factor = 100 if key == "employment_rate" else 1
+        rows.append(
+            {
+                "answer": figure,
+                "model": value,
+                "noise (95 % CI over replications)": noise,
+                "range over the assumptions": f"{fmt.format(factor * r['low'])} – "
+                f"{fmt.format(factor * r['high'])}",
+                "lowest when": r["low_at"],
+                "highest when": r["high_at"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("answer")
 
 
 # --- tables for the moving reports --------------------------------------------------------
@@ -315,7 +346,7 @@ def effects_text(effects: pd.DataFrame, top: int = 3) -> str:
         (rest["campaign_days_delta"] == 0) & (rest["registered_poor_all_in_day_delta"] == 0)
     ]
     if len(still):
-        lines.append(f"- No effect at this scale: {', '.join(still['change'])}.")
+        lines.append(f"- No effect on the moving campaign: {', '.join(still['change'])}.")
     return "\n".join(lines)
 
 
@@ -339,6 +370,15 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
         "registered-poor change (days)",
         "deadline met (share of runs)",
     ]
+    if "employment_rate" in table:  # from the sweep: the jobs answers too
+        table["employment rate (%)"] = 100 * table["employment_rate"]
+        table["employment change (points)"] = 100 * table["employment_rate_delta"]
+        table = table.rename(columns={"households_without_worker": "households without a worker"})
+        order += [
+            "employment rate (%)",
+            "employment change (points)",
+            "households without a worker",
+        ]
     return table[order].round(1)
 
 

@@ -4,6 +4,7 @@ and a PNG that a notebook shows once."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
@@ -31,8 +32,17 @@ def figures(smoke, campaign, jobs):
 
     population = generate_population(smoke)
     progress = campaign.daily_progress()
-    effects = assumption_effects(smoke, replications=1, changes=())
-    effects.loc[len(effects)] = ["a test change", 130.0, 120.0, 0.0, 4.0, 3.0]
+    sweep = pd.DataFrame(
+        {
+            "label": ["baseline (as assumed)", "a test change"],
+            "campaign_days": [126.0, 130.0],
+            "registered_poor_all_in_day": [117.0, 120.0],
+            "deadline_met_share": [1.0, 0.0],
+            "employment_rate": [0.94, 0.93],
+            "households_without_worker": [0.0, 2.0],
+        }
+    )
+    effects = assumption_effects(sweep)
     return {
         "household_sizes": plots.household_sizes(population.households),
         "age_pyramid": plots.age_pyramid(population.people),

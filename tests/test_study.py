@@ -7,7 +7,6 @@ import pytest
 from simlib.moving import run_replications
 from simlib.study import (
     PROGRAMME_KEYS,
-    Change,
     assumption_effects,
     comparison_table,
     effects_text,
@@ -51,18 +50,52 @@ def test_without_matching_the_rows_say_so(smoke, moving):
     assert table.loc["people employed", "model (mean)"] == "not run"
 
 
-def test_assumption_effects_are_differences_with_the_same_random_numbers(smoke):
-    changes = (
-        Change("no pause", {"pause_windows": []}),
-        Change("same as baseline", {}),
-    )
-    effects = assumption_effects(smoke, replications=2, workers=1, changes=changes)
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    """A one-at-a-time sweep on the smoke scenario, run here (no Dask) for speed."""
+    import yaml
+
+    from simlib.scenario import SMOKE_SCENARIO
+    from simlib.sweep import load_spec, run_points_here
+
+    path = tmp_path_factory.mktemp("sweep") / "small.yaml"
+    spec = {
+        "name": "small",
+        "scenario": str(SMOKE_SCENARIO),
+        "replications": 2,
+        "parameters": {"jobs.labour_export_factor": {"levels": [0.5]}},
+        "overlays": [{"moving.pause_windows": []}],
+    }
+    path.write_text(yaml.safe_dump(spec))
+    table = run_points_here(load_spec(path))
+    return table.assign(status="ok")
+
+
+def test_assumption_effects_are_differences_with_the_same_random_numbers(small_sweep):
+    effects = assumption_effects(small_sweep)
     assert effects["change"].iloc[0].startswith("baseline")
-    same = effects.set_index("change").loc["same as baseline"]
-    assert same["campaign_days_delta"] == 0  # common random numbers: no noise
-    no_pause = effects.set_index("change").loc["no pause"]
+    by = effects.set_index("change")
+    export = by.loc["labour_export_factor 1 → 0.5"]
+    assert export["campaign_days_delta"] == 0  # common random numbers: no noise
+    assert export["employment_rate_delta"] < 0
+    no_pause = by.loc["pause_windows 18 Jan 2020-08 Feb 2020 → none"]
     assert no_pause["campaign_days_delta"] < 0
-    assert "no pause" in effects_text(effects)
+    assert no_pause["employment_rate_delta"] == 0
+    text = effects_text(effects)
+    assert "pause_windows" in text and "No effect on the moving campaign: labour_export" in text
+
+
+def test_headline_ranges_over_the_assumptions_beside_the_noise(moving, small_sweep):
+    from simlib.study import uncertainty_table
+
+    matching = {"employment_rate": 0.9, "households_without_worker": 3}
+    table = uncertainty_table(moving, matching, small_sweep)
+    row = table.loc["moving campaign (days)"]
+    low, high = small_sweep["campaign_days"].min(), small_sweep["campaign_days"].max()
+    assert row["range over the assumptions"] == f"{low:.0f} – {high:.0f}"
+    assert row["lowest when"].startswith("pause_windows")
+    assert "–" in row["noise (95 % CI over replications)"]
+    assert table.loc["employment rate (%)", "lowest when"].startswith("labour_export_factor")
 
 
 def test_headline_states_the_deadline_verdict(moving):

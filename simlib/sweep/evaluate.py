@@ -18,7 +18,7 @@ from simlib.inputs import Inputs
 OUTPUTS = {
     "campaign_days": ("days", "moving campaign length, mean over replications"),
     "campaign_days_ci95": ("days", "95 % CI half-width of the campaign length (noise)"),
-    "registered_poor_all_in_day": ("day", "day the last registered-poor household moves in"),
+    "registered_poor_all_in_day": ("days", "day the last registered-poor household moves in"),
     "registered_poor_all_in_day_ci95": ("days", "95 % CI half-width of that day (noise)"),
     "registered_poor_deadline_day": ("day", "31 March 2020 counted from the campaign start"),
     "deadline_met_share": ("share", "replications with every registered-poor household in"),
@@ -61,7 +61,12 @@ def run_matching(inputs: Inputs, seed: int) -> dict[str, Any]:
 
     population = inputs.population
     result = match_population(
-        population.people, population.households, inputs.jobs, seed=seed, baselines=False
+        population.people,
+        population.households,
+        inputs.jobs,
+        seed=seed,
+        baselines=False,
+        duals=False,
     )
     return result.summary()
 

@@ -25,11 +25,11 @@ import pandas as pd
 
 from simlib.inputs import Inputs, vary
 from simlib.provenance import DataError
-from simlib.scenario import PROJECT_ROOT
+from simlib.scenario import PROJECT_ROOT, Scenario, load_scenario
 from simlib.sweep.design import Point, design_points
 from simlib.sweep.evaluate import evaluate_point
-from simlib.sweep.spec import SweepSpec
-from simlib.sweep.store import Store, code_version, git_commit
+from simlib.sweep.spec import SweepSpec, load_spec
+from simlib.sweep.store import StaleSweep, Store, code_version, git_commit
 
 DEFAULT_ROOT = PROJECT_ROOT / "results" / "sweeps"
 Evaluate = Callable[[Inputs, int, int], dict[str, Any]]
@@ -49,6 +49,7 @@ class SweepRun:
     workers: int
     failures: tuple[dict[str, Any], ...] = ()
     table: pd.DataFrame | None = field(default=None, repr=False)
+    spec: SweepSpec | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """What `simlib sweep --json` prints."""
@@ -254,6 +255,7 @@ def run_sweep(
         workers=n_workers,
         failures=tuple(failures),
         table=table,
+        spec=spec,
     )
 
 
@@ -280,3 +282,26 @@ def run_points_here(spec: SweepSpec, evaluate: Evaluate = evaluate_point) -> pd.
             }
         )
     return pd.DataFrame(rows)
+
+
+def run_on_scenario(
+    name: str,
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    workers: int | None = None,
+    root: str | Path = DEFAULT_ROOT,
+) -> SweepRun:
+    """A shipped sweep (data/sweeps/<name>.yaml) around a report's scenario and seed.
+
+    Runs it under <root>/<name>-<scenario name>/, or reads it if it already ran with the
+    same specification and code; results of another version are recomputed, not mixed.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    spec = load_spec(f"{name}.yaml").on_scenario(scenario, seed=seed)
+    out = Path(root) / f"{name}-{scenario.name}"
+    try:
+        return run_sweep(spec, out=out, workers=workers, progress=False)
+    except StaleSweep:
+        return run_sweep(spec, out=out, workers=workers, progress=False, restart=True)

@@ -93,6 +93,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+class StaleSweep(DataError):
+    """The folder holds points of another specification or code version."""
+
+
 class Store:
     """The folder of one sweep."""
 
@@ -114,7 +118,7 @@ class Store:
             old = json.loads(path.read_text(encoding="utf-8"))
             for key, what in (("spec", "specification"), ("code_version", "code version")):
                 if old.get(key) != manifest.get(key):
-                    raise DataError(
+                    raise StaleSweep(
                         path,
                         key,
                         manifest.get(key),
