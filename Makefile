@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup report smoke-report browser test bench lint format kernel notebook clean
+.PHONY: setup report smoke-report browser test bench sweep lint format kernel notebook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: $(STAMP) browser
 ## bench: speed benchmarks, printing figures and ratios against a reference
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## sweep: a sweep over the assumptions on Dask, resumable (SPEC=data/sweeps/<name>.yaml;
+## results in results/sweeps/<name>/)
+SPEC ?= data/sweeps/ci.yaml
+sweep: $(STAMP)
+	$(PY) -m simlib sweep $(SPEC)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

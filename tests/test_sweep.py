@@ -394,3 +394,15 @@ def test_a_real_scheduler_and_worker_started_apart(tmp_path):
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def test_every_shipped_specification_loads_and_ci_stays_small():
+    from simlib.sweep.spec import SWEEPS_DIR
+
+    sizes = {p.stem: len(design_points(load_spec(p))) for p in sorted(SWEEPS_DIR.glob("*.yaml"))}
+    assert {"ci", "assumptions", "morris", "discovery", "bench"} <= set(sizes)
+    ci = load_spec("ci.yaml")
+    assert sizes["ci"] <= 16 and ci.scenario.name == "smoke"
+    smoke = load_scenario(SMOKE_SCENARIO)
+    for name in ("assumptions", "morris", "discovery"):  # the report re-bases them
+        assert len(design_points(load_spec(f"{name}.yaml").on_scenario(smoke))) == sizes[name]
