@@ -120,7 +120,7 @@ def _client(scheduler: str | None, workers: int | None):
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     )
     return Client(cluster), cluster
 
