@@ -2,18 +2,23 @@
 against the same points called directly in a loop (goal: under 10 % overhead), and a
 variant that changes no population input does not rebuild the population.
 
-All on data/sweeps/bench.yaml (32 points on the smoke scenario), measured in this run.
-Wall times include starting the local Dask cluster and writing every point file.
+All on data/sweeps/bench.yaml (32 points on the smoke scenario), measured in this run:
+ROUNDS rounds (env SIMLIB_BENCH_ROUNDS, default 2) of loop, 1 worker, 2 workers in turn,
+medians reported, so that other load on the machine hits all three alike; the load average
+is printed beside them. Wall times include starting the local Dask cluster and writing
+every point file.
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import simlib.inputs as inputs_module
-from simlib.sweep import design_points, load_spec, run_points_here, run_sweep
+from simlib.sweep import design_points, evaluate_point, load_spec, run_points_here, run_sweep
 
 
 def timed(function):
@@ -47,17 +52,40 @@ def rebuilds(spec) -> tuple[int, int]:
 def main() -> None:
     spec = load_spec("bench.yaml")
     n = len(design_points(spec))
-    run_points_here(load_spec("bench.yaml").on_scenario(spec.scenario))  # warm up imports
+    evaluate_point(spec.load_base(), 1, spec.seed)  # warm up imports and caches
+    rounds = int(os.environ.get("SIMLIB_BENCH_ROUNDS", "2"))
+    times: dict[str, list[float]] = {"loop": [], "one": [], "two": []}
+    computes = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        loop, _ = timed(lambda: run_points_here(spec))
-        one, r1 = timed(lambda: run_sweep(spec, out=Path(tmp) / "one", workers=1, progress=False))
-        two, r2 = timed(lambda: run_sweep(spec, out=Path(tmp) / "two", workers=2, progress=False))
-    assert r1.failed == r2.failed == 0, (r1.failures, r2.failures)
-    compute = sum(r1.table["wall_seconds"])
+        for r in range(rounds):
+            times["loop"].append(timed(lambda: run_points_here(spec))[0])
+            for key, workers in (("one", 1), ("two", 2)):
+                out = Path(tmp) / f"{key}-{r}"
+                wall, run = timed(
+                    lambda out=out, workers=workers: run_sweep(
+                        spec, out=out, workers=workers, progress=False
+                    )
+                )
+                assert run.failed == 0, run.failures
+                times[key].append(wall)
+                if workers == 1:
+                    computes.append(sum(run.table["wall_seconds"]))
+    load_after = os.getloadavg()[0]
+    loop, one, two = (statistics.median(times[k]) for k in ("loop", "one", "two"))
+    compute = statistics.median(computes)
     without, with_population = rebuilds(spec)
     ratio = one / two
     overhead = (one - loop) / loop
     print(f"sweep: {n} points on the smoke scenario, {spec.replications} replications each")
+    print(
+        f"  {rounds} rounds, medians; load average {load_before:.1f} before, "
+        f"{load_after:.1f} after, on {os.cpu_count()} CPUs"
+    )
+    print(
+        "  each run (s): "
+        + "; ".join(f"{k} {', '.join(f'{t:.1f}' for t in v)}" for k, v in times.items())
+    )
     print(f"  direct loop (no Dask, no files): {loop:.1f} s")
     print(f"  runner, 1 worker:  {one:.1f} s   (points' own compute {compute:.1f} s)")
     print(f"  runner, 2 workers: {two:.1f} s")
