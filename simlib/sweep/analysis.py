@@ -298,10 +298,16 @@ def discover(
         candidates = trajectory
     best = int(candidates.sort_values(["density", "res_dim"], ascending=[False, True]).index[0])
     # drop the restrictions PRIM cannot tell from chance (quasi-p value above `significance`)
-    for name, qp in sorted(box.qp[best].items(), key=lambda kv: -max(kv[1])):
-        if min((v for v in qp if v >= 0), default=1.0) > significance:
-            box.drop_restriction(name, i=best)
-            best = len(box.box_lims) - 1
+    # one at a time, the least significant first, re-judging the rest after each drop
+    while len(box.qp[best]) > 1:
+        p_values = {
+            name: min((v for v in qp if v >= 0), default=1.0) for name, qp in box.qp[best].items()
+        }
+        name = max(p_values, key=p_values.get)
+        if p_values[name] <= significance:
+            break
+        box.drop_restriction(name, i=best)
+        best = len(box.box_lims) - 1
     trajectory = box.peeling_trajectory
     lims = box.box_lims[best]
     restricted = list(box.qp[best].keys())
