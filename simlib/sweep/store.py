@@ -71,12 +71,23 @@ def git_commit() -> str:
         return "unknown"
 
 
+# modules that only present results: editing them cannot change a point's outputs
+PRESENTATION = ("cli.py", "plots.py", "report.py", "study.py", "sweep/analysis.py")
+
+
 def code_version(data_dir: Path) -> str:
-    """A hash of the package's source and the data folder: what decides a point's result."""
+    """A hash of the package's source (less the presentation modules) and the data tables:
+    what decides a point's result."""
     digest = hashlib.sha256()
-    files = sorted((PROJECT_ROOT / "simlib").rglob("*.py")) + sorted(Path(data_dir).rglob("*.csv"))
+    package = PROJECT_ROOT / "simlib"
+    sources = [
+        p
+        for p in sorted(package.rglob("*.py"))
+        if p.relative_to(package).as_posix() not in PRESENTATION
+    ]
+    files = sources + sorted(Path(data_dir).rglob("*.csv"))
     for path in files:
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+        if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(path.anchor)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
