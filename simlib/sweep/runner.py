@@ -119,7 +119,7 @@ def _client(scheduler: str | None, workers: int | None):
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: a fixed one may be taken by another cluster
         silence_logs=logging.CRITICAL,
     )
     return Client(cluster), cluster
