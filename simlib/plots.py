@@ -449,8 +449,11 @@ def tornado(table: pd.DataFrame, unit: str, top: int = 12) -> Figure:
     `table` is `simlib.sweep.analysis.tornado()`: per assumption the lowest and highest
     change against the baseline (in `unit`), largest span first.
     """
+    import textwrap
+
     t = table.head(top).iloc[::-1]
-    output = str(table.attrs.get("output", "answer")).replace("_", " ")
+    t.index = [textwrap.fill(str(name), 42) for name in t.index]  # what-ifs have long labels
+    output = str(table.attrs.get("output", "answer"))
     fig, ax = _figure(0.4 * len(t) + 2.0)
     ax.barh(t.index, t["low_change"], color=OKABE_ITO[2], label="lower")
     ax.barh(t.index, t["high_change"], color=OKABE_ITO[4], label="higher")
@@ -510,7 +513,7 @@ def discovery_box(
         )
     )
     ax.set_title(f"Where {what}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel(f"{x.name} (assumed, its range)")
     ax.set_ylabel(f"{y.name} (assumed, its range)")
-    ax.legend(loc="best")
     return fig

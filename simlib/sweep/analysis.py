@@ -33,6 +33,12 @@ HEADLINES = (
     "employment_rate",
     "households_without_worker",
 )
+NAMES = {
+    "campaign_days": "campaign length",
+    "registered_poor_all_in_day": "day the last registered-poor household moves in",
+    "employment_rate": "employment rate",
+    "households_without_worker": "households without a worker",
+}
 FAILURES = {
     "deadline_missed": "the 31 March 2020 deadline is missed",
     "employment_below_reported": "employment falls below the reported 92.08 %",
@@ -80,7 +86,7 @@ def tornado(table: pd.DataFrame, output: str) -> pd.DataFrame:
     t.index.name = "assumption"
     t = t.sort_values("swing", ascending=False)
     t.attrs["baseline"] = e.attrs["baseline"]
-    t.attrs["output"] = output
+    t.attrs["output"] = NAMES.get(output, output.replace("_", " "))
     return t
 
 
