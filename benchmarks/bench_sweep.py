@@ -97,6 +97,10 @@ def main() -> None:
         f"goal < 10 %: {'met' if overhead < 0.10 else 'MISSED'}"
     )
     print(
+        f"  runner's own overhead over its points' compute (1 worker): "
+        f"{100 * (one - compute) / compute:+.1f} % (cluster start, scheduling, point files)"
+    )
+    print(
         f"  populations built for the {n} points (no population input changed): {without}; "
         f"for one population change: {with_population}   "
         f"goal 0 and 1: {'met' if (without, with_population) == (0, 1) else 'MISSED'}"
