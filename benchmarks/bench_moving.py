@@ -16,10 +16,10 @@ import tracemalloc
 
 import numpy as np
 import simpy
-
 from simlib.batches import schedule
-from simlib.moving import run_campaign, run_replications
 from simlib.moving_inputs import DAY, load_moving_params
+
+from simlib.moving import run_campaign, run_replications
 from simlib.population import generate_population
 from simlib.scenario import load_scenario
 

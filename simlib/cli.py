@@ -69,14 +69,36 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate (the moving campaign) ------------------------------------------------------
 
 
+def _ci_text(x: dict[str, Any]) -> str:
+    if x["ci95_low"] is None:
+        return "no CI: one replication"
+    return f"95 % CI {x['ci95_low']:.1f}-{x['ci95_high']:.1f}"
+
+
 def _simulate_text(s: dict[str, Any]) -> str:
     d, p = s["campaign_days"], s["registered_poor_all_in_day"]
+    v, f = s["rule_violations"], s["feasibility"]
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications",
-        f"  campaign days          {d['mean']:.1f}  (95 % CI {d['ci95_low']:.1f}-{d['ci95_high']:.1f}) from {s['campaign_start']}",
-        f"  registered-poor all in day {p['mean']:.1f}  (95 % CI {p['ci95_low']:.1f}-{p['ci95_high']:.1f}); deadline {s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}",
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications, "
+        f"plan {s['plan']}",
+        f"  campaign days          {d['mean']:.1f}  ({_ci_text(d)}) from {s['campaign_start']}"
+        f" to {s['last_move_in_date']}",
+        f"  registered-poor all in day {p['mean']:.1f}  ({_ci_text(p)}); deadline "
+        f"{s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}, met in "
+        f"{100 * s['deadline_met_share']:.0f} % of replications",
         f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
-        f"  vehicle trips {s['vehicle_trips']:,.0f}, convoys after dark {s['convoys_after_dark']:.1f}",
+        f"  convoy days {s['convoy_days']:.0f}, largest {s['largest_day_households']:.0f} "
+        f"households; vehicle trips {s['vehicle_trips']:,.0f} "
+        f"({s['vehicles_per_household']:.2f} per household)",
+        f"  rule violations: night departures {v['night_departures']:.0f}, moved during a "
+        f"pause {v['moved_during_pause']:.0f}, overtime households {v['overtime_households']:.0f}"
+        f"; carried to the next morning {s['carried_over_households']:.0f}",
+        f"  binding resource: {s['binding_resource']}  (days: "
+        + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
+        + ")",
+        "  feasibility: "
+        + ("the plan fits" if f["feasible"] else f"{f['first_date']} {f['resource']}: ")
+        + ("" if f["feasible"] else f["detail"]),
         "  step wait minutes (p50 / p95):",
     ]
     lines += [
@@ -87,14 +109,37 @@ def _simulate_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _simulate(args: argparse.Namespace) -> None:
-    from simlib.moving import run_replications
+def _moving_inputs(args: argparse.Namespace):
+    """Scenario, moving parameters and population: loaded once, here."""
+    from simlib.moving.inputs import load_moving_params
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
+    return scenario, load_moving_params(scenario), generate_population(scenario)
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from simlib.moving.result import run_replications
+
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    result = run_replications(scenario, args.replications, workers=args.workers)
-    emit(result.summary(), args.json, _simulate_text)
+    scenario, params, population = _moving_inputs(args)
+    result = run_replications(
+        params,
+        population,
+        seed=scenario.seed,
+        replications=args.replications,
+        workers=args.workers,
+    )
+    summary = result.summary()
+    if not summary["feasibility"]["feasible"]:
+        f = summary["feasibility"]
+        print(
+            f"simlib simulate: the plan does not fit on {f['first_date']} "
+            f"({f['resource']}): {f['detail']}",
+            file=sys.stderr,
+        )
+    emit(summary, args.json, _simulate_text)
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -103,6 +148,72 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--replications", type=int, default=10, help="replications (default: 10)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     parser.set_defaults(run=_simulate)
+
+
+# --- plan (the batch plan of the moving campaign) ----------------------------------------
+
+
+def _plan_text(s: dict[str, Any]) -> str:
+    f = s["feasibility"]
+    lines = [
+        f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
+        f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
+        "  feasibility: "
+        + (
+            "every convoy day fits its resources"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),
+    ]
+    if s["out"]:
+        lines.append(f"  written to {s['out']}")
+    else:
+        lines.append("")
+        lines.append(s["csv"])
+    return "\n".join(lines)
+
+
+def _plan(args: argparse.Namespace) -> None:
+    import io
+
+    from simlib.moving.feasibility import check_feasibility
+    from simlib.moving.plan import make_plan
+
+    scenario, params, population = _moving_inputs(args)
+    households = population.households
+    plan = make_plan(params, households)
+    feasibility = check_feasibility(params, plan, households)
+    text = io.StringIO()
+    if args.out:
+        plan.to_csv(args.out)
+    else:
+        plan.rows[["date", "county", "households"]].to_csv(text, index=False)
+    rows = plan.rows
+    emit(
+        {
+            "scenario": scenario.name,
+            "source": plan.source,
+            "convoy_days": int(len(rows)),
+            "households": int(rows["households"].sum()),
+            "first_date": rows["date"].min() if len(rows) else None,
+            "last_date": rows["date"].max() if len(rows) else None,
+            "feasibility": feasibility.summary(),
+            "out": args.out,
+            "csv": text.getvalue(),
+            "seed": scenario.seed,
+        },
+        args.json,
+        _plan_text,
+    )
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "plan", help="write the moving campaign's batch plan (date, county, households)"
+    )
+    add_common(parser)
+    parser.add_argument("--out", default=None, help="write the plan to this CSV file")
+    parser.set_defaults(run=_plan)
 
 
 # --- report (the published notebooks) ------------------------------------------------------
@@ -144,8 +255,11 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from simlib.report import DEFAULT_OUT, NOTEBOOKS_DIR
+    from simlib.scenario import PROJECT_ROOT
 
+    # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
+    NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+    DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )
@@ -178,6 +292,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_population,
     _add_simulate,
+    _add_plan,
     _add_report,
 ]
 

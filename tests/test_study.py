@@ -18,7 +18,16 @@ from simlib.study import (
 
 @pytest.fixture(scope="module")
 def moving(smoke):
-    return run_replications(smoke, 2, workers=1).summary()
+    from simlib.moving import load_moving_params
+    from simlib.population import generate_population
+
+    return run_replications(
+        load_moving_params(smoke),
+        generate_population(smoke),
+        seed=smoke.seed,
+        replications=2,
+        workers=1,
+    ).summary()
 
 
 def test_reported_figures_come_from_data(smoke):
