@@ -126,7 +126,7 @@ def batch_waits(params, households, plan, servers, mean, n, replication):
     """n households released at once into one step with `servers` units and exponential
     service, through the campaign's own `serve` (shift rule included)."""
     campaign = Campaign(params, households, plan, seed=1, replication=replication)
-    k = campaign.after[0]
+    (k,) = campaign.after[0]
     campaign.step_team[k] = simpy.Resource(campaign.env, servers)
     rng = stream(11, "test", replication, "batch")
     campaign.service[k] = rng.exponential(mean, len(households)).tolist()
@@ -134,7 +134,7 @@ def batch_waits(params, households, plan, servers, mean, n, replication):
 
     def release(h):
         yield campaign.env.timeout(t0)
-        yield from campaign.serve(h, k)
+        yield from campaign.serve(h, (k,))
 
     for h in range(n):
         campaign.env.process(release(h))

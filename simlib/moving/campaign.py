@@ -79,9 +79,9 @@ class Campaign:
         self.steps = p.steps
         self.teams = {r: simpy.Resource(self.env, units) for r, units in p.resources.items()}
         self.step_team = [self.teams[s.resource] for s in self.steps]
-        self.before = [k for k, s in enumerate(self.steps) if s.phase == "before"]
-        self.after = [k for k, s in enumerate(self.steps) if s.phase == "after"]
-        self.visit = len(self.steps) - 1
+        self.before = _team_groups(self.steps, "before")
+        self.after = _team_groups(self.steps, "after")
+        self.visit = (len(self.steps) - 1,)
         self.route_free = dict.fromkeys(self.queues, 0.0)  # when the next convoy may leave
         self.county_convoys = dict.fromkeys(self.queues, 0)  # convoys of each county so far
         horizon = p.max_campaign_days + 366
@@ -240,30 +240,38 @@ class Campaign:
         ready = max(0, day - p.flats_ready_days_before) * DAY + p.work_start
         if ready > env.now:
             yield env.timeout(ready - env.now)
-        for k in self.before:
-            yield from self.serve(h, k)
+        for steps in self.before:
+            yield from self.serve(h, steps)
         yield arrived
-        for k in self.after:
-            yield from self.serve(h, k)
+        for steps in self.after:
+            yield from self.serve(h, steps)
         yield env.timeout((math.floor(env.now / DAY) + 1) * DAY + p.work_start - env.now)
         yield from self.serve(h, self.visit)
 
-    def serve(self, h: int, k: int):
-        """One step at its team, within the shift (see the module docstring)."""
+    def serve(self, h: int, steps: tuple[int, ...]):
+        """Consecutive steps of one team (the squad that guides a family also carries its
+        belongings up), held as one unit, within the shift (see the module docstring)."""
         env = self.env
-        team, minutes = self.step_team[k], self.service[k][h]
-        self.ready[h, k] = env.now
+        team = self.step_team[steps[0]]
+        minutes = [self.service[k][h] for k in steps]
+        total = sum(minutes)
+        self.ready[h, steps[0]] = env.now
         while True:
             with team.request() as request:
                 yield request
-                later = self._shift(env.now, minutes, visit=k == self.visit)
+                later = self._shift(env.now, total, visit=steps == self.visit)
                 if later is None:
-                    self.start[h, k] = env.now
-                    yield env.timeout(minutes)
-                    self.end[h, k] = env.now
+                    t = env.now
+                    for k, m in zip(steps, minutes, strict=True):
+                        if k != steps[0]:
+                            self.ready[h, k] = t
+                        self.start[h, k] = t
+                        t += m
+                        self.end[h, k] = t
+                    yield env.timeout(total)
                     return
-            if self.carried_at[h] < 0 and self.steps[k].phase == "after":
-                self.carried_at[h] = k
+            if self.carried_at[h] < 0 and self.steps[steps[0]].phase == "after":
+                self.carried_at[h] = steps[0]
             yield env.timeout(later - env.now)
 
     def _shift(self, now: float, minutes: float, visit: bool) -> float | None:
@@ -281,3 +289,16 @@ class Campaign:
             return day * DAY + p.work_start
         nxt = day + 1 if visit else self.next_moving[day + 1]
         return nxt * DAY + p.work_start
+
+
+def _team_groups(steps, phase: str) -> list[tuple[int, ...]]:
+    """Step indices of one phase, consecutive steps of the same team grouped together."""
+    groups: list[list[int]] = []
+    for k, s in enumerate(steps):
+        if s.phase != phase:
+            continue
+        if groups and groups[-1][-1] == k - 1 and steps[k - 1].resource == s.resource:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return [tuple(g) for g in groups]
