@@ -306,6 +306,37 @@ def utilisation(util: pd.DataFrame) -> Figure:
     return fig
 
 
+def binding_days(days: pd.DataFrame) -> Figure:
+    """What bound each day of the campaign (from `CampaignResult.days()`): households that
+    moved in on their planned day, and those that slipped, one bar per day, coloured by
+    the binding resource (the plan, the route, the fleet, a move-in team, daylight)."""
+    d = days[days["planned"] > 0].copy()
+    d["date"] = pd.to_datetime(d["date"])
+    causes = sorted(d["bound_by"].unique(), key=lambda k: (k != "plan", k))
+    c = {k: OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i, k in enumerate(causes)}
+    c["plan"] = OKABE_ITO[0]
+    fig, ax = _figure()
+    on_time = d["planned"] - d["slipped"]
+    for cause in causes:
+        rows = d["bound_by"] == cause
+        ax.bar(d.loc[rows, "date"], on_time[rows], width=0.85, color=c[cause], label=cause)
+        ax.bar(
+            d.loc[rows, "date"],
+            d.loc[rows, "slipped"],
+            bottom=on_time[rows],
+            width=0.85,
+            color=c[cause],
+            alpha=0.4,
+            hatch="//",
+        )
+    _date_axis(ax)
+    ax.set_title("Households planned per day and what bound the day (hatched: slipped)")
+    ax.set_xlabel("planned convoy day")
+    ax.set_ylabel("households planned")
+    ax.legend(title="bound by", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 def assumption_effects(effects: pd.DataFrame, measure: str = "campaign_days") -> Figure:
     """Change in a headline figure when one assumption changes (a tornado chart).
 

@@ -326,6 +326,35 @@ def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
     return table.round(2)
 
 
+def plan_by_county(plan: pd.DataFrame) -> pd.DataFrame:
+    """The batch plan per county: convoy days, households, largest day, first and last date."""
+    return plan.groupby("county").agg(
+        convoy_days=("households", "size"),
+        households=("households", "sum"),
+        largest_day=("households", "max"),
+        first_date=("date", "min"),
+        last_date=("date", "max"),
+    )
+
+
+def feasibility_text(feasibility) -> str:
+    """The arithmetic feasibility check of a plan in one sentence (a `Feasibility`)."""
+    if feasibility.feasible:
+        worst = feasibility.checks[
+            [c for c in feasibility.checks.columns if c.endswith("_load")]
+        ].max()
+        name = worst.idxmax().removesuffix("_load")
+        return (
+            f"By arithmetic, every convoy day of the plan fits its resources; the most "
+            f"loaded is the **{name}**, at {100 * worst.max():.0f} % of its capacity on its "
+            f"busiest day."
+        )
+    return (
+        f"By arithmetic, the plan does **not** fit: first on **{feasibility.first_date}** "
+        f"({feasibility.county}), the **{feasibility.resource}**: {feasibility.detail}."
+    )
+
+
 def followup_delay(households: pd.DataFrame) -> pd.DataFrame:
     """Days from moving in to the door-to-door follow-up visit (step 8), by county."""
     moved = households[households["batch_day"] >= 0]

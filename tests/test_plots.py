@@ -41,6 +41,7 @@ def figures(smoke, campaign, jobs):
         "convoy_gantt": plots.convoy_gantt(campaign.convoy_timeline()),
         "step_waits": plots.step_waits(campaign.step_waits()),
         "utilisation": plots.utilisation(campaign.utilization),
+        "binding_days": plots.binding_days(campaign.days()),
         "assumption_effects": plots.assumption_effects(effects),
         "employment_by_programme_county": plots.employment_by_programme_county(jobs.flows()),
         "county_programme_flows": plots.county_programme_flows(jobs.flows()),
