@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 from bare_simpy import run as bare_run  # noqa: E402
 
 from simlib.moving import DAY, load_moving_params, make_plan, run_campaign  # noqa: E402
+from simlib.moving.campaign import Campaign  # noqa: E402
 from simlib.moving.result import run_replications  # noqa: E402
 from simlib.population import generate_population  # noqa: E402
 from simlib.scenario import PROJECT_ROOT, load_scenario  # noqa: E402
@@ -52,19 +53,11 @@ def process_time(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def bare_inputs(params, households):
+def bare_inputs(params, households, seed):
     """Start times (the planned convoy day's working start), counts and mean service
     times of the model's eight steps."""
     plan = make_plan(params, households)
-    day = np.full(len(households), -1)
-    queue_rows = plan.rows
-    from simlib.moving.plan import county_queues
-
-    for c, q in county_queues(households, params).items():
-        head = 0
-        for n, d in zip(*queue_rows.loc[queue_rows["county"] == c, ["households", "day"]].T.values):
-            day[q[head : head + n]] = d
-            head += n
+    day = Campaign(params, households, plan, seed).batch_day  # planned day of each household
     start = day * DAY + params.work_start
     counts = np.array([params.resources[s.resource] for s in params.steps])
     means = np.array([s.service_mean for s in params.steps])
@@ -75,7 +68,7 @@ def main() -> None:
     scenario = load_scenario()
     params = load_moving_params(scenario)
     households = generate_population(scenario).households
-    start, counts, means = bare_inputs(params, households)
+    start, counts, means = bare_inputs(params, households, scenario.seed)
 
     # 1. whole processes, interleaved so that machine load hits both alike
     with tempfile.TemporaryDirectory() as tmp:
