@@ -325,6 +325,8 @@ def test_feasibility_names_first_day_and_resource(smoke, smoke_params, smoke_hou
         ({"registered_poor_deadline": "2019-11-01"}, "registered_poor_deadline"),
         ({"campaign_start": "2019-11-01"}, "campaign_start"),
         ({"pause_windows": [["2022-01-01", "2022-01-05"]]}, "pause_windows"),
+        ({"max_campaign_days": 100}, "registered_poor_deadline"),
+        ({"lottery_date": "2020-01-01"}, "campaign_start"),
     ],
 )
 def test_bad_values_fail_clearly(baseline, change, field):
@@ -381,3 +383,19 @@ def test_cli_bad_input(tmp_path, capsys):
     )
     assert main(["simulate", "--scenario", str(bad), "--json"]) == 2
     assert "leased_vehicles_per_county_day" in capsys.readouterr().err
+
+
+def test_the_command_line_imports_only_what_simulate_needs():
+    """Building the parser and running `simulate` never import the report machinery."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from simlib.cli import build_parser; build_parser(); "
+        "heavy = [m for m in ('simlib.report', 'nbformat', 'papermill', 'matplotlib', "
+        "'simlib.plots', 'simlib.study', 'pulp') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert out.stdout.strip() == "[]"

@@ -139,7 +139,8 @@ def batch_waits(params, households, plan, servers, mean, n, replication):
     for h in range(n):
         campaign.env.process(release(h))
     campaign.env.run()
-    return campaign.start[:n, k] - campaign.ready[:n, k]
+    times = campaign.times()
+    return times["start"][:n, k] - times["ready"][:n, k]
 
 
 def test_batch_into_c_servers_matches_the_exact_mean_wait(params, households):

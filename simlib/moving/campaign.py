@@ -112,9 +112,10 @@ class Campaign:
         }
         # logs
         k = len(self.steps)
-        self.ready = np.full((n, k), np.nan)
-        self.start = np.full((n, k), np.nan)
-        self.end = np.full((n, k), np.nan)
+        nan = float("nan")  # plain lists: cheaper to write one cell at a time than arrays
+        self.ready = [[nan] * k for _ in range(n)]
+        self.start = [[nan] * k for _ in range(n)]
+        self.end = [[nan] * k for _ in range(n)]
         self.batch_day = np.full(n, -1, dtype=np.int64)  # planned convoy day
         self.convoy_of = np.full(n, -1, dtype=np.int64)
         self.cut_by = np.full(n, "", dtype=object)  # day limit that made it slip
@@ -152,6 +153,15 @@ class Campaign:
             pass
         self.env_events = events
         return self
+
+    def times(self) -> dict[str, np.ndarray]:
+        """Ready, start and end of every household at every step (minutes; NaN = never),
+        as arrays of households x steps."""
+        return {
+            "ready": np.array(self.ready),
+            "start": np.array(self.start),
+            "end": np.array(self.end),
+        }
 
     # --- processes ----------------------------------------------------------------------
 
@@ -255,7 +265,8 @@ class Campaign:
         team = self.step_team[steps[0]]
         minutes = [self.service[k][h] for k in steps]
         total = sum(minutes)
-        self.ready[h, steps[0]] = env.now
+        ready, start, end = self.ready[h], self.start[h], self.end[h]
+        ready[steps[0]] = env.now
         while True:
             with team.request() as request:
                 yield request
@@ -264,10 +275,10 @@ class Campaign:
                     t = env.now
                     for k, m in zip(steps, minutes, strict=True):
                         if k != steps[0]:
-                            self.ready[h, k] = t
-                        self.start[h, k] = t
+                            ready[k] = t
+                        start[k] = t
                         t += m
-                        self.end[h, k] = t
+                        end[k] = t
                     yield env.timeout(total)
                     return
             if self.carried_at[h] < 0 and self.steps[steps[0]].phase == "after":

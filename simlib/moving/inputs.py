@@ -196,6 +196,14 @@ def _check_dates(
             f"{(start - deadline).days} days before it",
         )
     end = start + dt.timedelta(days=horizon - 1)
+    if deadline > end:
+        raise DataError(
+            file,
+            "registered_poor_deadline",
+            deadline.isoformat(),
+            f"lies after the planning horizon ({horizon} days from {start.isoformat()}, "
+            f"to {end.isoformat()})",
+        )
     for a, b in pauses:
         if b < start or a > end:
             raise DataError(

@@ -404,27 +404,28 @@ def _tables(c: Campaign, feasibility: Feasibility) -> CampaignResult:
     hh["arrival"] = arrival
     hh["overnight_stops"] = nights
     steps = p.steps
+    times = c.times()
     for k, s in enumerate(steps):
-        hh[f"{s.step}_ready"] = c.ready[:, k]
-        hh[f"{s.step}_start"] = c.start[:, k]
-        hh[f"{s.step}_end"] = c.end[:, k]
+        hh[f"{s.step}_ready"] = times["ready"][:, k]
+        hh[f"{s.step}_start"] = times["start"][:, k]
+        hh[f"{s.step}_end"] = times["end"][:, k]
     last = max(k for k, s in enumerate(steps) if s.phase == "after")
     move_in = next((k for k, s in enumerate(steps) if s.step == "move_in"), last)
-    hh["door_reached"] = c.end[:, move_in]
-    moved_in = c.end[:, last]
+    hh["door_reached"] = times["end"][:, move_in]
+    moved_in = times["end"][:, last]
     moved = ~np.isnan(moved_in)
     hh["moved_in"] = moved_in
     moved_in_day = np.where(moved, np.floor(np.nan_to_num(moved_in) / DAY), -1).astype(np.int64)
     hh["moved_in_day"] = moved_in_day
     hh["moved_in_date"] = _dates(p.campaign_start, moved_in_day)
-    visit = c.start[:, len(steps) - 1]
+    visit = times["start"][:, len(steps) - 1]
     visit_day = np.where(~np.isnan(visit), np.floor(np.nan_to_num(visit) / DAY), -1)
     hh["followup_day"] = visit_day.astype(np.int64)
     hh["followup_date"] = _dates(p.campaign_start, hh["followup_day"].to_numpy())
     hh["carried_over"] = c.carried_at >= 0
     reception = [k for k, s in enumerate(steps) if s.phase != "followup"]
-    e = c.end[:, reception]
-    s0 = c.start[:, reception]
+    e = times["end"][:, reception]
+    s0 = times["start"][:, reception]
     ok = ~np.isnan(s0)
     sday = np.where(ok, np.floor(np.nan_to_num(s0) / DAY), 0)
     hh["overtime"] = (ok & (np.nan_to_num(e) - sday * DAY > p.work_end + 1e-9)).any(axis=1)
@@ -433,7 +434,6 @@ def _tables(c: Campaign, feasibility: Feasibility) -> CampaignResult:
 
     county_days = pd.DataFrame(c.county_days, columns=list(COUNTY_DAY_COLUMNS))
     county_days = county_days.sort_values(["day", "county"]).reset_index(drop=True)
-    times = {"ready": c.ready, "start": c.start, "end": c.end}
     events = c.env_events
     return CampaignResult(p, c.plan, feasibility, hh, convoys, county_days, times, events)
 
