@@ -399,3 +399,17 @@ def test_the_command_line_imports_only_what_simulate_needs():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_bad_plan_exits_2_naming_the_file(tmp_path, capsys):
+    scenario = _plan_scenario(tmp_path, "2020-01-20,Ludian,10\n")
+    assert main(["simulate", "--scenario", str(scenario), "--replications", "1", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "plan.csv" in err and "2020-01-20" in err and "pause" in err
+
+
+def test_move_in_days_table(smoke_run):
+    table = smoke_run.move_in_days()
+    assert table["households"].sum() == len(smoke_run.households)
+    assert {"wait_p50", "wait_p95", "last_in_hour", "carried_over", "overtime"} <= set(table)
+    assert "settle_wait_p95" in table and (table["last_in_hour"] > 8).all()

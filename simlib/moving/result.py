@@ -211,8 +211,9 @@ class CampaignResult:
 
     def move_in_days(self) -> pd.DataFrame:
         """Per arrival day: households arriving, the median and P95 wait over steps 4-7
-        (minutes), when the last family was in its flat (clock hour), and how many were
-        carried over to the next morning or finished in overtime."""
+        (minutes), when the last family was in its flat (clock hour), how many were
+        carried over to the next morning or finished in overtime, and the P95 wait before
+        each of steps 4-7 (minutes)."""
         m = self.moved
         arrival_day = np.floor(m["arrival"].to_numpy() / DAY).astype(np.int64)
         after = [s.step for s in self.params.steps if s.phase == "after"]
@@ -227,7 +228,10 @@ class CampaignResult:
                 "overtime": m["overtime"].to_numpy(),
             }
         )
+        for step in after:
+            frame[f"{step}_wait_p95"] = (m[f"{step}_start"] - m[f"{step}_ready"]).to_numpy()
         g = frame.groupby("arrival_day")
+        per_step = g[[f"{step}_wait_p95" for step in after]].quantile(0.95).reset_index(drop=True)
         table = g.agg(
             households=("wait", "size"),
             wait_p50=("wait", "median"),
@@ -236,6 +240,7 @@ class CampaignResult:
             carried_over=("carried_over", "sum"),
             overtime=("overtime", "sum"),
         ).reset_index()
+        table = pd.concat([table, per_step], axis=1)
         table.insert(1, "date", [self.date(d) for d in table["arrival_day"]])
         return table.round(2)
 
