@@ -36,6 +36,7 @@ from simlib.population import generate_population  # noqa: E402
 from simlib.scenario import PROJECT_ROOT, load_scenario  # noqa: E402
 
 REPEATS = 5
+LOAD = (0.0, 0.0, 0.0)  # the machine's load average when the benchmark starts
 
 
 def timed(function, repeats=REPEATS):
@@ -65,6 +66,8 @@ def bare_inputs(params, households, seed):
 
 
 def main() -> None:
+    global LOAD
+    LOAD = os.getloadavg()
     scenario = load_scenario()
     params = load_moving_params(scenario)
     households = generate_population(scenario).households
@@ -101,11 +104,15 @@ def main() -> None:
     tracemalloc.stop()
 
     # 3. thirty replications on every core
+    cpu = os.times()
     t = time.perf_counter()
     reps = run_replications(
         params, households, seed=scenario.seed, replications=30, workers=os.cpu_count()
     )
     wall30 = time.perf_counter() - t
+    after = os.times()
+    cpu30 = sum(after[:4]) - sum(cpu[:4])  # this process and the workers, user + system
+    ideal = 30 * ref / (os.cpu_count() or 1)  # 30 bare runs spread over the cores
     s = reps.summary()
 
     def verdict(ok: bool) -> str:
@@ -124,7 +131,9 @@ def main() -> None:
     print(f"  SimPy events: {result.events:,}   events/s: {result.events / one:,.0f}")
     print(
         f"  30 replications on {os.cpu_count()} cores: {wall30:.1f} s   goal < 30 s: "
-        f"{verdict(wall30 < 30)}"
+        f"{verdict(wall30 < 30)}; CPU time {cpu30:.1f} s ({cpu30 / 30:.2f} s a replication); "
+        f"30 bare runs over the cores would take {ideal:.1f} s (ratio {wall30 / ideal:.2f}); "
+        f"load average before: {LOAD[0]:.1f}"
     )
     print(f"  peak traced memory (one replication): {peak / 2**20:.1f} MiB")
     d = s["campaign_days"]

@@ -97,6 +97,10 @@ class Campaign:
             ).tolist()
             for s in self.steps
         ]
+        self.group_minutes = {  # minutes a team holds a household, per group of steps
+            g: np.sum([self.service[k] for k in g], axis=0).tolist()
+            for g in (*self.before, *self.after, self.visit)
+        }
         self.loading = service_times(
             stream(seed, "moving", replication, "loading"), p.loading_mean, p.loading_cv, n
         )
@@ -263,25 +267,24 @@ class Campaign:
         belongings up), held as one unit, within the shift (see the module docstring)."""
         env = self.env
         team = self.step_team[steps[0]]
-        minutes = [self.service[k][h] for k in steps]
-        total = sum(minutes)
+        total = self.group_minutes[steps][h]
+        visit = steps is self.visit
         ready, start, end = self.ready[h], self.start[h], self.end[h]
         ready[steps[0]] = env.now
         while True:
             with team.request() as request:
                 yield request
-                later = self._shift(env.now, total, visit=steps == self.visit)
+                t = env.now
+                later = self._shift(t, total, visit)
                 if later is None:
-                    t = env.now
-                    for k, m in zip(steps, minutes, strict=True):
-                        if k != steps[0]:
-                            ready[k] = t
+                    for k in steps:
+                        ready[k] = min(ready[k], t) if k == steps[0] else t
                         start[k] = t
-                        t += m
+                        t += self.service[k][h]
                         end[k] = t
                     yield env.timeout(total)
                     return
-            if self.carried_at[h] < 0 and self.steps[steps[0]].phase == "after":
+            if self.carried_at[h] < 0 and not visit and self.steps[steps[0]].phase == "after":
                 self.carried_at[h] = steps[0]
             yield env.timeout(later - env.now)
 
