@@ -130,6 +130,7 @@ def batch_waits(params, households, plan, servers, mean, n, replication):
     campaign.step_team[k] = simpy.Resource(campaign.env, servers)
     rng = stream(11, "test", replication, "batch")
     campaign.service[k] = rng.exponential(mean, len(households)).tolist()
+    campaign.group_minutes[(k,)] = campaign.service[k]
     t0 = params.work_start  # day 0 is a working day
 
     def release(h):
