@@ -173,8 +173,10 @@ def test_binding_table(smoke_run):
         "daylight",
         *(f"reception: {r}" for r in smoke_run.params.resources),
         "reception",
+        "no convoy day",
     }
-    assert sum(smoke_run.binding_days().values()) == len(days)
+    assert sum(smoke_run.binding_days().values()) == (days["planned"] > 0).sum()
+    assert (days.loc[days["planned"] == 0, "bound_by"] == "no convoy day").all()
 
 
 def test_a_slower_route_binds_and_lengthens(smoke, smoke_households):

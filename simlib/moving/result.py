@@ -29,6 +29,7 @@ from simlib.moving.plan import BatchPlan, make_plan, reception_capacity
 
 HOUSEHOLD_COLUMNS = ("household_id", "county", "registered_poor", "size")
 RULES = ("night_departures", "moved_during_pause", "overtime_households")
+NO_CONVOY = "no convoy day"  # a day on which families only finish moving in
 
 
 def _dates(start: dt.date, days: np.ndarray) -> list[dt.date | None]:
@@ -163,7 +164,8 @@ class CampaignResult:
         slipped (planned that day, in later or never) and what bound the day: when more
         than 1 - `binding_load_share` of its planned households slipped, the cause most of
         them share (a day limit, daylight, a move-in step); else the resource loaded to at
-        least `binding_load_share` of its capacity; else the plan itself."""
+        least `binding_load_share` of its capacity; else the plan itself. A day with no
+        convoy planned (families carried over finish moving in) says so and binds nothing."""
         p = self.params
         hh = self.households
         batch = hh["batch_day"].to_numpy()
@@ -196,6 +198,9 @@ class CampaignResult:
         bound = []
         for d in table["day"]:
             row = table.loc[table["day"] == d].iloc[0]
+            if row.planned == 0:
+                bound.append(NO_CONVOY)
+                continue
             if d in by_day.index and row.slipped > (1 - p.binding_load_share) * row.planned:
                 bound.append(by_day[d])
                 continue
@@ -279,8 +284,9 @@ class CampaignResult:
         return rule_violations(self.params, self.convoys, self.households, self.times)
 
     def binding_days(self) -> dict[str, int]:
-        """Days each resource bound (see `days`)."""
-        return {k: int(v) for k, v in self.days()["bound_by"].value_counts().items()}
+        """Planned convoy days each resource bound (see `days`)."""
+        bound = self.days()["bound_by"]
+        return {k: int(v) for k, v in bound[bound != NO_CONVOY].value_counts().items()}
 
     def summary(self) -> dict[str, Any]:
         """Headline figures of this one campaign (plain numbers)."""
