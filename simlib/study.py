@@ -32,15 +32,6 @@ def _ci(x: Mapping[str, float | None], fmt: str = "{:,.0f}") -> str:
     return f"{fmt.format(x['ci95_low'])} – {fmt.format(x['ci95_high'])}"
 
 
-def calibrated_parameters(scenario: Scenario, domain: str = "moving") -> list[str]:
-    """Names of the parameters of a domain marked "calibrated: ..." in data/."""
-    return [
-        p.name
-        for p in scenario.parameters(domain).values()
-        if p.source.lower().startswith("calibrated")
-    ]
-
-
 def _day_date(start: dt.date, day: float) -> str:
     """'day 131 (9 Apr 2020)': day 1 is the campaign's first day."""
     date = start + dt.timedelta(days=round(day) - 1)
@@ -66,7 +57,7 @@ def comparison_table(
     start = dt.date.fromisoformat(moving["campaign_start"])
     deadline_day = moving["registered_poor_deadline_day"]
     days, poor = moving["campaign_days"], moving["registered_poor_all_in_day"]
-    calibrated = calibrated_parameters(scenario)
+    calibrated = moving.get("calibrated", [])  # marked "calibrated: ..." in data/moving
     tuned = (
         f"; calibrated to this figure ({', '.join(calibrated)}), so not an independent check"
         if calibrated

@@ -415,3 +415,19 @@ def test_move_in_days_table(smoke_run):
     assert table["households"].sum() == len(smoke_run.households)
     assert {"wait_p50", "wait_p95", "last_in_hour", "carried_over", "overtime"} <= set(table)
     assert "settle_wait_p95" in table and (table["last_in_hour"] > 8).all()
+
+
+def test_calibrated_assumptions_are_named(smoke, smoke_params):
+    """The record the baseline was calibrated to is then not counted as a check."""
+    from simlib.study import comparison_table
+
+    assert smoke_params.calibrated == ("county_rest_days",)
+    assert load_moving_params(smoke.with_overrides("moving", county_rest_days=5)).calibrated == ()
+    pop = generate_population(smoke)
+    s = run_replications(smoke_params, pop, seed=smoke.seed, replications=2).summary()
+    table = comparison_table(smoke, s)
+    assert "county_rest_days" in table.loc["moving campaign length (days)", "note"]
+    assert (
+        "not an independent check" in table.loc["all registered-poor households moved in", "note"]
+    )
+    assert table.loc["what binds the campaign", "model (mean)"] == s["binding_resource"]

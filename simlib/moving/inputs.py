@@ -113,6 +113,7 @@ class MovingParams:
     roads: dict[str, Road]
     steps: tuple[StepSpec, ...]
     resources: dict[str, int]  # step resource -> units (scaled)
+    calibrated: tuple[str, ...] = ()  # parameters set to reproduce a reported figure
 
     def date(self, day: int) -> dt.date:
         return self.campaign_start + dt.timedelta(days=int(day))
@@ -396,4 +397,10 @@ def load_moving_params(scenario: Scenario) -> MovingParams:
         roads=roads,
         steps=steps,
         resources=resources,
+        calibrated=tuple(
+            p.name
+            for p in scenario.parameters("moving").values()
+            if p.source.lower().startswith("calibrated")
+            and p.name not in scenario.overrides.get("moving", {})
+        ),
     )

@@ -606,6 +606,7 @@ class Replications:
                 "binding_resource": binding_resource(binding_mean),
                 "feasibility": runs[0]["feasibility"],
                 "plan": self.plan.source,
+                "calibrated": list(p.calibrated),
                 "ci_note": "95 % confidence intervals over replications"
                 if len(runs) > 1
                 else "one replication: no confidence interval (null)",
