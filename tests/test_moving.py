@@ -431,3 +431,20 @@ def test_calibrated_assumptions_are_named(smoke, smoke_params):
         "not an independent check" in table.loc["all registered-poor households moved in", "note"]
     )
     assert table.loc["what binds the campaign", "model (mean)"] == s["binding_resource"]
+
+
+def test_a_convoy_on_the_road_in_a_pause_is_flagged_and_counted(smoke, smoke_households):
+    """A plan the generator would never make: a far county's convoy day just before the
+    pause, with an early dark, so the convoy stops overnight into the pause."""
+    from simlib.moving.plan import BatchPlan
+
+    params = load_moving_params(smoke)
+    p = dataclasses.replace(params, dark=params.gather_start + 300.0)
+    day = p.day(p.pauses[0][0]) - 1
+    rows = pd.DataFrame(
+        {"date": [p.date(day).isoformat()], "day": [day], "county": ["Yongshan"], "households": [8]}
+    )
+    r = run_campaign(p, smoke_households, smoke.seed, plan=BatchPlan(rows, "test"))
+    assert r.feasibility.resource == "pause" and r.feasibility.first_date == rows["date"][0]
+    assert r.rule_violations()["moved_during_pause"] == 8
+    assert r.summary()["households_moved"] == 8  # the unplanned rest never moves

@@ -180,10 +180,12 @@ class Campaign:
             if i < len(days):
                 day, planned = days[i]
                 i += 1
-            else:  # households left over after the last planned day go on the next day
+            elif left_over:  # households left over after the last planned day: next day
                 day, planned = self.next_moving[day + 1], 0
                 if day >= p.max_campaign_days:
                     return
+            else:  # the plan leaves the rest of the county's queue unplanned
+                return
             prepare = max(0, day - p.flats_ready_days_before) * DAY  # flats made ready
             if prepare > env.now:
                 yield env.timeout(prepare - env.now)
