@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simlib.moving import DAY, load_moving_params
 from simlib.moving.campaign import Campaign
@@ -159,3 +161,47 @@ def test_batch_into_c_servers_matches_the_exact_mean_wait(params, households):
     # and a wrong formula (twice the servers) is rejected by the same test
     wrong = mean * (n - 2 * servers) * (n - 2 * servers + 1) / (4 * servers * n)
     assert abs(np.mean(means) - wrong) > half
+
+
+# --- properties of the convoy arithmetic -------------------------------------------------
+
+SIZES = st.lists(st.integers(1, 10), min_size=1, max_size=300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=SIZES, per_truck=st.integers(1, 3), seats=st.integers(12, 55), most=st.integers(2, 80))
+def test_convoys_partition_the_day_within_the_convoy_size(params, sizes, per_truck, seats, most):
+    p = dataclasses.replace(
+        params, households_per_truck=per_truck, bus_seats=seats, convoy_vehicles_max=most
+    )
+    convoys = form_convoys(sizes, p)
+    assert [c[0] for c in convoys][0] == 0 and convoys[-1][1] == len(sizes)
+    assert all(a[1] == b[0] for a, b in zip(convoys[:-1], convoys[1:], strict=True))
+    for first, stop, trucks, buses in convoys:
+        assert stop > first
+        assert (trucks, buses) == vehicles(stop - first, sum(sizes[first:stop]), p)
+        assert trucks + buses <= most or stop - first == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=SIZES, route=st.integers(2, 200))
+def test_fit_day_is_the_largest_prefix_that_fits(params, sizes, route):
+    p = dataclasses.replace(params, route_vehicles=route)
+    n, limit = fit_day(sizes, p)
+    cap = min(p.day_limits().values())
+    assert n == 0 or day_vehicles(sizes[:n], p) <= cap
+    if n < len(sizes):
+        assert limit is not None and day_vehicles(sizes[: n + 1], p) > cap
+    else:
+        assert limit is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(depart=st.floats(0, 3 * DAY), travel=st.floats(1, 2000))
+def test_driving_happens_in_daylight_only(params, depart, travel):
+    p = params
+    arrive, nights = drive(depart, travel, p)
+    assert arrive >= depart + travel - 1e-6
+    clock = arrive - math.floor(arrive / DAY) * DAY
+    assert p.gather_start - 1e-6 <= clock <= p.dark + 1e-6
+    assert math.floor(arrive / DAY) - math.floor(depart / DAY) >= nights - 1
