@@ -372,7 +372,18 @@ def headline_text(moving: Mapping[str, Any], matching: Mapping[str, Any] | None 
         "",
         f"- **Moving takes {days['mean']:.0f} days** (95 % CI {_ci(days)}) from "
         f"{start:%d %b %Y}, against the reported 100+ days, over {moving['replications']} "
-        f"replications.",
+        f"replications"
+        + (
+            f" (the assumption {', '.join(moving['calibrated'])} is calibrated to this record, "
+            "so agreeing with it is not a check)."
+            if moving.get("calibrated")
+            else "."
+        )
+        + (
+            f" What binds the campaign: **{moving['binding_resource']}**."
+            if "binding_resource" in moving
+            else ""
+        ),
         f"- **The last registered-poor household moves in on {_day_date(start, poor['mean'])}** "
         f"(95 % CI {_ci(poor)}); the 31 March 2020 deadline is day {deadline_day}, so the plan "
         f"as assumed {verdict}.",
