@@ -205,3 +205,11 @@ def test_driving_happens_in_daylight_only(params, depart, travel):
     clock = arrive - math.floor(arrive / DAY) * DAY
     assert p.gather_start - 1e-6 <= clock <= p.dark + 1e-6
     assert math.floor(arrive / DAY) - math.floor(depart / DAY) >= nights - 1
+
+
+def test_flats_are_made_ready_on_a_moving_day_before_the_convoy(params, households):
+    campaign = Campaign(params, households, generate_plan(params, households), seed=1)
+    first_after = params.day(params.pauses[0][1]) + 1
+    assert campaign.prepare_day(5) == 4
+    assert campaign.prepare_day(first_after) == params.day(params.pauses[0][0]) - 1
+    assert campaign.prepare_day(0) == 0

@@ -9,8 +9,8 @@ county and the logs; each process is one short method:
 - `convoy`: gathering from `gather_start` (no departure before), loading, a gap behind the
   county's previous convoy, the road in daylight only (an overnight stop when it cannot
   arrive before dark).
-- `household`: steps 1-3 on the flat from `flats_ready_days_before` days before the
-  convoy day, steps 4-7 once its convoy is in, step 8 (the follow-up visit) from the next working morning.
+- `household`: steps 1-3 on the flat from `flats_ready_days_before` moving days before
+  the convoy day (before a pause, for the first convoy days after it), steps 4-7 once its convoy is in, step 8 (the follow-up visit) from the next working morning.
 - `serve`: one step at one team, keeping the shift: work that would run past `work_end`
   is carried to the next working morning (or, with `shift_end_rule: overtime`, finished
   and counted); nothing moves on a pause day.
@@ -137,6 +137,15 @@ class Campaign:
             nxt[d] = nxt[d + 1] if self.paused[d] else d
         return nxt
 
+    def prepare_day(self, day: int) -> int:
+        """The moving day, `flats_ready_days_before` moving days before `day`, on which the
+        flats of its convoy day are made ready (steps 1-3); never before day 0."""
+        for _ in range(self.params.flats_ready_days_before):
+            day -= 1
+            while day > 0 and self.paused[day]:
+                day -= 1
+        return max(0, day)
+
     def _assign_plan(self, county: str, queue: np.ndarray) -> None:
         rows = self.plan.rows[self.plan.rows["county"] == county]
         head = 0
@@ -186,7 +195,7 @@ class Campaign:
                     return
             else:  # the plan leaves the rest of the county's queue unplanned
                 return
-            prepare = max(0, day - p.flats_ready_days_before) * DAY  # flats made ready
+            prepare = self.prepare_day(day) * DAY  # the flats are made ready
             if prepare > env.now:
                 yield env.timeout(prepare - env.now)
             due = queue[head : head + planned + left_over]
@@ -253,7 +262,7 @@ class Campaign:
     def household(self, h: int, day: int, arrived: simpy.Event):
         """Steps 1-3 on the flat, the family's arrival, steps 4-7, then the visit."""
         env, p = self.env, self.params
-        ready = max(0, day - p.flats_ready_days_before) * DAY + p.work_start
+        ready = self.prepare_day(day) * DAY + p.work_start
         if ready > env.now:
             yield env.timeout(ready - env.now)
         for steps in self.before:
