@@ -348,7 +348,7 @@ def feasibility_text(feasibility) -> str:
 
 def followup_delay(households: pd.DataFrame) -> pd.DataFrame:
     """Days from moving in to the door-to-door follow-up visit (step 8), by county."""
-    moved = households[households["batch_day"] >= 0]
+    moved = households[(households["moved_in_day"] >= 0) & (households["followup_day"] >= 0)]
     delay = moved["followup_day"] - moved["moved_in_day"]
     table = delay.groupby(moved["county"]).describe(percentiles=[0.5, 0.95])
     return table[["count", "mean", "50%", "95%", "max"]].round(1)
