@@ -31,7 +31,7 @@ from bare_simpy import run as bare_run  # noqa: E402
 
 from simlib.moving import DAY, load_moving_params, make_plan, run_campaign  # noqa: E402
 from simlib.moving.campaign import Campaign  # noqa: E402
-from simlib.moving.result import run_replications  # noqa: E402
+from simlib.moving.replications import run_replications  # noqa: E402
 from simlib.population import generate_population  # noqa: E402
 from simlib.scenario import PROJECT_ROOT, load_scenario  # noqa: E402
 

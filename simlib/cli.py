@@ -119,7 +119,7 @@ def _moving_inputs(args: argparse.Namespace):
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from simlib.moving.result import run_replications
+    from simlib.moving.replications import run_replications
 
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")

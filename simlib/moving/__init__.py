@@ -5,18 +5,14 @@
 - `convoys`: vehicles, convoys, day limits of a county, driving in daylight.
 - `feasibility`: the plan against the resources by arithmetic, before simulating.
 - `campaign`: the SimPy `Campaign` (convoy days, move-in steps, follow-up visits).
-- `result`: tidy tables, the per-day binding resource, replications and their summary.
+- `result`: tidy tables of one campaign, the per-day binding resource, its summary.
+- `replications`: replications with common random numbers, their table and summary.
 """
 
 from simlib.moving.inputs import DAY, MovingParams, load_moving_params
 from simlib.moving.plan import BatchPlan, generate_plan, make_plan
-from simlib.moving.result import (
-    CampaignResult,
-    Replications,
-    run_campaign,
-    run_replications,
-    simulate_campaign,
-)
+from simlib.moving.replications import Replications, run_replications
+from simlib.moving.result import CampaignResult, run_campaign, simulate_campaign
 
 __all__ = [
     "DAY",
