@@ -179,6 +179,7 @@ MOVING_CHANGES = (
     Change("route capacity 150 → 300 vehicles a day (police)", {"route_vehicles_per_day": 300}),
     Change("route capacity 150 → 75 vehicles a day (police)", {"route_vehicles_per_day": 75}),
     Change("scheduling: counties in waves", {"scheduling_policy": "county_waves"}),
+    Change("scheduling: earliest registered household first", {"scheduling_policy": "daily_quota"}),
     Change("rest days between a county's convoy days 8 → 5", {"county_rest_days": 5}),
     Change("no Spring Festival / epidemic pause", {"pause_windows": []}),
     Change(

@@ -213,3 +213,13 @@ def test_flats_are_made_ready_on_a_moving_day_before_the_convoy(params, househol
     assert campaign.prepare_day(5) == 4
     assert campaign.prepare_day(first_after) == params.day(params.pauses[0][0]) - 1
     assert campaign.prepare_day(0) == 0
+
+
+@pytest.mark.parametrize("policy", ["round_robin", "county_waves", "daily_quota"])
+def test_every_generator_plans_everyone_within_the_limits(params, households, policy):
+    from simlib.moving.feasibility import check_feasibility
+
+    p = dataclasses.replace(params, policy=policy)
+    plan = generate_plan(p, households)
+    assert plan.rows["households"].sum() == len(households)
+    assert check_feasibility(p, plan, households).feasible

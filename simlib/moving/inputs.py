@@ -17,7 +17,7 @@ from typing import Any
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
-POLICIES = ("round_robin", "county_waves")
+POLICIES = ("round_robin", "county_waves", "daily_quota")
 SHIFT_RULES = ("carry_over", "overtime")
 PHASES = ("before", "after", "followup")
 DAY = 1440.0  # minutes
@@ -82,7 +82,7 @@ class MovingParams:
     pauses: tuple[tuple[dt.date, dt.date], ...]  # inclusive date ranges with no moving
     batch_plan: tuple[PlannedDay, ...] | None  # a planner's plan, or None: generated
     batch_plan_file: str  # where the plan came from ("" when generated)
-    policy: str  # plan generator: round_robin | county_waves
+    policy: str  # plan generator: round_robin | county_waves | daily_quota
     registered_poor_first: bool
     rest_days: int  # days between two convoy days of one county
     day_households_max: int  # households per county convoy day (plan target)

@@ -85,11 +85,13 @@ def reception_capacity(params: MovingParams) -> tuple[float, str]:
 
 def generate_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
     """A plan from the targets: each county convoys when its rest days are over (round_robin,
-    starts staggered over the rest period) or one county after another (county_waves); a
+    starts staggered over the rest period; daily_quota, the county whose next household
+    registered earliest first) or one county after another (county_waves); a
     convoy day is as large as the day limits, the largest-day target and the day's move-in
     capacity allow, and none is planned whose convoy would still be on the road on a pause
     day."""
     sizes = households["size"].to_numpy()
+    order = households["registration_order"].to_numpy()
     queues = county_queues(households, params)
     counties = list(queues)
     head = dict.fromkeys(counties, 0)
@@ -105,6 +107,11 @@ def generate_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
             while wave < len(counties) and head[counties[wave]] == len(queues[counties[wave]]):
                 wave += 1
             active = counties[wave : wave + 1]
+        elif params.policy == "daily_quota":  # the earliest registered household first
+            active = sorted(
+                (c for c in counties if head[c] < len(queues[c])),
+                key=lambda c: order[queues[c][head[c]]],
+            )
         else:
             active = counties[day % len(counties) :] + counties[: day % len(counties)]
         for c in active:
