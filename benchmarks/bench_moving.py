@@ -117,7 +117,7 @@ def main() -> None:
     # the reference under the same conditions: 30 bare runs on as many worker processes
     t = time.perf_counter()
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        list(pool.map(bare_run, *zip(*[(start, counts, means, r) for r in range(30)])))
+        list(pool.map(bare_run, [start] * 30, [counts] * 30, [means] * 30, range(30)))
     bare30 = time.perf_counter() - t
     s = reps.summary()
 
