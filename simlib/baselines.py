@@ -58,24 +58,41 @@ class Baseline:
         return (self.households_without_worker, -self.expected_lasting_employed, -self.income)
 
 
-class _Plan:
-    """Open places, who is placed, and the care rule, while a baseline fills jobs."""
+class _Shared:
+    """What every baseline reads, computed once per instance as plain Python lists."""
 
     def __init__(self, inst: Instance):
-        self.inst = inst
-        self.left = [e.capacity for e in inst.employers]
-        self.employer = np.full(len(inst.laborers), -1)
         self.household = inst.laborers["household_id"].to_numpy().tolist()
         members: dict[int, list[int]] = {}
         for i, h in enumerate(self.household):
             members.setdefault(h, []).append(i)
         self.members = members
-        bound = set(inst.care_bound.tolist())
+        eligible: list[list[int]] = [[] for _ in self.household]
+        rows, cols = np.nonzero(inst.eligible)
+        for i, e in zip(rows.tolist(), cols.tolist(), strict=True):
+            eligible[i].append(e)
+        self.eligible = eligible
+        self.probability = inst.probability.tolist()
+        self.income = (inst.probability * inst.net_wage[None, :]).tolist()
+
+
+class _Plan:
+    """Open places, who is placed, and the care rule, while a baseline fills jobs."""
+
+    def __init__(self, inst: Instance, shared: _Shared | None = None):
+        shared = shared or _Shared(inst)
+        self.inst = inst
+        self.left = [e.capacity for e in inst.employers]
+        self.employer = np.full(len(inst.laborers), -1)
+        self.household = shared.household
+        self.members = shared.members
         # laborers of a care-bound household not (yet) sent away
-        self.staying = {h: len(members[h]) for h in bound}
+        self.staying = {h: len(shared.members[h]) for h in inst.care_bound.tolist()}
         self.freed = inst.params.care_places
-        self.eligible = [np.flatnonzero(row).tolist() for row in inst.eligible]
+        self.eligible = shared.eligible
         self.away = inst.away.tolist()
+        self.probability = shared.probability
+        self.income = shared.income
 
     def options(self, i: int) -> list[int]:
         h = self.household[i]
@@ -91,9 +108,12 @@ class _Plan:
                 self.freed -= 1  # a care place frees this household
             self.staying[h] -= 1
 
-    def best(self, i: int, score) -> int | None:
+    def best(self, i: int, score: list[list[float]]) -> int | None:
         options = self.options(i)
-        return max(options, key=lambda e: (score[i, e], -e)) if options else None
+        if not options:
+            return None
+        row = score[i]
+        return max(options, key=lambda e: (row[e], -e))
 
 
 def _figures(name: str, inst: Instance, employer: np.ndarray) -> Baseline:
@@ -111,66 +131,70 @@ def _figures(name: str, inst: Instance, employer: np.ndarray) -> Baseline:
     )
 
 
-def household_first(inst: Instance, order: np.ndarray) -> Baseline:
+def household_first(inst: Instance, order: np.ndarray, shared: _Shared | None = None) -> Baseline:
     """One worker per household first (the best member and job), then everyone else."""
-    plan = _Plan(inst)
+    plan = _Plan(inst, shared)
     rank = {i: k for k, i in enumerate(order.tolist())}
     households = sorted(plan.members, key=lambda h: min(rank[i] for i in plan.members[h]))
+    prob = plan.probability
     for h in households:
-        picks = [(i, plan.best(i, inst.probability)) for i in plan.members[h]]
-        picks = [(inst.probability[i, e], -rank[i], i, e) for i, e in picks if e is not None]
+        picks = [(i, plan.best(i, prob)) for i in plan.members[h]]
+        picks = [(prob[i][e], -rank[i], i, e) for i, e in picks if e is not None]
         if picks:
             _, _, i, e = max(picks)
             plan.place(i, e)
     for i in order.tolist():
-        if plan.employer[i] < 0 and (e := plan.best(i, inst.probability)) is not None:
+        if plan.employer[i] < 0 and (e := plan.best(i, prob)) is not None:
             plan.place(i, e)
     return _figures("household_first", inst, plan.employer)
 
 
-def locals_first(inst: Instance, order: np.ndarray, must_stay: np.ndarray) -> Baseline:
+def locals_first(
+    inst: Instance, order: np.ndarray, must_stay: np.ndarray, shared: _Shared | None = None
+) -> Baseline:
     """Local places to those who must stay, then to the rest; the rest exported."""
-    plan = _Plan(inst)
-    local = np.where(inst.away[None, :], 0.0, inst.probability + 1.0) * inst.eligible
+    plan = _Plan(inst, shared)
+    prob = plan.probability
     staying_first = sorted(order.tolist(), key=lambda i: not must_stay[i])
     for i in staying_first:
         options = [e for e in plan.options(i) if not plan.away[e]]
         if options:
-            plan.place(i, max(options, key=lambda e: (local[i, e], -e)))
+            plan.place(i, max(options, key=lambda e: (prob[i][e], -e)))
     for i in order.tolist():
-        if plan.employer[i] < 0 and (e := plan.best(i, inst.probability)) is not None:
+        if plan.employer[i] < 0 and (e := plan.best(i, prob)) is not None:
             plan.place(i, e)
     return _figures("locals_first", inst, plan.employer)
 
 
-def greedy_first_come(inst: Instance, order: np.ndarray) -> Baseline:
+def greedy_first_come(inst: Instance, order: np.ndarray, shared: _Shared | None = None) -> Baseline:
     """First come, first served, each taking the open job with the best expected income."""
-    plan = _Plan(inst)
-    score = inst.probability * inst.net_wage[None, :]
+    plan = _Plan(inst, shared)
     for i in order.tolist():
-        if (e := plan.best(i, score)) is not None:
+        if (e := plan.best(i, plan.income)) is not None:
             plan.place(i, e)
     return _figures("greedy", inst, plan.employer)
 
 
-def random_assignment(inst: Instance, seed: int) -> Baseline:
+def random_assignment(inst: Instance, seed: int, shared: _Shared | None = None) -> Baseline:
     """Random order, random open job: what matching by chance achieves."""
     rng = stream(seed, "jobs", "random_baseline")
-    plan = _Plan(inst)
+    plan = _Plan(inst, shared)
+    draws = rng.random(len(inst.laborers)).tolist()
     for i in rng.permutation(len(inst.laborers)).tolist():
         options = plan.options(i)
         if options:
-            plan.place(i, options[int(rng.integers(len(options)))])
+            plan.place(i, options[int(draws[i] * len(options))])
     return _figures("random", inst, plan.employer)
 
 
 def all_baselines(inst: Instance, order: np.ndarray, seed: int) -> dict[str, Baseline]:
     """Every baseline, by name, in ORDER."""
+    shared = _Shared(inst)
     return {
-        "household_first": household_first(inst, order),
-        "locals_first": locals_first(inst, order, inst.must_stay),
-        "greedy": greedy_first_come(inst, order),
-        "random": random_assignment(inst, seed),
+        "household_first": household_first(inst, order, shared),
+        "locals_first": locals_first(inst, order, inst.must_stay, shared),
+        "greedy": greedy_first_come(inst, order, shared),
+        "random": random_assignment(inst, seed, shared),
     }
 
 

@@ -144,7 +144,11 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from simlib.report import DEFAULT_OUT, NOTEBOOKS_DIR
+    # the same defaults as simlib.report, without importing it (nbformat takes seconds to
+    # import, and every subcommand builds this parser)
+    from simlib.scenario import PROJECT_ROOT
+
+    DEFAULT_OUT, NOTEBOOKS_DIR = PROJECT_ROOT / "results" / "reports", PROJECT_ROOT / "notebooks"
 
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"

@@ -35,8 +35,6 @@ import pandas as pd
 
 from simlib.jobs_inputs import AGE_BANDS, JobsParams
 
-CLASS_ATTRIBUTES = ("county", "sex", "age_band", "care_duty", "special", "willing", "skill")
-
 
 def is_special(people: pd.DataFrame) -> np.ndarray:
     """Special-group or disabled: steered to public-welfare posts, never sent away."""
@@ -104,15 +102,6 @@ def is_away(params: JobsParams) -> np.ndarray:
     return np.array([e.location != "new_town" for e in params.employers], dtype=bool)
 
 
-def age_cuts(params: JobsParams) -> list[int]:
-    """Ages at which some rule or term changes: everything is constant between two cuts."""
-    cuts = {e.age_min for e in params.employers} | {e.age_max + 1 for e in params.employers}
-    cuts |= {params.young_worker_age, params.older_worker_age}
-    if params.age_balance_floor > 0:
-        cuts |= {lo for lo, _ in AGE_BANDS} | {hi + 1 for _, hi in AGE_BANDS}
-    return sorted(cuts)
-
-
 def age_band(age: np.ndarray) -> np.ndarray:
     """Index into AGE_BANDS (for the optional age balance); -1 outside every band."""
     band = np.full(len(age), -1)
@@ -121,60 +110,46 @@ def age_band(age: np.ndarray) -> np.ndarray:
     return band
 
 
-def classify(laborers: pd.DataFrame, params: JobsParams) -> tuple[np.ndarray, pd.DataFrame]:
+def classify(
+    laborers: pd.DataFrame, params: JobsParams, eligible: np.ndarray, probability: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Group laborers who are interchangeable for the model.
 
     Two laborers share a class when they agree on everything the model reads: the county
-    (fairness floor), the age band between two cuts, and those of sex, care duty, special,
-    willingness and skill that some rule, term or balance actually uses. Returns each
-    laborer's class index and one row per class (its key, size and a representative).
+    (fairness floor), the sex and age band where a balance floor uses them, and their whole
+    row of eligibility and success probability over the employers. (The care rule is read
+    per household, from the same rows.) Returns each laborer's class index and one row
+    per class (its key, its size and a representative laborer's attributes).
     """
-    away = any(e.location != "new_town" for e in params.employers)
-    uses_sex = params.sex_balance_floor > 0 or any(e.sex != "any" for e in params.employers)
-    uses_care = away and params.care_duty_away_penalty > 0
-    uses_special = any(e.special_group != "allowed" for e in params.employers)
-    uses_skill = any(e.skills_accepted or e.skills_preferred for e in params.employers)
     n = len(laborers)
     key = pd.DataFrame(
         {
             "county": laborers["county"].to_numpy(),
-            "sex": laborers["sex"].to_numpy() if uses_sex else np.full(n, "*"),
-            "age_band": np.searchsorted(age_cuts(params), laborers["age"].to_numpy(), "right"),
-            "care_duty": _column(laborers, "care_duty") if uses_care else np.zeros(n, bool),
-            "special": is_special(laborers) if uses_special else np.zeros(n, bool),
-            "willing": _column(laborers, "willing_to_migrate") if away else np.zeros(n, bool),
-            "skill": laborers["skill"].to_numpy() if uses_skill else np.full(n, "*"),
+            "sex": laborers["sex"].to_numpy() if params.sex_balance_floor > 0 else np.full(n, "*"),
+            "age_band": age_band(laborers["age"].to_numpy())
+            if params.age_balance_floor > 0
+            else np.zeros(n, int),
         }
     )
-    codes = key.groupby(list(CLASS_ATTRIBUTES), sort=True).ngroup().to_numpy()
-    classes = key.drop_duplicates().sort_values(list(CLASS_ATTRIBUTES)).reset_index(drop=True)
+    rows = np.ascontiguousarray(np.column_stack([eligible, np.round(probability, 12)]))
+    found = pd.factorize(pd.Series([r.tobytes() for r in rows], dtype=object))[0]
+    _, first_of = np.unique(found, return_index=True)
+    # number the distinct rows in their lexicographic order (stable, whatever the input order)
+    rank = np.empty(len(first_of), dtype=int)
+    if rows.shape[1]:
+        rank[np.lexsort(rows[first_of].T[::-1])] = np.arange(len(first_of))
+    else:  # no employers: everyone alike
+        rank[:] = np.arange(len(first_of))
+    key["signature"] = rank[found] if n else found
+    columns = ["county", "sex", "age_band", "signature"]
+    codes = key.groupby(columns, sort=True).ngroup().to_numpy() if n else np.zeros(0, int)
+    classes = key.drop_duplicates().sort_values(columns).reset_index(drop=True)
     classes["size"] = np.bincount(codes, minlength=len(classes))
-    first = pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
+    first = pd.Series(np.arange(n)).groupby(codes).first().to_numpy().astype(int)
     rep = laborers.iloc[first].reset_index(drop=True)
-    for column in (
-        "age",
-        "sex",
-        "skill",
-        "care_duty",
-        "special_group",
-        "disabled",
-        "willing_to_migrate",
-    ):
+    for column in ("age", "sex", "skill", "special_group", "disabled", "willing_to_migrate"):
         classes["rep_" + column] = rep[column].to_numpy()
+    classes["special"] = is_special(rep)
+    classes["willing"] = rep["willing_to_migrate"].to_numpy(bool)
+    classes["first"] = first
     return codes.astype(int), classes
-
-
-def class_people(classes: pd.DataFrame) -> pd.DataFrame:
-    """The representative laborer of each class as a people-like table (for `eligibility`)."""
-    return pd.DataFrame(
-        {
-            "county": classes["county"],
-            "age": classes["rep_age"],
-            "sex": classes["rep_sex"],
-            "care_duty": classes["rep_care_duty"],
-            "special_group": classes["rep_special_group"],
-            "disabled": classes["rep_disabled"],
-            "willing_to_migrate": classes["rep_willing_to_migrate"],
-            "skill": classes["rep_skill"],
-        }
-    )

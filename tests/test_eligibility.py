@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simlib.eligibility import class_people, classify, eligibility
+from simlib.eligibility import classify, eligibility
 from simlib.jobs_inputs import load_jobs_params
 from simlib.population import generate_population
 
@@ -84,14 +84,19 @@ def test_suitability_rewards_preferred_skills_and_stays_a_share(smoke):
     assert suitability.max() <= 1
 
 
-def test_class_members_share_eligibility_and_suitability(smoke):
+def test_class_members_share_eligibility_and_probability(smoke):
     p = load_jobs_params(smoke)
     lab = generate_population(smoke).laborers.reset_index(drop=True)
-    codes, classes = classify(lab, p)
+    eligible, probability = eligibility(lab, p)
+    codes, classes = classify(lab, p, eligible, probability)
     assert classes["size"].sum() == len(lab)
-    eligible, suitability = eligibility(lab, p)
-    class_eligible, class_suitability = eligibility(class_people(classes), p)
-    assert (eligible == class_eligible[codes]).all()
-    assert np.allclose(suitability, class_suitability[codes])
+    first = classes["first"].to_numpy()
+    assert (eligible == eligible[first][codes]).all()
+    assert np.allclose(probability, probability[first][codes])
     # a class never spans two counties (the fairness floor needs them apart)
     assert (lab.groupby(codes)["county"].nunique() == 1).all()
+    # and is as coarse as that allows: two classes of a county differ in some row
+    per_county = classes.groupby("county")["first"].apply(list)
+    for members in per_county:
+        rows = np.column_stack([eligible[members], probability[members]])
+        assert len(np.unique(rows, axis=0)) == len(members)

@@ -68,6 +68,7 @@ class Model:
     # elastic diagnosis: uncovered households per readable group name
     household_slacks: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
     lp_first: bool = True  # try the LP relaxation before branch and bound
+    lp_duals: tuple[dict, dict] | None = None  # the last LP's reduced costs and row duals
 
     def variables(self) -> list[pulp.LpVariable]:
         """Every variable of the model (cheaper than asking PuLP, which scans all rows)."""

@@ -20,7 +20,6 @@ import pandas as pd
 
 from simlib.eligibility import (
     age_band,
-    class_people,
     classify,
     eligibility,
     is_away,
@@ -137,8 +136,9 @@ def build_instance(people: pd.DataFrame, params: JobsParams) -> Instance:
     laborers = _with_household_columns(people)
     eligible, probability = eligibility(laborers, params)
     away = is_away(params)
-    class_of, classes = classify(laborers, params)
-    class_eligible, class_probability = eligibility(class_people(classes), params)
+    class_of, classes = classify(laborers, params, eligible, probability)
+    first = classes["first"].to_numpy()
+    class_eligible, class_probability = eligible[first], probability[first]
     anywhere = class_eligible.any(axis=1)
     can_go = class_eligible[:, away].any(axis=1) if away.any() else np.zeros(len(classes), bool)
 

@@ -161,6 +161,12 @@ def _solve(model: Model, solver: str, time_limit: float, log: SolveLog, stage: s
         relaxed = problem.status
         if relaxed == pulp.LpStatusOptimal:
             bound = float(pulp.value(problem.objective) or 0.0)
+            entry["bound"] = bound
+            # the LP's reduced costs and duals, before a branch-and-bound solve overwrites them
+            model.lp_duals = (
+                {v.name: v.dj for v in model.variables()},
+                {row.name: row.pi for row in problem.constraints()},
+            )
     if model.lp_first and relaxed == pulp.LpStatusOptimal and _integral(model.variables()):
         status, entry["proof"] = "optimal", "lp_relaxation_integral"
     elif relaxed == pulp.LpStatusInfeasible:
@@ -223,7 +229,7 @@ def solve_model(
         _fail(inst, build, solver, limit, log)
     if status == "optimal" and not weighted:
         best = float(pulp.value(objective) or 0.0)
-        _hold_first_stage(model, objective, best, log.stages[-1]["proof"])
+        _hold_first_stage(model, objective, best, log.stages[-1])
         model.problem.setObjective(model.income)
         first = {v.name: v.varValue for v in model.variables()}
         status = _solve(model, solver, limit, log, "income")
@@ -243,21 +249,28 @@ def solve_model(
     return model, log
 
 
-def _hold_first_stage(model: Model, objective, best: float, proof: str) -> None:
-    """Keep stage 2 on stage 1's optimal plans. When stage 1's proof is an integral LP
-    vertex, its optimal plans are exactly the integer points of the LP's optimal face:
+def _hold_first_stage(model: Model, objective, best: float, stage: dict[str, Any]) -> None:
+    """Keep stage 2 on stage 1's optimal plans. When stage 1's integer optimum meets its
+    LP bound, its optimal plans are exactly the integer points of the LP's optimal face:
     by complementary slackness, the variables with a nonzero reduced cost stay at their
     bound and the rows with a nonzero dual stay tight. Fixing those keeps the network
-    structure (the next vertex is integral again), where a row "objective >= best" with
-    fractional coefficients would not. After branch and bound, that row is used."""
-    if proof == "lp_relaxation_integral":
+    structure (the next vertex is usually integral again), where a row "objective >= best"
+    with fractional coefficients would not. Otherwise that row is used."""
+    bound = stage.get("bound")
+    duals = getattr(model, "lp_duals", None)
+    if duals is not None and bound is not None and abs(bound - best) <= 1e-9 * max(1.0, abs(best)):
+        reduced, prices = duals
         for v in model.variables():
-            if v.dj is not None and abs(v.dj) > 1e-7:
+            dj = reduced.get(v.name)
+            if dj is not None and abs(dj) > 1e-7:
                 v.lowBound = v.upBound = v.varValue
         for row in model.problem.constraints():
-            if row.pi is not None and abs(row.pi) > 1e-7:
+            pi = prices.get(row.name)
+            if pi is not None and abs(pi) > 1e-7:
                 row.sense = pulp.LpConstraintEQ
+        stage["held_by"] = "lp_optimal_face"
         return
+    stage["held_by"] = "objective_row"
     model.problem += pulp.LpConstraint(
         objective, pulp.LpConstraintGE, "lasting_fixed", best - TOL * max(1.0, abs(best))
     )
