@@ -570,3 +570,24 @@ def test_optional_sex_and_age_balance(smoke_scenario, smoke_population):
     checks = check_assignment(r.instance, r.assignments["employer_index"].to_numpy())
     assert {"sex_balance", "age_balance"} <= set(checks)
     assert max(checks.values()) <= 1e-9
+
+
+def test_the_match_path_imports_neither_report_nor_notebooks():
+    # `simlib match` builds every subparser; the report's defaults must not pull in
+    # nbformat (seconds of imports) for a matching run
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from simlib.cli import build_parser; build_parser(); "
+        "print('simlib.report' in sys.modules, 'nbformat' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    from simlib import report
+    from simlib.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices["report"]
+    defaults = {a.dest: a.default for a in sub._actions}
+    assert str(defaults["out"]) == str(report.DEFAULT_OUT)
+    assert str(defaults["notebooks"]) == str(report.NOTEBOOKS_DIR)

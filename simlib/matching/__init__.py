@@ -19,6 +19,7 @@ The baselines (`simlib.baselines`) work on the instance and sit outside this pac
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,33 @@ def match_population(
         raise ValueError(f"solver(={solver!r}) must be one of {SOLVERS}")
     inst = build_instance(people, params)
     build = BUILDERS[formulation]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the baselines run while the solver (a child process) works
+        rules = (
+            pool.submit(_baselines, inst, households, seed)
+            if baselines and len(inst.laborers)
+            else None
+        )
+        result = _solve_and_check(
+            inst, build, households, solver, time_limit, formulation, seed, write_mps
+        )
+        if rules is not None:
+            result.baselines = rules.result()
+    if marginal:
+        result.marginal = marginal_values(result, time_limit=time_limit)
+    return result
+
+
+def _baselines(inst: Instance, households, seed: int):
+    from simlib.baselines import all_baselines
+
+    return all_baselines(inst, _registration_order(inst, households), seed)
+
+
+def _solve_and_check(
+    inst: Instance, build, households, solver, time_limit, formulation, seed, write_mps
+) -> MatchResult:
+    """Solve and go back to people; a plan that fails our own check raises MatchFailed."""
     if _no_places(inst) or len(inst.laborers) == 0:
         # nothing to decide: say what it is instead of calling it optimal
         log = SolveLog(status="no_places" if _no_places(inst) else "no_laborers")
@@ -146,12 +174,6 @@ def match_population(
             f"job matching: the plan breaks a rule (largest violation "
             f"{result.max_constraint_violation:g}); no result is reported",
         )
-    if baselines and len(inst.laborers):
-        from simlib.baselines import all_baselines
-
-        result.baselines = all_baselines(inst, _registration_order(inst, households), seed)
-    if marginal:
-        result.marginal = marginal_values(result, time_limit=time_limit)
     return result
 
 

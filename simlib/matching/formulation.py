@@ -348,10 +348,14 @@ def disaggregate(inst: Instance, model: Model) -> np.ndarray:
                 start += count
     sizes = inst.classes["size"].to_numpy()
     status = np.full(n, "", dtype=object)  # L(ocal), A(way), U(nemployed)
+    order = np.argsort(inst.class_of, kind="stable")  # members of each class, by person id
+    in_class = np.split(order, np.cumsum(np.bincount(inst.class_of, minlength=len(sizes)))[:-1])
+    local_employers = np.flatnonzero(~inst.away).tolist()
+    away_employers = np.flatnonzero(inst.away).tolist()
     for c in range(len(inst.classes)):
         left = {
-            "L": sum(x.get((c, e), 0) for e in np.flatnonzero(~inst.away).tolist()),
-            "A": sum(x.get((c, e), 0) for e in np.flatnonzero(inst.away).tolist()),
+            "L": sum(x.get((c, e), 0) for e in local_employers),
+            "A": sum(x.get((c, e), 0) for e in away_employers),
         }
         left["U"] = int(sizes[c]) - left["L"] - left["A"]
 
@@ -382,14 +386,15 @@ def disaggregate(inst: Instance, model: Model) -> np.ndarray:
             take(m[0], "A" if left["A"] > 0 else "L")
         for m in groups["S2"]:
             take(m[0], "U" if left["U"] > 0 else "L")
-        free = [i for i in np.flatnonzero(inst.class_of == c).tolist() if not status[i]]
+        members_c = in_class[c].tolist()
+        free = [i for i in members_c if not status[i]]
         for i in free:
             take(i, next(k for k in ("L", "A", "U") if left[k] > 0))
         # the designated members first, then the rest, each to the employers in order
-        for kind, where in (("L", ~inst.away), ("A", inst.away)):
-            chosen = [i for i in np.flatnonzero(inst.class_of == c).tolist() if status[i] == kind]
+        for kind, employers in (("L", local_employers), ("A", away_employers)):
+            chosen = [i for i in members_c if status[i] == kind]
             start = 0
-            for e in np.flatnonzero(where).tolist():
+            for e in employers:
                 count = x.get((c, e), 0)
                 employer[chosen[start : start + count]] = e
                 start += count
