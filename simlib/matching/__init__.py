@@ -201,7 +201,7 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> dic
 
     def gain(change) -> float | None:
         value = resolve_first_stage(inst, build, result.solver, time_limit, change)
-        return None if value is None else round(value - base, 6)
+        return None if value is None else round(value - base, 6) + 0.0  # no -0.0
 
     def one_more(e: int):
         def change(model) -> None:
