@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,8 +135,9 @@ class MatchResult:
     def employed(self) -> int:
         return int((self.assignments["employer"] != "").sum())
 
-    @property
+    @cached_property
     def max_constraint_violation(self) -> float:
+        """The worst rule violation, checked person by person (computed once)."""
         employer = self.assignments["employer_index"].to_numpy()
         checked = check_assignment(
             self.instance, employer, household_floor=self.log.status != "no_places"
