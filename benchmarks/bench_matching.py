@@ -23,7 +23,7 @@ import sys
 import time
 
 from simlib.jobs_inputs import load_jobs_params
-from simlib.matching import match_population
+from simlib.matching import MatchFailed, match_population
 from simlib.population import generate_population
 from simlib.scenario import load_scenario
 
@@ -104,7 +104,11 @@ def main(individual: bool = True) -> None:
     )
 
     if individual:
-        wall_i, ind = solve(people, households, params, "individual")
+        try:
+            wall_i, ind = solve(people, households, params, "individual")
+        except MatchFailed as failure:
+            print(f"  individual model (reference): no plan: {failure}")
+            return
         si = ind.summary()
         print(
             f"  individual model: {si['model_size']['variables']:,} variables, "
