@@ -257,7 +257,7 @@ def _hold_first_stage(model: Model, objective, best: float, stage: dict[str, Any
     structure (the next vertex is usually integral again), where a row "objective >= best"
     with fractional coefficients would not. Otherwise that row is used."""
     bound = stage.get("bound")
-    duals = getattr(model, "lp_duals", None)
+    duals = model.lp_duals
     if duals is not None and bound is not None and abs(bound - best) <= 1e-9 * max(1.0, abs(best)):
         reduced, prices = duals
         for v in model.variables():
