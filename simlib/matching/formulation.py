@@ -86,9 +86,13 @@ def _row(problem, terms, sense, name, rhs) -> pulp.LpConstraint:
     return row
 
 
-def _objectives(inst: Instance, x: dict, prob) -> tuple:
-    lasting = _expr((v, prob(u, e)) for (u, e), v in x.items())
-    income = _expr((v, prob(u, e) * inst.net_wage[e]) for (u, e), v in x.items())
+def _objectives(inst: Instance, x: dict, probability: np.ndarray) -> tuple:
+    """Expected lasting employment, employment and expected income as expressions (plain
+    Python floats: numpy scalars make PuLP's arithmetic several times slower)."""
+    prob = probability.tolist()
+    net = inst.net_wage.tolist()
+    lasting = _expr((v, prob[u][e]) for (u, e), v in x.items())
+    income = _expr((v, prob[u][e] * net[e]) for (u, e), v in x.items())
     employed = _expr((v, 1) for v in x.values())
     return lasting, employed, income
 
@@ -145,7 +149,7 @@ def build_aggregated(inst: Instance, elastic: bool = False) -> Model:
         by_class[c].append(var)
         by_employer[e].append(var)
         (away_of if inst.away[e] else local_of)[c].append(var)
-    lasting, employed, income = _objectives(inst, x, lambda c, e: inst.class_probability[c, e])
+    lasting, employed, income = _objectives(inst, x, inst.class_probability)
     capacity = _capacity_rows(problem, inst, by_employer)
     sizes = inst.classes["size"].to_numpy()
     for c, vars_ in by_class.items():
@@ -248,7 +252,7 @@ def build_individual(inst: Instance, elastic: bool = False) -> Model:
         by_employer[e].append(var)
         if inst.away[e]:
             away_of[i].append(var)
-    lasting, employed, income = _objectives(inst, z, lambda i, e: inst.probability[i, e])
+    lasting, employed, income = _objectives(inst, z, inst.probability)
     capacity = _capacity_rows(problem, inst, by_employer)
     pid = inst.laborers["person_id"].to_numpy()
     for i, vars_ in by_person.items():
