@@ -95,9 +95,11 @@ class _Plan:
         self.income = shared.income
 
     def options(self, i: int) -> list[int]:
-        h = self.household[i]
-        last = self.staying.get(h, 2) <= 1 and self.freed <= 0
-        return [e for e in self.eligible[i] if self.left[e] > 0 and not (last and self.away[e])]
+        left = self.left
+        if self.staying.get(self.household[i], 2) <= 1 and self.freed <= 0:
+            away = self.away  # the household's last laborer at home: local jobs only
+            return [e for e in self.eligible[i] if left[e] > 0 and not away[e]]
+        return [e for e in self.eligible[i] if left[e] > 0]
 
     def place(self, i: int, e: int) -> None:
         self.employer[i] = e
@@ -109,11 +111,13 @@ class _Plan:
             self.staying[h] -= 1
 
     def best(self, i: int, score: list[list[float]]) -> int | None:
-        options = self.options(i)
-        if not options:
-            return None
+        """The open option with the highest score (the lowest index among equals)."""
         row = score[i]
-        return max(options, key=lambda e: (row[e], -e))
+        best, value = None, -1.0
+        for e in self.options(i):
+            if row[e] > value:
+                best, value = e, row[e]
+        return best
 
 
 def _figures(name: str, inst: Instance, employer: np.ndarray) -> Baseline:
