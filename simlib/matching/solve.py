@@ -300,7 +300,8 @@ def _fail(inst: Instance, build, solver: str, limit: float, log: SolveLog) -> No
     what = {
         "infeasible": "the hard rules cannot all hold",
         "time_limit_no_solution": f"the time limit ({limit:g} s per solve) ran out before any plan",
-        "solution_failed_verification": "the solver's answer failed our own check",
+        "solution_failed_verification": "the solver's answer failed our own check of the "
+        "rows and integrality",
     }.get(log.status, f"the solver returned {log.status}")
     lines = [f"job matching found no plan: {what}"]
     for kind, r in (diagnosis or {}).items():
@@ -312,6 +313,11 @@ def _fail(inst: Instance, build, solver: str, limit: float, log: SolveLog) -> No
         )
     if diagnosis == {}:
         lines.append("  the elastic re-solve needs no slack: raise the time limit")
+    if diagnosis is None:
+        lines.append(
+            f"  the elastic diagnosis found no plan within the limit either ({limit:g} s): "
+            "raise --time-limit to learn which rules give way"
+        )
     raise MatchFailed(log.status, "\n".join(lines), diagnosis)
 
 
