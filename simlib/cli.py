@@ -301,42 +301,77 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def _match_text(s: dict[str, Any]) -> str:
+    label = "" if s["optimal"] else "  (NOT proven optimal"
+    if not s["optimal"] and s.get("gap") is not None:
+        label += f": gap to the bound {s['gap']:.2%}"
+    label += "" if s["optimal"] else ")"
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}"
-        + ("" if s["optimal"] else "  (NOT proven optimal)"),
+        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}{label}",
         f"  employed      {s['employed']:>8,} of {s['laborers']:,} laborers = "
         f"{s['employment_rate']:.2%}   (reported {s['reported_employed']:,} = "
         f"{s['reported_rate']:.2%} at full scale)",
+        f"  local {s['local_employed']:,} (places: {s['local_places']['reported']:,} reported, "
+        f"{s['local_places']['assumed']:,} assumed), exported {s['exported']:,} "
+        f"(export demand {s['export_demand']:,})",
+        f"  must stay {s['must_stay_laborers']:,} laborers, of whom {s['must_stay_employed']:,} "
+        f"employed; expected still employed after {s['lasting_period_months']} months "
+        f"{s['expected_lasting_employed']:,.0f}",
+        f"  employment is decided by {s['employment_decided_by']}",
         f"  households with laborers {s['households_with_laborers']:,}, "
-        f"without a worker {s['households_without_worker']:,}",
-        f"  greedy first-come employs {s['greedy_employed']:,} and leaves "
-        f"{s['greedy_households_without_worker']:,} households without a worker; "
-        f"random employs {s['random_employed']:,}",
+        f"without a worker {s['households_without_worker']:,} "
+        f"(no one can cover {s['households_no_one_can_cover']:,})",
+    ]
+    if "best_baseline" in s:
+        b, g = s["best_baseline"], s["gain_over_best_baseline"]
+        lines.append(
+            f"  best baseline ({b['name']}): employed {b['employed']:,}, households without a "
+            f"worker {b['households_without_worker']:,}, expected lasting "
+            f"{b['expected_lasting_employed']:,.0f}; gain: {g['employed']:+,} people, "
+            f"{g['households_without_worker']:+,} households covered, "
+            f"{g['expected_lasting_employed']:+,.0f} lasting, "
+            f"{g['expected_income_yuan_month']:+,.0f} yuan/month"
+        )
+    lines += [
         f"  build {s['build_seconds']:.2f} s, solve {s['solve_seconds']:.2f} s, "
         f"max constraint violation {s['max_constraint_violation']:.2g}",
         "",
-        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'rate':>8}",
+        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'exported':>9}{'rate':>8}",
     ]
     for county, c in s["by_county"].items():
-        lines.append(f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['rate']:>8.1%}")
+        lines.append(
+            f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['exported']:>9,}{c['rate']:>8.1%}"
+        )
     lines += ["", f"  {'programme':<16}{'capacity':>9}{'assigned':>9}{'marginal':>9}"]
     for name, g in s["by_programme"].items():
         mv = "" if g["marginal_value"] is None else f"{g['marginal_value']:.2f}"
         lines.append(f"  {name:<16}{g['capacity']:>9,}{g['assigned']:>9,}{mv:>9}")
-    if s.get("elastic"):
-        lines += ["", "  hard constraints that cannot all be met (elastic re-solve):"]
-        for kind, r in s["elastic"].items():
-            lines.append(
-                f"    {kind}: {r['constraints']} constraints short by {r['shortfall']:g} {r['unit']}"
-            )
     return "\n".join(lines)
 
 
 def _match(args: argparse.Namespace) -> None:
-    from simlib.matching import match_jobs, write_outputs
+    from simlib.jobs_inputs import load_jobs_params
+    from simlib.matching import MatchFailed, match_jobs, write_outputs
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
-    result = match_jobs(scenario, solver=args.solver, write_mps=args.write_mps)
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise DataError("--time-limit", "time_limit", args.time_limit, "must be > 0")
+    params = load_jobs_params(scenario)
+    population = generate_population(scenario)
+    try:
+        result = match_jobs(
+            params,
+            population,
+            seed=scenario.seed,
+            solver=args.solver,
+            time_limit=args.time_limit,
+            marginal=args.marginal,
+            write_mps=args.write_mps,
+            scenario=scenario.name,
+        )
+    except MatchFailed as failure:
+        print(f"simlib match: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
     if args.out:
         write_outputs(result, args.out)
     emit(result.summary(), args.json, _match_text)
@@ -346,6 +381,18 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("match", help="match laborers to jobs (PuLP) and compare baselines")
     add_common(parser)
     parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per solve (default: the scenario's solver_time_limit); a plan stopped "
+        "by it is reported with its gap, no plan exits with status 1",
+    )
+    parser.add_argument(
+        "--marginal",
+        action="store_true",
+        help="re-solve for the value of one more place, export seat and care place",
+    )
     parser.add_argument("--write-mps", default=None, help="write the final model solved (MPS)")
     parser.add_argument("--out", default=None, help="folder for the result tables (CSV)")
     parser.set_defaults(run=_match)
