@@ -208,7 +208,7 @@ def _kill_kernels() -> None:
             continue
         with contextlib.suppress(OSError):
             pgid = getattr(provisioner, "pgid", None)
-            if pgid:
+            if pgid and pgid != os.getpgrp():  # never this build's own group
                 os.killpg(pgid, signal.SIGKILL)
             else:
                 process.kill()
