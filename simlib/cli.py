@@ -54,11 +54,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def check_output_path(path: str | Path, option: str, *, folder: bool) -> None:
+# What each output option names: "folder" (made if needed), "file" (its folder must exist),
+# or "any" for a subcommand not listed here (only that it could be made and written).
+OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file"}  # fmt: skip
+# Subcommands whose `--workers` run the replications, so more workers than replications idle.
+WORKERS_RUN_REPLICATIONS = ("simulate",)
+
+
+def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
     """Refuse, before any work starts, an output that could not be written at the end.
 
-    A folder may not exist yet (it is made, with its parents), but the nearest folder that
-    exists must be writable and nothing on the way may be a file. A file's folder must exist.
+    A folder may not exist yet (it is made, with its parents), but nothing on the way may be
+    a file and the nearest folder that exists must be writable; a file's folder must exist.
     """
 
     def bad(problem: str) -> DataError:
@@ -66,26 +73,23 @@ def check_output_path(path: str | Path, option: str, *, folder: bool) -> None:
 
     path = Path(path)
     try:
-        if folder:
-            if path.exists() and not path.is_dir():
-                raise bad("is a file, not a folder")
-            existing = path
-            while not existing.exists():
-                existing = existing.parent
-            if not existing.is_dir():
-                raise bad(f"cannot be made: {existing} is a file")
-            if not os.access(existing, os.W_OK | os.X_OK):
-                raise bad(f"cannot be written: no permission to write in {existing}")
-        else:
+        if kind == "folder" and path.exists() and not path.is_dir():
+            raise bad("is a file, not a folder")
+        if kind == "file":
             if path.is_dir():
                 raise bad("is a folder; give a file name")
             if not path.parent.is_dir():
                 what = "is a file" if path.parent.exists() else "does not exist"
                 raise bad(f"cannot be written: the folder {path.parent} {what}")
-            if not os.access(path.parent, os.W_OK | os.X_OK) or (
-                path.exists() and not os.access(path, os.W_OK)
-            ):
-                raise bad("cannot be written: permission denied")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise bad("cannot be written: permission denied")
+        existing = path if kind == "folder" else path.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise bad(f"cannot be written: {existing} is a file")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise bad(f"cannot be written: no permission to write in {existing}")
     except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links
         if isinstance(error, DataError):
             raise
@@ -96,8 +100,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     """The options every subcommand shares, checked before any work starts.
 
     `--replications` lies in [1, MAX_REPLICATIONS]; `--workers` is at least 1 and is clamped
-    (with a note on stderr) to the CPUs available and to the replications, since more
-    processes than either only cost memory; `--out` and `--write-mps` must be writable.
+    (with a note on stderr) to the CPUs available, and for `simulate` to the replications,
+    since more processes than that only cost memory; `--out` and `--write-mps` must be
+    writable.
     """
     replications = getattr(args, "replications", None)
     if replications is not None and not 1 <= replications <= MAX_REPLICATIONS:
@@ -108,18 +113,20 @@ def check_arguments(args: argparse.Namespace) -> None:
     if workers is not None:
         if workers < 1:
             raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
-        limit = min(usable_cpus(), replications or workers)
+        limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
+        if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
+            limit, why = replications, f"{replications} replications"
         if workers > limit:
             print(
-                f"simlib {args.command}: --workers {workers} clamped to {limit} "
-                f"({usable_cpus()} CPUs available, {replications} replications)",
+                f"simlib {args.command}: --workers {workers} clamped to {limit} ({why})",
                 file=sys.stderr,
             )
             args.workers = limit
-    for option, folder in (("out", True), ("write_mps", False)):
+    for option in ("out", "write_mps"):
         value = getattr(args, option, None)
         if value:
-            check_output_path(value, "--" + option.replace("_", "-"), folder=folder)
+            kind = OUTPUT_KINDS.get((args.command, option), "any")
+            check_output_path(value, "--" + option.replace("_", "-"), kind)
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:

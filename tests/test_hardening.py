@@ -112,7 +112,7 @@ def test_scenario_text_is_shown_as_text_and_nothing_on_a_page_runs(tmp_path):
         'print("styler escape:", pd.get_option("styler.format.escape"))',
     )
     build = build_reports(scenario, tmp_path / "out", notebooks_dir=notebooks, progress=False)
-    for page_path in (build.index, build.out / "00-hostile.html"):
+    for page_path in (build.out / "00-hostile.html", build.index):
         page = page_path.read_text(encoding="utf-8")
         parsed = _Tags()
         parsed.feed(page)
@@ -230,6 +230,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
         (["simulate", "--replications", "1000000"], ["--replications", "1000000"]),
         (["population", "--scenario", "{tiny}"], ["scale", "0.0005", "at least"]),
     ],
+    ids=["no workers", "negative workers", "unbounded replications", "tiny scale"],
 )
 def test_options_and_scales_that_make_no_sense_are_refused(argv, words, tmp_path, capsys):
     tiny = _scenario(tmp_path, "").read_text().replace("scale: 0.04", "scale: 0.0005")
