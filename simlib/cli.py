@@ -2,19 +2,32 @@
 
 Each subcommand takes `--scenario FILE` and `--seed N`; with `--json` it prints one JSON
 object on stdout and nothing else there (progress and warnings go to stderr).
-Bad input exits with status 2 and a message naming the file, the field and the value.
+
+Exit status: 0 the run succeeded; 1 the run failed (a notebook, a solver, an error inside
+simlib, an output that could not be written) or was interrupted (Ctrl-C, SIGTERM); 2 bad
+input (a scenario, a data file or an option), with one line naming the file, the field and
+the value. No traceback unless `--debug` asks for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
-from simlib.provenance import DataError
+from simlib.interrupt import Terminated, sigterm_as_interrupt
+from simlib.provenance import DataError, one_line
 from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+MAX_REPLICATIONS = 1000  # a full-scale replication takes about a second; 1000 is a long run
+COMMAND_LINE = "command line"  # the "file" a bad option is reported in
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +41,92 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help=f"random seed (default: the scenario's seed, {DEFAULT_SEED} in the shipped ones)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, also print the Python traceback"
+    )
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (fewer than the machine's in a container or a batch job)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# What each output option names: "folder" (made if needed), "file" (its folder must exist),
+# or "any" for a subcommand not listed here (only that it could be made and written).
+OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file"}  # fmt: skip
+# Subcommands whose `--workers` run the replications, so more workers than replications idle.
+WORKERS_RUN_REPLICATIONS = ("simulate",)
+
+
+def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
+    """Refuse, before any work starts, an output that could not be written at the end.
+
+    A folder may not exist yet (it is made, with its parents), but nothing on the way may be
+    a file and the nearest folder that exists must be writable; a file's folder must exist.
+    """
+
+    def bad(problem: str) -> DataError:
+        return DataError(COMMAND_LINE, option, str(path), problem)
+
+    path = Path(path)
+    try:
+        if kind == "folder" and path.exists() and not path.is_dir():
+            raise bad("is a file, not a folder")
+        if kind == "file":
+            if path.is_dir():
+                raise bad("is a folder; give a file name")
+            if not path.parent.is_dir():
+                what = "is a file" if path.parent.exists() else "does not exist"
+                raise bad(f"cannot be written: the folder {path.parent} {what}")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise bad("cannot be written: permission denied")
+        existing = path if kind == "folder" else path.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise bad(f"cannot be written: {existing} is a file")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise bad(f"cannot be written: no permission to write in {existing}")
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links
+        if isinstance(error, DataError):
+            raise
+        raise bad(f"cannot be used: {error}") from None
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The options every subcommand shares, checked before any work starts.
+
+    `--replications` lies in [1, MAX_REPLICATIONS]; `--workers` is at least 1 and is clamped
+    (with a note on stderr) to the CPUs available, and for `simulate` to the replications,
+    since more processes than that only cost memory; `--out` and `--write-mps` must be
+    writable.
+    """
+    replications = getattr(args, "replications", None)
+    if replications is not None and not 1 <= replications <= MAX_REPLICATIONS:
+        raise DataError(
+            COMMAND_LINE, "--replications", replications, f"must lie in [1, {MAX_REPLICATIONS}]"
+        )
+    workers = getattr(args, "workers", None)
+    if workers is not None:
+        if workers < 1:
+            raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
+        limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
+        if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
+            limit, why = replications, f"{replications} replications"
+        if workers > limit:
+            print(
+                f"simlib {args.command}: --workers {workers} clamped to {limit} ({why})",
+                file=sys.stderr,
+            )
+            args.workers = limit
+    for option in ("out", "write_mps"):
+        value = getattr(args, option, None)
+        if value:
+            kind = OUTPUT_KINDS.get((args.command, option), "any")
+            check_output_path(value, "--" + option.replace("_", "-"), kind)
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
@@ -260,6 +359,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
     NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
     DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
+    SOLVERS = ("cbc", "highs")  # as simlib.report.SOLVERS (a test keeps them equal)
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )
@@ -275,7 +375,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--replications", type=int, default=10, help="moving replications (default: 10)"
     )
-    parser.add_argument("--solver", default="cbc", help="job-matching solver (default: cbc)")
+    parser.add_argument(
+        "--solver", choices=SOLVERS, default="cbc", help="job-matching solver (default: cbc)"
+    )
     parser.add_argument(
         "--show-code", action="store_true", help="show the code cells (hidden by default)"
     )
@@ -355,7 +457,7 @@ def _match(args: argparse.Namespace) -> None:
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     if args.time_limit is not None and args.time_limit <= 0:
-        raise DataError("--time-limit", "time_limit", args.time_limit, "must be > 0")
+        raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "must be > 0")
     params = load_jobs_params(scenario)
     population = generate_population(scenario)
     try:
@@ -412,13 +514,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    name = f"simlib {args.command}"
     try:
-        args.run(args)
+        with sigterm_as_interrupt():
+            check_arguments(args)
+            args.run(args)
     except DataError as error:
-        print(f"simlib {args.command}: bad input: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return _fail(args, f"{name}: bad input: {error}", EXIT_BAD_INPUT)
+    except KeyboardInterrupt as error:
+        how = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted (Ctrl-C)"
+        return _fail(args, f"{name}: {how}; stopped before the end", EXIT_FAILED)
+    except BrokenPipeError:
+        # whoever read stdout has gone (`simlib ... | head`): there is no one left to tell
+        with suppress(Exception):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as error:
+        return _fail(args, f"{name}: failed: {one_line(error, 500)}", EXIT_FAILED)
+    except MemoryError:
+        return _fail(args, f"{name}: failed: out of memory", EXIT_FAILED)
+    except Exception as error:
+        message = one_line(f"{type(error).__name__}: {error}", 1000)
+        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        return _fail(args, f"{name}: failed: {message}{hint}", EXIT_FAILED)
+    return EXIT_OK
+
+
+def _fail(args: argparse.Namespace, message: str, status: int) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    print(message, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -156,13 +156,16 @@ def _pauses(raw: Any, file: Path | str) -> tuple[tuple[dt.date, dt.date], ...]:
     """`start/end;start/end` text, or a list of [start, end] pairs from a scenario file."""
     if raw is None or raw == "":
         return ()
+    shape = "a list of [start, end] pairs, or text start/end;start/end"
     if isinstance(raw, str):
         pairs = [p.split("/") for p in raw.split(";") if p.strip()]
+    elif isinstance(raw, list | tuple):
+        pairs = [p.split("/") if isinstance(p, str) else p for p in raw]
     else:
-        pairs = [list(p) if not isinstance(p, str) else p.split("/") for p in raw]
+        raise DataError(file, "pause_windows", raw, f"must be {shape}")
     result = []
     for pair in pairs:
-        if len(pair) != 2:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise DataError(file, "pause_windows", pair, "each pause is a [start, end] pair")
         start = _date(pair[0], file, "pause_windows")
         end = _date(pair[1], file, "pause_windows")

@@ -156,6 +156,10 @@ def run_replications(
     if workers == 1:
         runs = [_one(j) for j in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, replications))
+        try:
             runs = list(pool.map(_one, jobs))
+        finally:
+            # on Ctrl-C or SIGTERM, drop the queued replications instead of running them
+            pool.shutdown(wait=True, cancel_futures=True)
     return Replications(params, plan, seed, tuple(runs))
