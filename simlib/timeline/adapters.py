@@ -67,9 +67,12 @@ def match_batch(
     )
 
     def build(inst, elastic=False):
-        model = build_aggregated(inst, elastic)
-        if history is not None:
-            _fairness_so_far(model, inst, *history)
+        if history is None:
+            return build_aggregated(inst, elastic)
+        # the batch's own fairness rows are left out and written in their cumulative form
+        unfair = replace(inst, params=replace(inst.params, fairness_floor=0.0))
+        model = build_aggregated(unfair, elastic)
+        _fairness_so_far(model, inst, *history, elastic=elastic)
         return model
 
     employers = tuple(
@@ -91,30 +94,30 @@ def match_batch(
     return employer[order.loc[laborers["person_id"].to_numpy()].to_numpy()], log.status
 
 
-def _fairness_so_far(model, inst, employed: dict[str, int], available: dict[str, int]) -> None:
-    """Replace the batch's fairness rows by their cumulative form:
+def _fairness_so_far(
+    model, inst, employed: dict[str, int], available: dict[str, int], elastic: bool
+) -> None:
+    """The fairness rows in cumulative form, with the matching's names and slacks:
     E_g(batch) - f s_g E(batch) >= f s_g E(before) - E_g(before), s_g = L_g / L so far."""
     import pulp
 
     f = inst.params.fairness_floor
-    problem = model.problem
-    for name in [n for n in problem.constraints if n.startswith("fairness")]:
-        del problem.constraints[name]
-    if f <= 0:
-        return
     total = sum(available.values())
+    if f <= 0 or total == 0:
+        return
     before = sum(employed.values())
     county_of = inst.classes["county"].to_numpy()
-    batch = pulp.LpAffineExpression([(v, 1) for v in model.assign.values()])
-    slacks = model.slacks.get("fairness", {})
     for g in sorted(set(inst.laborers["county"])):
-        share = available.get(g, 0) / total if total else 0.0
-        mine = [(v, 1) for (c, _), v in model.assign.items() if county_of[c] == g]
-        expr = pulp.LpAffineExpression(mine) - f * share * batch
-        if g in slacks:
-            expr = expr + slacks[g]
+        share = available.get(g, 0) / total
+        expr = pulp.LpAffineExpression(
+            [(v, (county_of[c] == g) - f * share) for (c, _), v in model.assign.items()]
+        )
+        if elastic:
+            slack = model.problem.add_variable(f"short_fairness_{g}", lowBound=0)
+            model.slacks.setdefault("fairness", {})[g] = slack
+            expr = expr + slack
         rhs = f * share * before - employed.get(g, 0)
-        problem += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"fairness[{g}]", rhs)
+        model.problem += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"fairness[{g}]", rhs)
 
 
 def eligible_jobs(laborers: pd.DataFrame, jobs: JobsParams) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,215 @@
+"""The employment timeline: rules that hold at every date, the static matching as the
+single-batch case, the hindsight optimum as an upper bound, and reproducibility."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import replace_in
+
+from simlib.cli import main
+from simlib.jobs_inputs import load_jobs_params
+from simlib.matching import match_population
+from simlib.moving_inputs import load_moving_params
+from simlib.population import generate_population
+from simlib.provenance import DataError
+from simlib.scenario import load_scenario
+from simlib.timeline import load_timeline_params, run_scenario, run_timeline
+from simlib.timeline.adapters import arrival_table, eligible_jobs
+from simlib.timeline.openings import build_openings, bus_timetable
+from simlib.timeline.rolling import available_laborers, simulate_timeline
+
+
+@pytest.fixture(scope="module")
+def inputs(smoke):
+    population = generate_population(smoke)
+    jobs = load_jobs_params(smoke)
+    return {
+        "population": population,
+        "moving": load_moving_params(smoke),
+        "jobs": jobs,
+        "params": load_timeline_params(smoke, jobs.employers),
+    }
+
+
+@pytest.fixture(scope="module")
+def result(smoke):
+    return run_scenario(smoke, replications=2)
+
+
+@pytest.fixture(scope="module")
+def tight(smoke):
+    """Fewer places than laborers who could take them, so every capacity binds."""
+    scenario = smoke.with_overrides("jobs", labour_export_factor=0.5).with_overrides(
+        "timeline", export_bus_seats=32
+    )
+    return run_scenario(scenario, replications=1)
+
+
+def _hires(run) -> pd.DataFrame:
+    return run.laborers[run.laborers["employer"] != ""]
+
+
+def test_nobody_starts_work_before_the_household_arrives(result, tight):
+    for res in (result, tight):
+        settle = res.params.settling_days
+        for run in res.runs:
+            hired = _hires(run)
+            assert len(hired) > 0
+            assert (hired["start_day"] >= hired["arrival_day"] + settle).all(), run.policy
+            assert (hired["matched_day"] >= hired["available_day"]).all(), run.policy
+            idle = run.laborers[run.laborers["employer"] == ""]
+            assert (idle["start_day"] == -1).all()
+
+
+def test_capacities_hold_at_every_date(result, tight):
+    for res in (result, tight):
+        for run in res.runs:
+            o = res.openings[run.replication]
+            hired = _hires(run)
+            days = np.arange(run.first_arrival, run.horizon + 1)
+            for k, name in enumerate(o.names):
+                mine = hired[hired["employer"] == name]
+                if o.export[k]:
+                    assert len(mine) <= o.capacity[k]
+                    # every export hire rides a bus that leaves after the match
+                    bus_day = o.bus_day[mine["bus"].to_numpy()]
+                    assert (bus_day == mine["start_day"].to_numpy()).all()
+                    assert (bus_day > mine["matched_day"].to_numpy()).all()
+                    continue
+                for d in days:
+                    room = o.open_capacity(int(d))[k]
+                    assert (mine["start_day"] <= d).sum() <= room, (name, d)
+                    assert (mine["matched_day"] <= d).sum() <= room, (name, d)
+            riders = hired[hired["bus"] >= 0].groupby("bus").size()
+            assert (riders <= o.bus_seats).all()
+            if len(run.buses):
+                logged = run.buses.set_index("bus")["riders"]
+                assert riders.reindex(logged.index, fill_value=0).equals(logged)
+        assert all(v == 0 for v in res.checks().values())
+
+
+def test_capacity_binds_in_the_tight_case(tight):
+    """The capacity test above is not vacuous: some employer is full at some date."""
+    run = tight.policy_runs("rolling")[0]
+    o = tight.openings[0]
+    counts = _hires(run)["employer"].value_counts()
+    final = o.final_capacity()
+    assert any(counts.get(n, 0) == final[k] for k, n in enumerate(o.names) if final[k] > 0)
+
+
+def test_single_batch_equals_the_static_matching(inputs):
+    """Everyone arrives on day 0, every place is open: the first batch is the static model."""
+    pop, jobs, params = inputs["population"], inputs["jobs"], inputs["params"]
+    arrivals = pop.households[["household_id", "county"]].assign(arrival_day=0)
+    laborers = available_laborers(pop.people, pop.households, arrivals, params.settling_days)
+    openings = build_openings(params, jobs, load_moving_params_start(inputs))
+    openings = replace(
+        openings,
+        open_day=np.zeros_like(openings.open_day),
+        initial_share=np.ones_like(openings.initial_share),
+        bus_day=np.full(len(openings.bus_day), params.settling_days + 30),
+    )
+    static = match_population(pop.people, pop.households, jobs, baselines=False, duals=False)
+    _, income = eligible_jobs(laborers, jobs)
+    run = simulate_timeline(params, jobs, openings, laborers, income)
+    assert (run.batches["matched"] > 0).sum() == 1
+    rolled = run.laborers.set_index("person_id")["employer"]
+    fixed = static.assignments.set_index("person_id")["employer"]
+    assert (rolled != "").sum() == static.employed
+    assert rolled.value_counts().sort_index().equals(fixed.value_counts().sort_index())
+
+
+def load_moving_params_start(inputs):
+    return inputs["moving"].campaign_start
+
+
+def test_hindsight_is_never_below_the_rolling_result(result, tight, smoke):
+    lookahead = run_scenario(
+        smoke.with_overrides("timeline", holdback_policy="proportional", batch_interval_days=14),
+        replications=1,
+    )
+    for res in (result, tight, lookahead):
+        f = res.frame()
+        assert (f["employed_final"] <= f["hindsight_employed"]).all()
+        assert (f["percent_of_hindsight"] <= 100.0).all()
+
+
+def test_same_seed_same_result(smoke, result):
+    again = run_scenario(smoke, replications=2)
+    pd.testing.assert_frame_equal(
+        again.frame().drop(columns="batch_seconds"), result.frame().drop(columns="batch_seconds")
+    )
+    for a, b in zip(again.runs, result.runs, strict=True):
+        pd.testing.assert_frame_equal(a.laborers, b.laborers)
+    other = run_scenario(smoke.with_seed(7), replications=1)
+    assert not other.runs[0].laborers.equals(result.runs[0].laborers)
+
+
+def test_arrivals_come_from_the_moving_replication(inputs, smoke):
+    arrivals = arrival_table(
+        inputs["moving"], inputs["population"].households, seed=smoke.seed, replication=0
+    )
+    assert set(arrivals.columns) >= {"household_id", "county", "arrival_day"}
+    assert arrivals["household_id"].is_unique and (arrivals["arrival_day"] >= 0).all()
+
+
+def test_the_buses_are_the_reported_ones_at_full_scale(baseline):
+    jobs = load_jobs_params(baseline)
+    params = load_timeline_params(baseline, jobs.employers)
+    days = bus_timetable(params, load_moving_params(baseline).campaign_start)
+    assert len(days) == 258 and (np.diff(days) >= 0).all()
+    assert params.export_workers_reported == 8073
+
+
+def test_summary_has_the_issue_keys_and_no_ci_with_one_replication(smoke, capsys):
+    assert main(["timeline", "--scenario", str(smoke.path), "--replications", "1", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    for key in ("employed_at_day", "employed_two_months", "percent_of_hindsight"):
+        assert key in s
+    assert set(s["days_to_first_job"]) >= {"p50", "p95"}
+    assert s["employed_two_months"]["ci95_low"] is None
+    first = s["employed_at_day"][0]
+    assert first["day"] == 0 and set(first["employed"]) == {"mean", "ci95_low", "ci95_high"}
+    days = [d["day"] for d in s["employed_at_day"]]
+    assert days == sorted(days)
+    curve = [d["employed"]["mean"] for d in s["employed_at_day"]]
+    assert curve == sorted(curve)  # nobody loses a job in the baseline
+
+
+def test_bad_input_names_file_field_and_value(data_copy, capsys):
+    replace_in(
+        data_copy / "timeline" / "parameters.csv",
+        "holdback_policy,none,",
+        "holdback_policy,sometimes,",
+    )
+    scenario = load_scenario(data_copy / "scenarios" / "smoke.yaml")
+    with pytest.raises(DataError, match="holdback_policy.*sometimes"):
+        load_timeline_params(scenario)
+    assert main(["timeline", "--scenario", str(scenario.path), "--replications", "1"]) == 2
+    assert "holdback_policy" in capsys.readouterr().err
+
+
+def test_opening_dates_outside_their_range_are_rejected(data_copy):
+    replace_in(
+        data_copy / "timeline" / "programmes.csv", "vegetable,2020-02-17", "vegetable,2021-02-17"
+    )
+    scenario = load_scenario(data_copy / "scenarios" / "smoke.yaml")
+    with pytest.raises(DataError, match=r"open_date\[vegetable\]"):
+        load_timeline_params(scenario, load_jobs_params(scenario).employers)
+
+
+def test_run_timeline_rejects_zero_replications(inputs, smoke):
+    with pytest.raises(ValueError, match="replications"):
+        run_timeline(
+            inputs["params"],
+            inputs["jobs"],
+            inputs["population"],
+            inputs["moving"],
+            seed=smoke.seed,
+            replications=0,
+        )
