@@ -213,3 +213,22 @@ def test_run_timeline_rejects_zero_replications(inputs, smoke):
             seed=smoke.seed,
             replications=0,
         )
+
+
+def test_summary_tables_and_figures_come_from_the_result(result):
+    from simlib import plots, study
+
+    s = result.summary()
+    table = study.timeline_table(s)
+    assert "17,016" in table.iloc[0]["compare"]
+    assert f"{s['employed_two_months']['mean']:,.0f}" == table.iloc[0]["model (mean)"]
+    text = study.timeline_text(s)
+    assert "17,016" in text and "hindsight" in text
+    for fig in (
+        plots.employment_curve(
+            result.band("rolling"), result.band("greedy"), 681, result.two_months_date()
+        ),
+        plots.employment_by_group(result.band("rolling", by="programme"), "programme"),
+        plots.days_to_first_job(result.waits()),
+    ):
+        assert fig.axes and fig.axes[0].get_title()

@@ -164,9 +164,33 @@ class TimelineResult:
         for run in self.policy_runs(policy):
             day = self.two_months_day(run)
             for name, sub in _split(run, by):
-                rows.append({by: name, "employed": int(sub.employed_on([day])[0])})
+                if name:  # programme "" = no job
+                    rows.append({by: name, "employed": int(sub.employed_on([day])[0])})
         table = pd.DataFrame(rows).groupby(by)["employed"].mean().rename("employed (mean)")
         return table.reset_index()
+
+    def waits(self) -> pd.DataFrame:
+        """Days from moving in to the first day of work: one row per replication, policy
+        and person employed."""
+        parts = []
+        for run in self.runs:
+            hired = run.laborers[run.laborers["start_day"] >= 0]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "replication": run.replication,
+                        "policy": run.policy,
+                        "person_id": hired["person_id"].to_numpy(),
+                        "days": (hired["start_day"] - hired["arrival_day"]).to_numpy(),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def two_months_date(self) -> dt.date:
+        """The two-month mark of the rolling runs (mean over replications), as a date."""
+        days = [self.two_months_day(r) for r in self.policy_runs("rolling")]
+        return self.day_zero + dt.timedelta(days=round(float(np.mean(days))))
 
     def checks(self) -> dict[str, int]:
         """Worst breach of every rule over all runs (0 everywhere when the runs are right)."""
