@@ -50,6 +50,12 @@ class Openings:
         opened = np.floor(self.capacity * share + 1e-9).astype(int)
         return np.where(self.export, self.capacity, opened)
 
+    def at_work_capacity(self, day: int) -> np.ndarray:
+        """Most people who can be at work on `day` per employer: the places open that day
+        (export: at most the seats of the buses that have left by then)."""
+        seats = int((self.bus_day <= day).sum()) * self.bus_seats
+        return np.where(self.export, np.minimum(self.capacity, seats), self.open_capacity(day))
+
     def final_capacity(self) -> np.ndarray:
         """Places once everything has opened (export: at most every seat of every bus)."""
         seats = len(self.bus_day) * self.bus_seats
