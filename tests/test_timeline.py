@@ -234,3 +234,13 @@ def test_summary_tables_and_figures_come_from_the_result(result):
         plots.days_to_first_job(result.waits()),
     ):
         assert fig.axes and fig.axes[0].get_title()
+
+
+def test_bus_dates_outside_their_range_are_rejected(data_copy):
+    replace_in(
+        data_copy / "timeline" / "parameters.csv",
+        "export_first_departure,2020-02-17",
+        "export_first_departure,2019-02-17",
+    )
+    with pytest.raises(DataError, match="export_first_departure.*2019-02-17"):
+        load_timeline_params(load_scenario(data_copy / "scenarios" / "smoke.yaml"))

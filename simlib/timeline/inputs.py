@@ -8,6 +8,7 @@ its training takes). Everything is a frozen dataclass; a variant is made with
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,27 +64,21 @@ def _date(text: str, file: Path | str, field: str) -> dt.date:
         raise DataError(file, field, text, "expected a date YYYY-MM-DD") from None
 
 
-def _dated_range(scenario: Scenario, name: str, value: str, where: Path | str) -> dt.date:
-    """A date parameter, checked against the low/high dates of its row in data/."""
-    record = scenario.parameters("timeline")[name]
+def _dated(value: str, name: str, where: Path | str, file: Path) -> dt.date:
+    """A date parameter; in data/ it must lie within the low/high dates of its row (a
+    scenario's override may leave the range, as a what-if does)."""
+    with file.open(newline="", encoding="utf-8") as handle:
+        rows = {
+            row["name"].strip(): row
+            for row in csv.DictReader(line for line in handle if not line.startswith("#"))
+        }
     date = _date(value, where, name)
-    file = scenario.table("timeline", "parameters")
-    if record.provenance == "assumed":
-        low = _date(_raw_range(file, name, "low"), file, f"{name}.low")
-        high = _date(_raw_range(file, name, "high"), file, f"{name}.high")
-        if where == file and not low <= date <= high:
+    if rows[name]["provenance"].strip() == "assumed" and where == file:
+        low = _date(rows[name]["low"], file, f"{name}.low")
+        high = _date(rows[name]["high"], file, f"{name}.high")
+        if not low <= date <= high:
             raise DataError(file, name, value, f"lies outside its range [{low}, {high}]")
     return date
-
-
-def _raw_range(file: Path, name: str, column: str) -> str:
-    import csv
-
-    with file.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(line for line in handle if not line.startswith("#")):
-            if row["name"].strip() == name:
-                return row[column]
-    raise DataError(file, name, None, "parameter not found")
 
 
 def _openings(file: Path, known: set[str]) -> tuple[Opening, ...]:
@@ -142,8 +137,8 @@ def load_timeline_params(scenario: Scenario, employers=()) -> TimelineParams:
     for name in ("batch_interval_days", "export_departure_interval_days", "export_bus_seats"):
         if v[name] < 1:
             raise DataError(where, name, v[name], "must be >= 1")
-    first = _dated_range(scenario, "export_first_departure", v["export_first_departure"], where)
-    last = _dated_range(scenario, "export_last_departure", v["export_last_departure"], where)
+    first = _dated(v["export_first_departure"], "export_first_departure", where, pfile)
+    last = _dated(v["export_last_departure"], "export_last_departure", where, pfile)
     if last < first:
         raise DataError(where, "export_last_departure", str(last), f"is before {first}")
     names = {e.employer for e in employers}
