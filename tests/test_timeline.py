@@ -244,3 +244,20 @@ def test_bus_dates_outside_their_range_are_rejected(data_copy):
     )
     with pytest.raises(DataError, match="export_first_departure.*2019-02-17"):
         load_timeline_params(load_scenario(data_copy / "scenarios" / "smoke.yaml"))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"holdback_policy": "lookahead"}, {"allow_reassignment": True, "batch_interval_days": 5}],
+    ids=["lookahead", "reassignment"],
+)
+def test_every_policy_keeps_the_rules(smoke, overrides):
+    res = run_scenario(smoke.with_overrides("timeline", **overrides), replications=1)
+    assert all(v == 0 for v in res.checks().values()), res.checks()
+    f = res.frame()
+    assert (f["employed_two_months"] <= f["hindsight_two_months"]).all()
+    assert (f["employed_final"] <= f["hindsight_final"]).all()
+    for run in res.runs:
+        hired = _hires(run)
+        assert (hired["start_day"] >= hired["arrival_day"] + res.params.settling_days).all()
+        assert hired["person_id"].is_unique
