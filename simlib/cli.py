@@ -284,7 +284,11 @@ def _timeline(args: argparse.Namespace) -> None:
     scenario = load_scenario(args.scenario, seed=args.seed)
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    result = run_scenario(scenario, replications=args.replications, solver=args.solver)
+    if args.workers < 1:
+        raise DataError("--workers", "workers", args.workers, "must be >= 1")
+    result = run_scenario(
+        scenario, replications=args.replications, solver=args.solver, workers=args.workers
+    )
     emit(result.summary(), args.json, _timeline_text)
 
 
@@ -297,6 +301,9 @@ def _add_timeline(sub: argparse._SubParsersAction) -> None:
         "--replications", type=int, default=5, help="moving replications (default: 5)"
     )
     parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes for the replications (default: 1)"
+    )
     parser.set_defaults(run=_timeline)
 
 

@@ -261,3 +261,13 @@ def test_every_policy_keeps_the_rules(smoke, overrides):
         hired = _hires(run)
         assert (hired["start_day"] >= hired["arrival_day"] + res.params.settling_days).all()
         assert hired["person_id"].is_unique
+
+
+def test_parallel_replications_equal_serial(smoke, result):
+    parallel = run_scenario(smoke, replications=2, workers=2)
+    pd.testing.assert_frame_equal(
+        parallel.frame().drop(columns="batch_seconds"),
+        result.frame().drop(columns="batch_seconds"),
+    )
+    for a, b in zip(parallel.runs, result.runs, strict=True):
+        pd.testing.assert_frame_equal(a.laborers, b.laborers)

@@ -22,6 +22,7 @@ and matching models), `rolling` (the SimPy run), `result`.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -66,6 +67,29 @@ def _hindsight(laborers, jobs, openings, day, cache, solve) -> int:
     return cache[key]
 
 
+def _replication(args) -> tuple[list[TimelineRun], dict[str, int], Openings, dt.date]:
+    """Both policies and the hindsight optima of moving replication r."""
+    params, jobs, people, households, moving, seed, r, solve, cache = args
+    arrivals = arrival_table(moving, households, seed=seed, replication=r)
+    day_zero = _day_zero(arrivals)
+    openings = build_openings(params, jobs, day_zero)
+    laborers = available_laborers(people, households, arrivals, params.settling_days)
+    _, income = eligible_jobs(laborers, jobs)
+    runs = [
+        simulate_timeline(
+            params, jobs, openings, laborers, income, policy=policy, replication=r, **solve
+        )
+        for policy in POLICIES
+    ]
+    cache = {} if cache is None else cache
+    two_months = int(laborers["arrival_day"].max()) + params.two_months_days
+    hindsight = {
+        "two_months": _hindsight(laborers, jobs, openings, two_months, cache, solve),
+        "final": _hindsight(laborers, jobs, openings, None, cache, solve),
+    }
+    return runs, hindsight, openings, day_zero
+
+
 def run_timeline(
     params: TimelineParams,
     jobs: JobsParams,
@@ -77,50 +101,40 @@ def run_timeline(
     solver: str = "cbc",
     time_limit: float | None = None,
     scenario_name: str = "",
+    workers: int = 1,
 ) -> TimelineResult:
     """The rolling and greedy policies and the hindsight optimum over `replications` moving
-    replications (replication r moves with the moving model's streams r under `seed`)."""
+    replications (replication r moves with the moving model's streams r under `seed`), on
+    `workers` processes (the result does not depend on it)."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
-    runs, hindsight, openings_by_rep = [], [], []
-    best_for: dict[bytes, int] = {}
-    day_zero = None
-    for r in range(replications):
-        arrivals = arrival_table(moving, population.households, seed=seed, replication=r)
-        day_zero = _day_zero(arrivals)
-        openings = build_openings(params, jobs, day_zero)
-        laborers = available_laborers(
-            population.people, population.households, arrivals, params.settling_days
-        )
-        solve = {"solver": solver, "time_limit": time_limit}
-        _, income = eligible_jobs(laborers, jobs)
-        for policy in POLICIES:
-            runs.append(
-                simulate_timeline(
-                    params, jobs, openings, laborers, income, policy=policy, replication=r, **solve
-                )
-            )
-        two_months = int(laborers["arrival_day"].max()) + params.two_months_days
-        hindsight.append(
-            {
-                "two_months": _hindsight(laborers, jobs, openings, two_months, best_for, solve),
-                "final": _hindsight(laborers, jobs, openings, None, best_for, solve),
-            }
-        )
-        openings_by_rep.append(openings)
+    if workers < 1:
+        raise ValueError(f"workers (={workers}) must be >= 1")
+    solve = {"solver": solver, "time_limit": time_limit}
+    tables = (population.people, population.households)  # the tables travel, not the params
+    if workers == 1:
+        cache: dict[bytes, int] = {}  # replications with the same arrivals share a solve
+        tasks = [
+            (params, jobs, *tables, moving, seed, r, solve, cache) for r in range(replications)
+        ]
+        done = [_replication(t) for t in tasks]
+    else:
+        tasks = [(params, jobs, *tables, moving, seed, r, solve, None) for r in range(replications)]
+        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
+            done = list(pool.map(_replication, tasks))
     return TimelineResult(
         scenario=scenario_name,
         seed=seed,
         params=params,
-        day_zero=day_zero,
-        runs=tuple(runs),
-        hindsight=tuple(hindsight),
-        openings=tuple(openings_by_rep),
+        day_zero=done[-1][3],
+        runs=tuple(run for runs, *_ in done for run in runs),
+        hindsight=tuple(h for _, h, *_ in done),
+        openings=tuple(o for _, _, o, _ in done),
     )
 
 
 def run_scenario(
-    scenario: Scenario, *, replications: int = 5, solver: str = "cbc"
+    scenario: Scenario, *, replications: int = 5, solver: str = "cbc", workers: int = 1
 ) -> TimelineResult:
     """Load every input once (population, moving, jobs, timeline) and run the timeline."""
     population = generate_population(scenario)
@@ -136,4 +150,5 @@ def run_scenario(
         replications=replications,
         solver=solver,
         scenario_name=scenario.name,
+        workers=workers,
     )
