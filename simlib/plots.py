@@ -490,6 +490,7 @@ def employment_curve(
     ax.set_xlabel("date")
     ax.set_ylabel("people at work")
     _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
     ax.legend(loc="upper left")
     return fig
 
@@ -513,6 +514,7 @@ def employment_by_group(band: pd.DataFrame, by: str) -> Figure:
     ax.set_xlabel("date")
     ax.set_ylabel("people at work")
     _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
     ax.legend(loc="upper left", ncol=2, fontsize=9)
     return fig
 
