@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -271,3 +272,15 @@ def test_parallel_replications_equal_serial(smoke, result):
     )
     for a, b in zip(parallel.runs, result.runs, strict=True):
         pd.testing.assert_frame_equal(a.laborers, b.laborers)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[1] / "data" / "scenarios").glob("*.yaml")),
+    ids=lambda p: p.stem,
+)
+def test_every_shipped_scenario_has_valid_timeline_inputs(path):
+    scenario = load_scenario(path)
+    jobs = load_jobs_params(scenario)
+    params = load_timeline_params(scenario, jobs.employers)
+    assert all(params.opening(e.programme, e.employer) for e in jobs.employers)
