@@ -108,7 +108,7 @@ def test_single_batch_equals_the_static_matching(inputs):
     pop, jobs, params = inputs["population"], inputs["jobs"], inputs["params"]
     arrivals = pop.households[["household_id", "county"]].assign(arrival_day=0)
     laborers = available_laborers(pop.people, pop.households, arrivals, params.settling_days)
-    openings = build_openings(params, jobs, load_moving_params_start(inputs))
+    openings = build_openings(params, jobs, inputs["moving"].campaign_start)
     openings = replace(
         openings,
         open_day=np.zeros_like(openings.open_day),
@@ -123,10 +123,6 @@ def test_single_batch_equals_the_static_matching(inputs):
     fixed = static.assignments.set_index("person_id")["employer"]
     assert (rolled != "").sum() == static.employed
     assert rolled.value_counts().sort_index().equals(fixed.value_counts().sort_index())
-
-
-def load_moving_params_start(inputs):
-    return inputs["moving"].campaign_start
 
 
 def test_hindsight_is_never_below_the_rolling_result(result, tight, smoke):
