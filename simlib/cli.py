@@ -69,14 +69,36 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate (the moving campaign) ------------------------------------------------------
 
 
+def _ci_text(x: dict[str, Any]) -> str:
+    if x["ci95_low"] is None:
+        return "no CI: one replication"
+    return f"95 % CI {x['ci95_low']:.1f}-{x['ci95_high']:.1f}"
+
+
 def _simulate_text(s: dict[str, Any]) -> str:
     d, p = s["campaign_days"], s["registered_poor_all_in_day"]
+    v, f = s["rule_violations"], s["feasibility"]
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications",
-        f"  campaign days          {d['mean']:.1f}  (95 % CI {d['ci95_low']:.1f}-{d['ci95_high']:.1f}) from {s['campaign_start']}",
-        f"  registered-poor all in day {p['mean']:.1f}  (95 % CI {p['ci95_low']:.1f}-{p['ci95_high']:.1f}); deadline {s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}",
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications, "
+        f"plan {s['plan']}",
+        f"  campaign days          {d['mean']:.1f}  ({_ci_text(d)}) from {s['campaign_start']}"
+        f" to {s['last_move_in_date']}",
+        f"  registered-poor all in day {p['mean']:.1f}  ({_ci_text(p)}); deadline "
+        f"{s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}, met in "
+        f"{100 * s['deadline_met_share']:.0f} % of replications",
         f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
-        f"  vehicle trips {s['vehicle_trips']:,.0f}, convoys after dark {s['convoys_after_dark']:.1f}",
+        f"  convoy days {s['convoy_days']:.0f}, largest {s['largest_day_households']:.0f} "
+        f"households; vehicle trips {s['vehicle_trips']:,.0f} "
+        f"({s['vehicles_per_household']:.2f} per household)",
+        f"  rule violations: night departures {v['night_departures']:.0f}, moved during a "
+        f"pause {v['moved_during_pause']:.0f}, overtime households {v['overtime_households']:.0f}"
+        f"; carried to the next morning {s['carried_over_households']:.0f}",
+        f"  binding resource: {s['binding_resource']}  (days: "
+        + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
+        + ")",
+        "  feasibility: "
+        + ("the plan fits" if f["feasible"] else f"{f['first_date']} {f['resource']}: ")
+        + ("" if f["feasible"] else f["detail"]),
         "  step wait minutes (p50 / p95):",
     ]
     lines += [
@@ -87,14 +109,37 @@ def _simulate_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _simulate(args: argparse.Namespace) -> None:
-    from simlib.moving import run_replications
+def _moving_inputs(args: argparse.Namespace):
+    """Scenario, moving parameters and population: loaded once, here."""
+    from simlib.moving.inputs import load_moving_params
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
+    return scenario, load_moving_params(scenario), generate_population(scenario)
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from simlib.moving.replications import run_replications
+
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    result = run_replications(scenario, args.replications, workers=args.workers)
-    emit(result.summary(), args.json, _simulate_text)
+    scenario, params, population = _moving_inputs(args)
+    result = run_replications(
+        params,
+        population,
+        seed=scenario.seed,
+        replications=args.replications,
+        workers=args.workers,
+    )
+    summary = result.summary()
+    if not summary["feasibility"]["feasible"]:
+        f = summary["feasibility"]
+        print(
+            f"simlib simulate: the plan does not fit on {f['first_date']} "
+            f"({f['resource']}): {f['detail']}",
+            file=sys.stderr,
+        )
+    emit(summary, args.json, _simulate_text)
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -103,6 +148,72 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--replications", type=int, default=10, help="replications (default: 10)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     parser.set_defaults(run=_simulate)
+
+
+# --- plan (the batch plan of the moving campaign) ----------------------------------------
+
+
+def _plan_text(s: dict[str, Any]) -> str:
+    f = s["feasibility"]
+    lines = [
+        f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
+        f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
+        "  feasibility: "
+        + (
+            "every convoy day fits its resources"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),
+    ]
+    if s["out"]:
+        lines.append(f"  written to {s['out']}")
+    else:
+        lines.append("")
+        lines.append(s["csv"])
+    return "\n".join(lines)
+
+
+def _plan(args: argparse.Namespace) -> None:
+    import io
+
+    from simlib.moving.feasibility import check_feasibility
+    from simlib.moving.plan import make_plan
+
+    scenario, params, population = _moving_inputs(args)
+    households = population.households
+    plan = make_plan(params, households)
+    feasibility = check_feasibility(params, plan, households)
+    text = io.StringIO()
+    if args.out:
+        plan.to_csv(args.out)
+    else:
+        plan.rows[["date", "county", "households"]].to_csv(text, index=False)
+    rows = plan.rows
+    emit(
+        {
+            "scenario": scenario.name,
+            "source": plan.source,
+            "convoy_days": int(len(rows)),
+            "households": int(rows["households"].sum()),
+            "first_date": rows["date"].min() if len(rows) else None,
+            "last_date": rows["date"].max() if len(rows) else None,
+            "feasibility": feasibility.summary(),
+            "out": args.out,
+            "csv": text.getvalue(),
+            "seed": scenario.seed,
+        },
+        args.json,
+        _plan_text,
+    )
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "plan", help="write the moving campaign's batch plan (date, county, households)"
+    )
+    add_common(parser)
+    parser.add_argument("--out", default=None, help="write the plan to this CSV file")
+    parser.set_defaults(run=_plan)
 
 
 # --- report (the published notebooks) ------------------------------------------------------
@@ -144,8 +255,11 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from simlib.report import DEFAULT_OUT, NOTEBOOKS_DIR
+    from simlib.scenario import PROJECT_ROOT
 
+    # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
+    NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+    DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )
@@ -178,6 +292,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_population,
     _add_simulate,
+    _add_plan,
     _add_report,
 ]
 
@@ -186,42 +301,77 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def _match_text(s: dict[str, Any]) -> str:
+    label = "" if s["optimal"] else "  (NOT proven optimal"
+    if not s["optimal"] and s.get("gap") is not None:
+        label += f": gap to the bound {s['gap']:.2%}"
+    label += "" if s["optimal"] else ")"
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}"
-        + ("" if s["optimal"] else "  (NOT proven optimal)"),
+        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}{label}",
         f"  employed      {s['employed']:>8,} of {s['laborers']:,} laborers = "
         f"{s['employment_rate']:.2%}   (reported {s['reported_employed']:,} = "
         f"{s['reported_rate']:.2%} at full scale)",
+        f"  local {s['local_employed']:,} (places: {s['local_places']['reported']:,} reported, "
+        f"{s['local_places']['assumed']:,} assumed), exported {s['exported']:,} "
+        f"(export demand {s['export_demand']:,})",
+        f"  must stay {s['must_stay_laborers']:,} laborers, of whom {s['must_stay_employed']:,} "
+        f"employed; expected still employed after {s['lasting_period_months']} months "
+        f"{s['expected_lasting_employed']:,.0f}",
+        f"  employment is decided by {s['employment_decided_by']}",
         f"  households with laborers {s['households_with_laborers']:,}, "
-        f"without a worker {s['households_without_worker']:,}",
-        f"  greedy first-come employs {s['greedy_employed']:,} and leaves "
-        f"{s['greedy_households_without_worker']:,} households without a worker; "
-        f"random employs {s['random_employed']:,}",
+        f"without a worker {s['households_without_worker']:,} "
+        f"(no one can cover {s['households_no_one_can_cover']:,})",
+    ]
+    if "best_baseline" in s:
+        b, g = s["best_baseline"], s["gain_over_best_baseline"]
+        lines.append(
+            f"  best baseline ({b['name']}): employed {b['employed']:,}, households without a "
+            f"worker {b['households_without_worker']:,}, expected lasting "
+            f"{b['expected_lasting_employed']:,.0f}; gain: {g['employed']:+,} people, "
+            f"{g['households_without_worker']:+,} households covered, "
+            f"{g['expected_lasting_employed']:+,.0f} lasting, "
+            f"{g['expected_income_yuan_month']:+,.0f} yuan/month"
+        )
+    lines += [
         f"  build {s['build_seconds']:.2f} s, solve {s['solve_seconds']:.2f} s, "
         f"max constraint violation {s['max_constraint_violation']:.2g}",
         "",
-        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'rate':>8}",
+        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'exported':>9}{'rate':>8}",
     ]
     for county, c in s["by_county"].items():
-        lines.append(f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['rate']:>8.1%}")
+        lines.append(
+            f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['exported']:>9,}{c['rate']:>8.1%}"
+        )
     lines += ["", f"  {'programme':<16}{'capacity':>9}{'assigned':>9}{'marginal':>9}"]
     for name, g in s["by_programme"].items():
         mv = "" if g["marginal_value"] is None else f"{g['marginal_value']:.2f}"
         lines.append(f"  {name:<16}{g['capacity']:>9,}{g['assigned']:>9,}{mv:>9}")
-    if s.get("elastic"):
-        lines += ["", "  hard constraints that cannot all be met (elastic re-solve):"]
-        for kind, r in s["elastic"].items():
-            lines.append(
-                f"    {kind}: {r['constraints']} constraints short by {r['shortfall']:g} {r['unit']}"
-            )
     return "\n".join(lines)
 
 
 def _match(args: argparse.Namespace) -> None:
-    from simlib.matching import match_jobs, write_outputs
+    from simlib.jobs_inputs import load_jobs_params
+    from simlib.matching import MatchFailed, match_jobs, write_outputs
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
-    result = match_jobs(scenario, solver=args.solver, write_mps=args.write_mps)
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise DataError("--time-limit", "time_limit", args.time_limit, "must be > 0")
+    params = load_jobs_params(scenario)
+    population = generate_population(scenario)
+    try:
+        result = match_jobs(
+            params,
+            population,
+            seed=scenario.seed,
+            solver=args.solver,
+            time_limit=args.time_limit,
+            marginal=args.marginal,
+            write_mps=args.write_mps,
+            scenario=scenario.name,
+        )
+    except MatchFailed as failure:
+        print(f"simlib match: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
     if args.out:
         write_outputs(result, args.out)
     emit(result.summary(), args.json, _match_text)
@@ -231,6 +381,18 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("match", help="match laborers to jobs (PuLP) and compare baselines")
     add_common(parser)
     parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per solve (default: the scenario's solver_time_limit); a plan stopped "
+        "by it is reported with its gap, no plan exits with status 1",
+    )
+    parser.add_argument(
+        "--marginal",
+        action="store_true",
+        help="re-solve for the value of one more place, export seat and care place",
+    )
     parser.add_argument("--write-mps", default=None, help="write the final model solved (MPS)")
     parser.add_argument("--out", default=None, help="folder for the result tables (CSV)")
     parser.set_defaults(run=_match)

@@ -306,6 +306,37 @@ def utilisation(util: pd.DataFrame) -> Figure:
     return fig
 
 
+def binding_days(days: pd.DataFrame) -> Figure:
+    """What bound each day of the campaign (from `CampaignResult.days()`): households that
+    moved in on their planned day, and those that slipped, one bar per day, coloured by
+    the binding resource (the plan, the route, the fleet, a move-in team, daylight)."""
+    d = days[days["planned"] > 0].copy()
+    d["date"] = pd.to_datetime(d["date"])
+    causes = sorted(d["bound_by"].unique(), key=lambda k: (k != "plan", k))
+    c = {k: OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i, k in enumerate(causes)}
+    c["plan"] = OKABE_ITO[0]
+    fig, ax = _figure()
+    on_time = d["planned"] - d["slipped"]
+    for cause in causes:
+        rows = d["bound_by"] == cause
+        ax.bar(d.loc[rows, "date"], on_time[rows], width=0.85, color=c[cause], label=cause)
+        ax.bar(
+            d.loc[rows, "date"],
+            d.loc[rows, "slipped"],
+            bottom=on_time[rows],
+            width=0.85,
+            color=c[cause],
+            alpha=0.4,
+            hatch="//",
+        )
+    _date_axis(ax)
+    ax.set_title("Households planned per day and what bound the day (hatched: slipped)")
+    ax.set_xlabel("planned convoy day")
+    ax.set_ylabel("households planned")
+    ax.legend(title="bound by", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 def assumption_effects(effects: pd.DataFrame, measure: str = "campaign_days") -> Figure:
     """Change in a headline figure when one assumption changes (a tornado chart).
 
@@ -408,35 +439,72 @@ def wage_distribution(assignments: pd.DataFrame, column: str = "wage_yuan_month"
     return fig
 
 
-def marginal_value(by_programme: pd.DataFrame, label: str = "programme") -> Figure:
-    """Value of one more place in each programme, from the capacity constraints' duals:
-    people employed (left) and, with employment held at its best, expected income in
-    yuan per month (right). When every programme is full, each extra place employs one
-    more person, and the income side says where that place earns most.
+def marginal_value(by_programme: pd.DataFrame, care_place: float | None = None) -> Figure:
+    """Value of one more place at each employer (an export seat at an away one) and of one
+    more care place, in expected lasting jobs, from re-solves of a verified plan
+    (`MatchResult.by_programme()`'s `marginal_value`; `care_place` from
+    `MatchResult.marginal`). Without a verified plan the figure says so and shows no bars.
     """
-    columns = ["marginal_value"]
-    if "marginal_income_yuan_month" in by_programme:
-        columns.append("marginal_income_yuan_month")
-    b = by_programme.groupby(label, as_index=False)[columns].max()
-    b = b.sort_values(columns[-1])
-    names = b[label].astype(str).str.replace("_", " ")
-    fig = PlotFigure(figsize=(WIDTH, 0.45 * len(b) + 2.0), layout="constrained")
-    axes = fig.subplots(1, len(columns), sharey=True, squeeze=False)[0]
-    titles = {
-        "marginal_value": ("people employed", "people per extra place", OKABE_ITO[5]),
-        "marginal_income_yuan_month": (
-            "expected income",
-            "yuan per month per extra place",
-            OKABE_ITO[1],
-        ),
-    }
-    for ax, column in zip(axes, columns, strict=True):
-        title, unit, colour = titles[column]
-        ax.barh(names, b[column], color=colour)
-        ax.set_title(title)
-        ax.set_xlabel(unit)
-    axes[0].set_ylabel(label)
-    fig.suptitle("Value of one more place, per programme")
+    b = by_programme.dropna(subset=["marginal_value"])
+    names = [str(n).replace("_", " ") for n in b["employer"]]
+    values = b["marginal_value"].tolist()
+    colour = [OKABE_ITO[5] if loc == "new_town" else OKABE_ITO[1] for loc in b["location"]]
+    if care_place is not None and len(b):
+        names.append("one more care place")
+        values.append(care_place)
+        colour.append(OKABE_ITO[2])
+    fig, ax = _figure(0.3 * len(names) + 2.0)
+    if names:
+        ax.barh(names, values, color=colour)
+    else:
+        ax.text(0.5, 0.5, "no verified optimal plan: not computed", ha="center",
+                transform=ax.transAxes)  # fmt: skip
+    ax.set_title("Value of one more place (re-solved; blue local, orange away, green care)")
+    ax.set_xlabel("expected lasting jobs per extra place")
+    ax.set_ylabel("employer")
+    return fig
+
+
+def stay_or_go(by_status: pd.DataFrame) -> Figure:
+    """Laborers by stay-or-go status: employed locally, exported, without a job
+    (`MatchResult.by_status()`)."""
+    b = by_status.sort_values("laborers")
+    names = [
+        s.replace("must stay: ", "must stay:\n").replace("may go: ", "may go:\n")
+        for s in b["stay_status"]
+    ]
+    fig, ax = _figure(0.6 * len(b) + 2.0)
+    left = np.zeros(len(b))
+    for column, label, colour in (
+        ("local", "local job", OKABE_ITO[5]),
+        ("exported", "exported", OKABE_ITO[1]),
+        ("idle", "no job", OKABE_ITO[7]),
+    ):
+        ax.barh(names, b[column], left=left, color=colour, label=label)
+        left += b[column].to_numpy()
+    ax.set_title("Who must stay and who may go, and where they work")
+    ax.set_xlabel("laborers (people)")
+    ax.set_ylabel("stay-or-go status")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def baseline_comparison(table: pd.DataFrame) -> Figure:
+    """Expected lasting employment of the optimised plan and the baselines, with the
+    households each leaves without a worker written on the bar (`study.matching_baselines`)."""
+    t = table.sort_values("expected lasting employment")
+    fig, ax = _figure(0.5 * len(t) + 2.0)
+    colours_ = [OKABE_ITO[5] if p.startswith("optimised") else OKABE_ITO[7] for p in t.index]
+    ax.barh(t.index, t["expected lasting employment"], color=colours_)
+    for y, (value, without) in enumerate(
+        zip(t["expected lasting employment"], t["households without a worker"], strict=True)
+    ):
+        ax.annotate(f" {without:,.0f} households without a worker", (value, y), va="center",
+                    fontsize=8)  # fmt: skip
+    ax.set_title("The optimised plan against rules of thumb")
+    ax.set_xlabel("expected lasting employment (people still employed after the period)")
+    ax.set_ylabel("plan")
     return fig
 
 
