@@ -16,7 +16,7 @@ import numpy as np
 
 from simlib.jobs_inputs import load_jobs_params
 from simlib.matching import match_population
-from simlib.moving_inputs import load_moving_params
+from simlib.moving import load_moving_params
 from simlib.population import generate_population
 from simlib.scenario import load_scenario
 from simlib.timeline import load_timeline_params
@@ -50,7 +50,7 @@ def main() -> None:
 
     def static():
         start = time.perf_counter()
-        match_population(people, households, jobs, baselines=False, duals=False)
+        match_population(people, households, jobs, baselines=False)
         return time.perf_counter() - start
 
     static()  # warm up imports and caches
@@ -75,7 +75,7 @@ def main() -> None:
     g_wall, g_run, *_ = timeline(scenario, population, moving, jobs, params, policy="greedy")
     print(f"  greedy first-come timeline ({len(g_run.batches)} daily batches): {g_wall:.2f} s")
     start = time.perf_counter()
-    best, _ = match_batch(laborers, jobs, openings.final_capacity(), np.array([], dtype=int))
+    best = match_batch(laborers, jobs, openings.final_capacity(), np.array([], dtype=int)).employer
     print(f"  hindsight optimum: {time.perf_counter() - start:.2f} s")
     at_end = int(run.employed_on([run.horizon])[0])
     print(

@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from simlib.jobs_inputs import JobsParams, load_jobs_params
-from simlib.moving_inputs import MovingParams, load_moving_params
+from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
 from simlib.scenario import Scenario
 from simlib.timeline.adapters import arrival_table, eligible_jobs, match_batch
@@ -52,40 +52,53 @@ def _day_zero(arrivals) -> dt.date:
     return first["arrival_date"] - dt.timedelta(days=int(first["arrival_day"]))
 
 
-def _hindsight(laborers, jobs, openings, day, cache, solve) -> int:
+def _hindsight(laborers, jobs, openings, day, cache, solve) -> tuple[int, float]:
     """People employed by the static matching, every arrival known in advance: on `day`,
     everyone available by then against the places at work that day (an upper bound for
     any plan's people at work on that day: training and the batches are ignored); with
-    `day` None, everyone against every place that ever opens."""
+    `day` None, everyone against every place that ever opens. Returns the people employed
+    and the expected lasting employment (the objective it maximises)."""
     if day is not None:
         laborers = laborers[laborers["available_day"] <= day]
     capacity = openings.final_capacity() if day is None else openings.at_work_capacity(day)
     key = np.sort(laborers["person_id"].to_numpy()).tobytes() + capacity.tobytes()
     if key not in cache:
-        employer, _ = match_batch(laborers, jobs, capacity, np.array([], dtype=int), **solve)
-        cache[key] = int((employer >= 0).sum())
+        batch = match_batch(laborers, jobs, capacity, np.array([], dtype=int), **solve)
+        cache[key] = int((batch.employer >= 0).sum()), batch.expected_lasting
     return cache[key]
 
 
-def _replication(args) -> tuple[list[TimelineRun], dict[str, int], Openings, dt.date]:
+def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, dt.date]:
     """Both policies and the hindsight optima of moving replication r."""
     params, jobs, people, households, moving, seed, r, solve, cache = args
     arrivals = arrival_table(moving, households, seed=seed, replication=r)
     day_zero = _day_zero(arrivals)
     openings = build_openings(params, jobs, day_zero)
     laborers = available_laborers(people, households, arrivals, params.settling_days)
-    _, income = eligible_jobs(laborers, jobs)
+    probability, income = eligible_jobs(laborers, jobs)
     runs = [
         simulate_timeline(
-            params, jobs, openings, laborers, income, policy=policy, replication=r, **solve
+            params,
+            jobs,
+            openings,
+            laborers,
+            income,
+            probability=probability,
+            policy=policy,
+            replication=r,
+            **solve,
         )
         for policy in POLICIES
     ]
     cache = {} if cache is None else cache
     two_months = int(laborers["arrival_day"].max()) + params.two_months_days
+    two, lasting_two = _hindsight(laborers, jobs, openings, two_months, cache, solve)
+    final, lasting_final = _hindsight(laborers, jobs, openings, None, cache, solve)
     hindsight = {
-        "two_months": _hindsight(laborers, jobs, openings, two_months, cache, solve),
-        "final": _hindsight(laborers, jobs, openings, None, cache, solve),
+        "two_months": two,
+        "final": final,
+        "lasting_two_months": lasting_two,
+        "lasting_final": lasting_final,
     }
     return runs, hindsight, openings, day_zero
 
@@ -113,7 +126,9 @@ def run_timeline(
     solve = {"solver": solver, "time_limit": time_limit}
     tables = (population.people, population.households)  # the tables travel, not the params
     if workers == 1:
-        cache: dict[bytes, int] = {}  # replications with the same arrivals share a solve
+        cache: dict[
+            bytes, tuple[int, float]
+        ] = {}  # replications with the same arrivals share a solve
         tasks = [
             (params, jobs, *tables, moving, seed, r, solve, cache) for r in range(replications)
         ]

@@ -48,6 +48,7 @@ class TimelineParams:
     export_first_departure: dt.date
     export_last_departure: dt.date
     export_departure_interval_days: int  # days
+    export_bus_channel: str  # the employer of data/jobs whose places the buses carry
     openings: tuple[Opening, ...]
     scale: float = 1.0  # the scenario's scale (reported figures are full scale)
 
@@ -142,6 +143,10 @@ def load_timeline_params(scenario: Scenario, employers=()) -> TimelineParams:
     if last < first:
         raise DataError(where, "export_last_departure", str(last), f"is before {first}")
     names = {e.employer for e in employers}
+    if employers and v["export_bus_channel"] not in names:
+        raise DataError(
+            where, "export_bus_channel", v["export_bus_channel"], "not an employer of data/jobs"
+        )
     known = set(PROGRAMMES) | names
     openings = _openings(scenario.table("timeline", "programmes"), known)
     have = {o.unit for o in openings}
@@ -167,6 +172,7 @@ def load_timeline_params(scenario: Scenario, employers=()) -> TimelineParams:
         export_first_departure=first,
         export_last_departure=last,
         export_departure_interval_days=v["export_departure_interval_days"],
+        export_bus_channel=v["export_bus_channel"],
         openings=openings,
         scale=scenario.scale,
     )

@@ -3,9 +3,10 @@
 Days are counted from `day_zero`, the moving campaign's first day (day 0). An employer's
 open capacity is 0 before its opening day, `initial_share` of its capacity on that day,
 then grows linearly to the full capacity `ramp_days` later (rounded down, so it never
-exceeds what has opened). Organised labour export has no ramp: its places are the seats
-of the return-to-work buses, which leave on fixed days; a seat not booked when its bus
-leaves is gone.
+exceeds what has opened). Export is demand from three channels: the other channels open
+and ramp up like any programme, while the bus channel has no ramp: its places are the
+seats of the return-to-work buses, which leave on fixed days; a seat not booked when its
+bus leaves is gone.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from simlib.jobs_inputs import JobsParams
 from simlib.population import largest_remainder
 from simlib.timeline.inputs import TimelineParams
 
-EXPORT = "labour_export"
-
 
 @dataclass(frozen=True)
 class Openings:
@@ -33,7 +32,8 @@ class Openings:
     initial_share: np.ndarray  # share
     ramp_days: np.ndarray  # days
     training: np.ndarray  # days between match and first day of work
-    export: np.ndarray  # bool: places come from bus seats
+    export: np.ndarray  # bool: the bus channel (places come from bus seats)
+    away: np.ndarray  # bool: work away from the new town
     bus_day: np.ndarray  # departure day of each bus, sorted
     bus_seats: int  # seats per bus
 
@@ -85,7 +85,8 @@ def build_openings(params: TimelineParams, jobs: JobsParams, day_zero: dt.date) 
         initial_share=np.array([o.initial_share for o in rows]),
         ramp_days=np.array([o.ramp_days for o in rows], dtype=int),
         training=np.array([o.training_days for o in rows], dtype=int),
-        export=np.array([e.programme == EXPORT for e in jobs.employers]),
+        export=np.array([e.employer == params.export_bus_channel for e in jobs.employers]),
+        away=np.array([e.location != "new_town" for e in jobs.employers]),
         bus_day=bus_timetable(params, day_zero),
         bus_seats=params.export_bus_seats,
     )

@@ -45,6 +45,14 @@ def _percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else float("nan")
 
 
+def _lasting(run: TimelineRun, day: int) -> float:
+    """Expected lasting employment of the people at work on `day`: the sum of their
+    success probabilities (the matching's stage 1 objective)."""
+    lab = run.laborers
+    at_work = (lab["start_day"] >= 0) & (lab["start_day"] <= day)
+    return float(lab.loc[at_work, "probability"].sum())
+
+
 def _within(run: TimelineRun, days: int) -> int:
     """People at work within `days` of their own household's arrival."""
     lab = run.laborers
@@ -92,7 +100,9 @@ class TimelineResult:
     params: TimelineParams
     day_zero: dt.date  # the moving campaign's first day (day 0)
     runs: tuple[TimelineRun, ...]
-    hindsight: tuple[dict[str, int], ...]  # hindsight optimum per replication: two_months, final
+    # hindsight optimum per replication: people (two_months, final) and expected lasting
+    # employment (lasting_two_months, lasting_final)
+    hindsight: tuple[dict[str, float], ...]
     openings: tuple[Openings, ...]  # per replication (the same unless day 0 moves)
 
     def policy_runs(self, policy: str) -> list[TimelineRun]:
@@ -121,6 +131,12 @@ class TimelineResult:
                         run, self.params.two_months_days
                     ),
                     "employed_final": final,
+                    "expected_lasting_two_months": _lasting(run, self.two_months_day(run)),
+                    "expected_lasting_final": _lasting(run, run.horizon),
+                    "hindsight_lasting_two_months": best["lasting_two_months"],
+                    "percent_of_hindsight_lasting": _percent(
+                        _lasting(run, self.two_months_day(run)), best["lasting_two_months"]
+                    ),
                     "hindsight_two_months": best["two_months"],
                     "percent_of_hindsight": _percent(two, best["two_months"]),
                     "hindsight_final": best["final"],
@@ -229,6 +245,8 @@ class TimelineResult:
                 "employed_final": mean_ci(rows["employed_final"]),
                 "percent_of_hindsight": mean_ci(rows["percent_of_hindsight"]),
                 "percent_of_hindsight_final": mean_ci(rows["percent_of_hindsight_final"]),
+                "expected_lasting_two_months": mean_ci(rows["expected_lasting_two_months"]),
+                "percent_of_hindsight_lasting": mean_ci(rows["percent_of_hindsight_lasting"]),
                 "days_to_first_job": {
                     "p50": float(rows["days_to_first_job_p50"].mean()),
                     "p95": float(rows["days_to_first_job_p95"].mean()),
@@ -270,6 +288,12 @@ class TimelineResult:
                 rolling["employed_within_two_months_of_arrival"]
             ),
             "employed_final": mean_ci(rolling["employed_final"]),
+            # the matching's stage 1 objective: people still in their job after the
+            # lasting period, expected, of those at work two months after the last arrival
+            "expected_lasting": mean_ci(rolling["expected_lasting_two_months"]),
+            "expected_lasting_final": mean_ci(rolling["expected_lasting_final"]),
+            "hindsight_expected_lasting": mean_ci(rolling["hindsight_lasting_two_months"]),
+            "percent_of_hindsight_lasting": mean_ci(rolling["percent_of_hindsight_lasting"]),
             "percent_of_hindsight_final": mean_ci(rolling["percent_of_hindsight_final"]),
             "hindsight_employed": mean_ci(rolling["hindsight_two_months"]),
             "hindsight_final": mean_ci(rolling["hindsight_final"]),

@@ -77,6 +77,7 @@ class Timeline:
         solver: str = "cbc",
         time_limit: float | None = None,
         income: np.ndarray,
+        probability: np.ndarray | None = None,
     ):
         if policy not in POLICIES:
             raise ValueError(f"policy(={policy!r}) must be one of {POLICIES}")
@@ -85,6 +86,9 @@ class Timeline:
         self.laborers = laborers.reset_index(drop=True)
         self.policy, self.solver, self.time_limit = policy, solver, time_limit
         self.income = income  # laborers x employers: expected income, 0 = not eligible
+        # laborers x employers: success probability (chance the hire lasts the period)
+        self.probability = (income > 0).astype(float) if probability is None else probability
+        self.care_used = 0  # care places used by earlier batches
         n = len(self.laborers)
         self.available = self.laborers["available_day"].to_numpy()
         self.household = self.laborers["household_id"].to_numpy()
@@ -187,28 +191,51 @@ class Timeline:
         }
 
     def optimise(self, day, pool, taken, offer) -> tuple[np.ndarray, str]:
-        covered = np.unique(self.household[self.employer >= 0])
+        hired = self.employer >= 0
+        covered = np.unique(self.household[hired])
+        at_home = hired & ~self.openings.away[np.maximum(self.employer, 0)]
         policy = self.params.holdback_policy
-        solve = {"solver": self.solver, "time_limit": self.time_limit}
+        solve = {
+            "solver": self.solver,
+            "time_limit": self.time_limit,
+            "local": np.unique(self.household[at_home]),
+            "care_places": max(0, self.jobs.care_places - self.care_used),
+        }
         rows = pool | ((self.available > day) & (self.employer < 0))
         solve["history"] = self.history(day, rows if policy == "lookahead" else pool)
         if policy == "lookahead":
-            choice, status = match_batch(
+            batch = match_batch(
                 self.laborers[rows], self.jobs, self.still_to_open(day, taken), covered, **solve
             )
             want = np.full(len(pool), -1)
-            want[rows] = choice
+            want[rows] = batch.employer
             want[~pool] = -1
-            return self.within(want, offer, covered), status
+            assign = self.within(want, offer, covered)
+            self.care_used += self.care_places_used(assign, pool)
+            return assign, batch.status
         if policy == "proportional":
             to_come = int(((self.available > day) & (self.employer < 0)).sum())
             final = self.still_to_open(day, taken)
             hold = np.ceil(final * to_come / (to_come + pool.sum())).astype(int)
             offer = np.minimum(offer, np.maximum(final - hold, 0))
-        choice, status = match_batch(self.laborers[pool], self.jobs, offer, covered, **solve)
+        batch = match_batch(self.laborers[pool], self.jobs, offer, covered, **solve)
         assign = np.full(len(pool), -1)
-        assign[pool] = choice
-        return assign, status
+        assign[pool] = batch.employer
+        self.care_used += batch.care_places_used
+        return assign, batch.status
+
+    def care_places_used(self, assign: np.ndarray, pool: np.ndarray) -> int:
+        """Households with care duties none of whose laborers in the batch stays (the
+        look-ahead keeps only part of its plan, so its count is taken from what is kept)."""
+        lab = self.laborers
+        duty = lab["care_duty"].to_numpy(bool) if "care_duty" in lab else np.zeros(len(lab), bool)
+        if not self.jobs.carer_new_town_only or not (duty & pool).any():
+            return 0
+        away = np.zeros(len(assign), dtype=bool)
+        away[assign >= 0] = self.openings.away[assign[assign >= 0]]
+        frame = pd.DataFrame({"h": self.household, "away": away})[pool & duty]
+        gone = frame.groupby("h")["away"].all()
+        return int(gone.sum())
 
     def within(self, want: np.ndarray, offer: np.ndarray, covered: np.ndarray) -> np.ndarray:
         """The wanted matches that fit in the places open now: laborers of households
@@ -308,6 +335,11 @@ class Timeline:
                 "matched_day": self.matched_day,
                 "start_day": self.start_day,
                 "bus": self.bus,
+                "probability": np.where(
+                    self.employer >= 0,
+                    self.probability[np.arange(len(lab)), np.maximum(self.employer, 0)],
+                    0.0,
+                ),
             }
         )
         batches = pd.DataFrame(
@@ -340,6 +372,7 @@ def simulate_timeline(
     laborers: pd.DataFrame,
     income: np.ndarray,
     *,
+    probability: np.ndarray | None = None,
     policy: str = "rolling",
     replication: int = 0,
     solver: str = "cbc",
@@ -359,6 +392,7 @@ def simulate_timeline(
         solver=solver,
         time_limit=time_limit,
         income=income,
+        probability=probability,
     )
     timeline.run(int(laborers["available_day"].min()), horizon)
     return timeline.result(replication, first_arrival, last_arrival, horizon)
