@@ -286,3 +286,23 @@ def test_every_shipped_scenario_has_valid_timeline_inputs(path):
     jobs = load_jobs_params(scenario)
     params = load_timeline_params(scenario, jobs.employers)
     assert all(params.opening(e.programme, e.employer) for e in jobs.employers)
+
+
+def test_rolling_plan_keeps_the_matching_rules(result, tight, smoke):
+    """Eligibility and the care rule (a household with care duties keeps a laborer in the
+    new town) hold for the rolling plan as a whole, checked person by person with the
+    static matching's own check; a care-bound household exists, so the check bites."""
+    from simlib.matching import build_instance, check_assignment
+
+    for res in (result, tight):
+        jobs = load_jobs_params(smoke)
+        for run in res.policy_runs("rolling"):
+            people = generate_population(smoke).people
+            lab = people[people["person_id"].isin(run.laborers["person_id"])]
+            inst = build_instance(lab, jobs)
+            names = {n: k for k, n in enumerate(res.openings[run.replication].names)}
+            chosen = run.laborers.set_index("person_id")["employer"].map(names)
+            employer = chosen.reindex(inst.laborers["person_id"]).fillna(-1).astype(int)
+            worst = check_assignment(inst, employer.to_numpy(), household_floor=False)
+            assert len(inst.care_bound) > 0
+            assert worst["eligibility"] == 0 and worst["care_rule"] == 0, worst
