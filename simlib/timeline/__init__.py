@@ -30,7 +30,12 @@ from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
 from simlib.scenario import Scenario
-from simlib.timeline.adapters import arrival_table, eligible_jobs, match_batch
+from simlib.timeline.adapters import (
+    arrival_table,
+    care_bound_households,
+    eligible_jobs,
+    match_batch,
+)
 from simlib.timeline.inputs import TimelineParams, load_timeline_params
 from simlib.timeline.openings import Openings, build_openings
 from simlib.timeline.result import TimelineResult
@@ -84,6 +89,7 @@ def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, d
             laborers,
             income,
             probability=probability,
+            care_bound=care_bound_households(laborers, jobs) if policy == "greedy" else None,
             policy=policy,
             replication=r,
             **solve,

@@ -8,7 +8,8 @@ and nowhere else:
   formulation (stay-or-go, household and care rules, aggregated by class and household
   type) and solve, for the laborers given and the places still open;
 - `eligible_jobs`: the matching's eligibility rules and success probabilities, per laborer
-  and employer (expected income for the greedy first-come policy).
+  and employer (expected income for the greedy first-come policy);
+- `care_bound_households`: the households the care rule binds (for the greedy policy).
 """
 
 from __future__ import annotations
@@ -206,3 +207,11 @@ def eligible_jobs(laborers: pd.DataFrame, jobs: JobsParams) -> tuple[np.ndarray,
     eligible, probability = eligibility(laborers, jobs)
     probability = np.where(eligible, probability, 0.0)
     return probability, probability * np.maximum(net_wages(jobs), 0.0)
+
+
+def care_bound_households(laborers: pd.DataFrame, jobs: JobsParams) -> np.ndarray:
+    """Households the matching's care rule binds (care duties, every laborer could be sent
+    away): one of their laborers must stay in the new town unless a care place frees them."""
+    from simlib.matching.instance import build_instance
+
+    return build_instance(laborers, jobs).care_bound

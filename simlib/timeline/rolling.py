@@ -5,11 +5,15 @@ Two processes share the environment:
 - `matching`: every `batch_interval_days` (every day for the greedy policy) the laborers
   who are available (their household moved in `settling_days` ago or more) and have no job
   are matched to the places still open. The optimised ("rolling") policy solves the static
-  matching's formulation on them (`adapters.match_batch`), with households that already
-  have a worker out of the household rule; the greedy policy takes them first come, first
-  served, each to the best-paid open job they may take. A match is kept (nobody is moved
-  between jobs) unless `allow_reassignment`, which re-matches those not yet at work.
-  Work starts after the programme's training, or, for labour export, on the bus booked.
+  matching's formulation on them (`adapters.match_batch`: stay-or-go, expected lasting
+  employment first), with households that already have a worker out of the household
+  rule, those with one at work in the new town out of the care rule, the care places
+  left and the fairness floor over everyone so far; the greedy policy takes them first
+  come, first served, each to the open job with the highest expected income (success
+  probability x net wage) they may take, keeping the care rule as the matching's
+  first-come rule does. A match is kept (nobody is moved between jobs) unless
+  `allow_reassignment`, which re-matches those not yet at work. Work starts after the
+  programme's training, or, for the export bus channel, on the bus booked.
 - `buses`: the return-to-work buses leave on their days with the seats booked on them.
 
 Hold-back (rolling policy only): `none` offers every open place; `proportional` keeps, of
@@ -78,6 +82,7 @@ class Timeline:
         time_limit: float | None = None,
         income: np.ndarray,
         probability: np.ndarray | None = None,
+        care_bound: np.ndarray | None = None,
     ):
         if policy not in POLICIES:
             raise ValueError(f"policy(={policy!r}) must be one of {POLICIES}")
@@ -89,6 +94,10 @@ class Timeline:
         # laborers x employers: success probability (chance the hire lasts the period)
         self.probability = (income > 0).astype(float) if probability is None else probability
         self.care_used = 0  # care places used by earlier batches
+        # greedy: laborers not sent away, per household the care rule binds
+        bound = np.array([], dtype=int) if care_bound is None else care_bound
+        members = self.laborers["household_id"].value_counts()
+        self.staying = {int(h): int(members.get(h, 0)) for h in bound.tolist()}
         n = len(self.laborers)
         self.available = self.laborers["available_day"].to_numpy()
         self.household = self.laborers["household_id"].to_numpy()
@@ -262,12 +271,20 @@ class Timeline:
         )
         left = offer.copy()
         assign = np.full(len(pool), -1)
+        away = self.openings.away
         for i in members[order].tolist():
             value = np.where(left > 0, self.income[i], 0.0)
+            h = int(self.household[i])
+            last_at_home = self.staying.get(h, 2) <= 1
+            if last_at_home and self.care_used >= self.jobs.care_places:
+                value = np.where(away, 0.0, value)  # the care rule: local jobs only
             best = int(np.argmax(value))
             if value[best] > 0:
                 assign[i] = best
                 left[best] -= 1
+                if away[best] and h in self.staying:
+                    self.care_used += int(last_at_home)  # a care place frees the household
+                    self.staying[h] -= 1
                 if not left.any():
                     break
         return assign
@@ -373,6 +390,7 @@ def simulate_timeline(
     income: np.ndarray,
     *,
     probability: np.ndarray | None = None,
+    care_bound: np.ndarray | None = None,
     policy: str = "rolling",
     replication: int = 0,
     solver: str = "cbc",
@@ -393,6 +411,7 @@ def simulate_timeline(
         time_limit=time_limit,
         income=income,
         probability=probability,
+        care_bound=care_bound,
     )
     timeline.run(int(laborers["available_day"].min()), horizon)
     return timeline.result(replication, first_arrival, last_arrival, horizon)
