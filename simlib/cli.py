@@ -424,9 +424,13 @@ def _timeline_text(s: dict[str, Any]) -> str:
         f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
         f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
         f"{s['hindsight_final']['mean']:,.0f}",
+        f"  expected lasting employment of those at work at two months "
+        f"{s['expected_lasting']['mean']:,.0f} {_ci_text(s['expected_lasting'])}, "
+        f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
         f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
         f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
-        f"{g['percent_of_hindsight']['mean']:.2f} % of hindsight, P50 "
+        f"{g['percent_of_hindsight']['mean']:.2f} % of hindsight, expected lasting "
+        f"{g['expected_lasting_two_months']['mean']:,.0f}, P50 "
         f"{g['days_to_first_job']['p50']:.0f} days",
         f"  export buses {s['export_buses']['buses']} x {s['export_buses']['seats_per_bus']} seats, "
         f"riders {s['export_buses']['riders']['mean']:,.0f} (reported "

@@ -671,6 +671,14 @@ def timeline_table(timeline: Mapping[str, Any]) -> pd.DataFrame:
     )
     if greedy:
         row("  the same, greedy first-come policy", greedy["percent_of_hindsight"], "{:.2f}")
+    if "expected_lasting" in timeline:
+        row(
+            "expected lasting employment of those at work at two months",
+            timeline["expected_lasting"],
+            reference=f"hindsight optimum {timeline['hindsight_expected_lasting']['mean']:,.0f}",
+        )
+        if greedy and "expected_lasting_two_months" in greedy:
+            row("  the same, greedy first-come policy", greedy["expected_lasting_two_months"])
     row(
         "people at work three months after the last arrival",
         timeline["employed_final"],
