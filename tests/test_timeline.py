@@ -306,3 +306,13 @@ def test_both_policies_keep_eligibility_and_the_care_rule(result, tight, smoke):
             worst = check_assignment(inst, employer.to_numpy(), household_floor=False)
             assert len(inst.care_bound) > 0
             assert worst["eligibility"] == 0 and worst["care_rule"] == 0, (run.policy, worst)
+
+
+def test_every_rolling_batch_finds_a_plan(result, tight):
+    """A household whose laborers fit no place open yet, or a county none of whose laborers
+    fits one, does not stop a batch: the batch keeps what rules it can and says so."""
+    for res in (result, tight):
+        for run in res.policy_runs("rolling"):
+            status = run.batches["status"]
+            assert not status.str.startswith("no plan").any(), status.value_counts()
+            assert status.str.startswith("optimal").any()

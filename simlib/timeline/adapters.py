@@ -104,7 +104,6 @@ def match_batch(
                 types.append(key)
                 type_households.append(members)
                 waived.append(waive)
-    hard = inst.params.household_floor_hard
     inst = replace(
         inst,
         types=types,
@@ -112,25 +111,49 @@ def match_batch(
         required=np.setdiff1d(inst.required, covered),
         care_bound=np.setdiff1d(inst.care_bound, local),
     )
-    if any(waived):
-        # a covered household needs no worker: the model may leave it "uncovered" at no
-        # cost, while every other household keeps the rule as the scenario has it
-        inst = replace(inst, params=replace(inst.params, household_floor_hard=False))
 
-    def build(inst, elastic=False):
-        if history is not None:
-            inst = replace(inst, params=replace(inst.params, fairness_floor=0.0))
-        model = build_aggregated(inst, elastic)
-        if any(waived):
-            _waive_household_rule(model, inst, waived, hard and not elastic)
-        if history is not None:
-            _fairness_so_far(model, inst, jobs.fairness_floor, *history, elastic=elastic)
-        return model
+    def solve(hard: bool, fair_slack: float = 0.0):
+        # covered households need no worker: the model may leave them "uncovered" at no
+        # cost, while every other household keeps the rule (hard, or soft with the penalty)
+        soft = replace(inst, params=replace(inst.params, household_floor_hard=False))
 
+        def build(inst, elastic=False):
+            if history is not None:
+                inst = replace(inst, params=replace(inst.params, fairness_floor=0.0))
+            model = build_aggregated(inst, elastic)
+            if any(waived):
+                _waive_household_rule(model, inst, waived, hard and not elastic)
+            if history is not None:
+                _fairness_so_far(
+                    model, inst, jobs.fairness_floor, *history, elastic=elastic, penalty=fair_slack
+                )
+            return model
+
+        return solve_model(soft if any(waived) or not hard else inst, build, solver, time_limit)
+
+    note = ""
     try:
-        model, log = solve_model(inst, build, solver, time_limit)
+        model, log = solve(inst.params.household_floor_hard)
     except MatchFailed as failed:
-        return Batch(none, f"no plan: {failed.status}")
+        if not inst.params.household_floor_hard:
+            return Batch(none, f"no plan: {failed.status}")
+        # a household whose laborers fit no place open yet gets its worker in a later
+        # batch: this batch keeps the household rule soft (the scenario's penalty)
+        try:
+            model, log = solve(False)
+            note = " (household rule soft in this batch)"
+        except MatchFailed:
+            if history is None:
+                return Batch(none, f"no plan: {failed.status}")
+            # a county whose laborers fit none of the places open now cannot be kept up:
+            # the cumulative floor gives way as little as it can (each person short
+            # outweighs all employment, as in the matching's elastic diagnosis)
+            try:
+                model, log = solve(False, fair_slack=10.0 * (len(inst.laborers) + 1))
+            except MatchFailed as again:
+                return Batch(none, f"no plan: {again.status}")
+            short = sum(v.varValue or 0.0 for v in model.slacks.get("fairness_so_far", {}).values())
+            note = f" (household rule soft, fairness floor short by {short:.1f} in this batch)"
     employer = disaggregate(inst, model)
     # the instance sorts laborers by person_id: return them in the caller's order
     order = pd.Series(np.arange(len(inst.laborers)), index=inst.laborers["person_id"].to_numpy())
@@ -139,7 +162,7 @@ def match_batch(
     result[np.flatnonzero(laborers["laborer"].to_numpy())] = employer[back]
     hired = employer >= 0
     lasting = float(inst.probability[np.flatnonzero(hired), employer[hired]].sum())
-    return Batch(result, log.status, _care_places_used(inst, employer), lasting)
+    return Batch(result, log.status + note, _care_places_used(inst, employer), lasting)
 
 
 def _waive_household_rule(model, inst, waived: list[bool], hard: bool) -> None:
@@ -175,10 +198,17 @@ def _care_places_used(inst, employer: np.ndarray) -> int:
 
 
 def _fairness_so_far(
-    model, inst, floor: float, employed: dict[str, int], available: dict[str, int], elastic: bool
+    model,
+    inst,
+    floor: float,
+    employed: dict[str, int],
+    available: dict[str, int],
+    elastic: bool,
+    penalty: float = 0.0,
 ) -> None:
     """The fairness rows in cumulative form, with the matching's names and slacks:
-    E_g(batch) - f s_g E(batch) >= f s_g E(before) - E_g(before), s_g = L_g / L so far."""
+    E_g(batch) - f s_g E(batch) >= f s_g E(before) - E_g(before), s_g = L_g / L so far.
+    With a `penalty`, each row may give way at that cost per person in stage 1."""
     import pulp
 
     total = sum(available.values())
@@ -194,6 +224,11 @@ def _fairness_so_far(
         if elastic:
             slack = model.problem.add_variable(f"short_fairness_{g}", lowBound=0)
             model.slacks.setdefault("fairness", {})[f"fairness of {g}"] = slack
+            expr = expr + slack
+        elif penalty > 0:
+            slack = model.problem.add_variable(f"short_fairness_so_far_{g}", lowBound=0)
+            model.slacks.setdefault("fairness_so_far", {})[g] = slack
+            model.lasting = model.lasting - penalty * slack
             expr = expr + slack
         rhs = floor * share * before - employed.get(g, 0)
         model.problem += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"fairness[{g}]", rhs)
