@@ -20,7 +20,12 @@ from simlib.moving import load_moving_params
 from simlib.population import generate_population
 from simlib.scenario import load_scenario
 from simlib.timeline import load_timeline_params
-from simlib.timeline.adapters import arrival_table, eligible_jobs, match_batch
+from simlib.timeline.adapters import (
+    arrival_table,
+    care_bound_households,
+    eligible_jobs,
+    match_batch,
+)
 from simlib.timeline.openings import build_openings
 from simlib.timeline.rolling import available_laborers, simulate_timeline
 
@@ -35,8 +40,18 @@ def timeline(scenario, population, moving, jobs, params, policy="rolling"):
     laborers = available_laborers(
         population.people, population.households, arrivals, params.settling_days
     )
-    _, income = eligible_jobs(laborers, jobs)
-    run = simulate_timeline(params, jobs, openings, laborers, income, policy=policy)
+    probability, income = eligible_jobs(laborers, jobs)
+    bound = care_bound_households(laborers, jobs) if policy == "greedy" else None
+    run = simulate_timeline(
+        params,
+        jobs,
+        openings,
+        laborers,
+        income,
+        probability=probability,
+        care_bound=bound,
+        policy=policy,
+    )
     return time.perf_counter() - start, run, laborers, openings
 
 
@@ -70,6 +85,7 @@ def main() -> None:
         f"pool up to {b['pool'].max():,})"
     )
     print(f"  goal < 20 s: {'met' if wall < 20 else 'MISSED'}")
+    print(f"  batch statuses: {b['status'].value_counts().to_dict()}")
     print(f"  reference: one static full-scale matching {reference:.2f} s")
     print(f"  ratio timeline / static matching: {wall / reference:.1f}")
     g_wall, g_run, *_ = timeline(scenario, population, moving, jobs, params, policy="greedy")
