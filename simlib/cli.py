@@ -404,7 +404,7 @@ SUBCOMMANDS.append(_add_match)
 # --- timeline (from arrival to first wage) ------------------------------------------------
 
 
-def _ci_text(x: dict[str, Any], fmt: str = "{:,.0f}") -> str:
+def _timeline_ci(x: dict[str, Any], fmt: str = "{:,.0f}") -> str:
     if x.get("ci95_low") is None:
         return "(one replication: no CI)"
     return f"(95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])})"
@@ -417,15 +417,15 @@ def _timeline_text(s: dict[str, Any]) -> str:
         f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
         f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
         f"settling {s['settling_days']} days",
-        f"  employed two months after the last arrival  {two['mean']:,.0f} {_ci_text(two)}   "
+        f"  employed two months after the last arrival  {two['mean']:,.0f} {_timeline_ci(two)}   "
         f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
         f"  hindsight optimum at two months {s['hindsight_employed']['mean']:,.0f}: "
-        f"{pct['mean']:.2f} % of it {_ci_text(pct, '{:.2f}')}",
+        f"{pct['mean']:.2f} % of it {_timeline_ci(pct, '{:.2f}')}",
         f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
         f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
         f"{s['hindsight_final']['mean']:,.0f}",
         f"  expected lasting employment of those at work at two months "
-        f"{s['expected_lasting']['mean']:,.0f} {_ci_text(s['expected_lasting'])}, "
+        f"{s['expected_lasting']['mean']:,.0f} {_timeline_ci(s['expected_lasting'])}, "
         f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
         f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
         f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
