@@ -718,9 +718,16 @@ def timeline_text(timeline: Mapping[str, Any]) -> str:
     if greedy:
         lines.append(
             f"- A greedy first-come policy (each laborer, on the day they are available, takes "
-            f"the best-paid open job) has {greedy['employed_two_months']['mean']:,.0f} at work "
-            f"at two months ({greedy['percent_of_hindsight']['mean']:.1f} % of the hindsight "
-            f"optimum)."
+            f"the open job with the highest expected income) has "
+            f"{greedy['employed_two_months']['mean']:,.0f} at work at two months "
+            f"({greedy['percent_of_hindsight']['mean']:.1f} % of the hindsight optimum)"
+            + (
+                f", of whom {greedy['expected_lasting_two_months']['mean']:,.0f} are expected to "
+                f"last, against {timeline['expected_lasting']['mean']:,.0f} for the weekly "
+                f"matching."
+                if "expected_lasting" in timeline
+                else "."
+            )
         )
     return "\n".join(lines)
 

@@ -7,13 +7,16 @@ and, for labour export, with the return-to-work buses (`openings`); matching run
 batches over the laborers available and the places still open (`rolling`), and the runs
 are summarised over the replications (`result`). Two references come with every
 replication: a greedy first-come policy (each laborer, the day they are available, takes
-the best-paid open job they may take) and the hindsight optimum: the static matching, as
-if every arrival had been known in advance, of everyone available by a given day against
-the places that can have someone at work that day (export: the seats of the buses gone by
-then). It ignores training and the wait for a batch, so it is an upper bound for any plan
-over time and the rolling policy's percentage of it is a conservative figure. It is
-computed at the two-month mark (the reported figure's day: `percent_of_hindsight`) and
-at the end, with every place open (`percent_of_hindsight_final`).
+the open job with the highest expected income they may take, keeping the care rule) and
+the hindsight optimum: the static matching, as if every arrival had been known in
+advance, of everyone available by a given day against the places that can have someone at
+work that day (the bus channel: the seats of the buses gone by then). It ignores training
+and the wait for a batch, so it bounds the rolling policy, which keeps the same rules, and
+the rolling policy's percentage of it is a conservative figure (the greedy policy, which
+may leave a household without a worker, is not bound by it). It is computed at the
+two-month mark (the reported figure's day: `percent_of_hindsight`, in people, and
+`percent_of_hindsight_lasting`, in expected lasting employment, the matching's objective)
+and at the end, with every place open (`percent_of_hindsight_final`).
 
 Modules: `inputs` (data/timeline), `openings`, `adapters` (the only calls into the moving
 and matching models), `rolling` (the SimPy run), `result`.
