@@ -290,7 +290,8 @@ def test_every_shipped_scenario_has_valid_timeline_inputs(path):
 
 def test_both_policies_keep_eligibility_and_the_care_rule(result, tight, smoke):
     """Eligibility and the care rule (a household with care duties keeps a laborer in the
-    new town) hold for the rolling and the greedy plans as a whole, checked person by person with the
+    new town) hold for the rolling and the greedy plans as a whole, and the household rule
+    and the fairness floor for the rolling plan at the end, checked person by person with the
     static matching's own check; a care-bound household exists, so the check bites."""
     from simlib.matching import build_instance, check_assignment
 
@@ -303,9 +304,13 @@ def test_both_policies_keep_eligibility_and_the_care_rule(result, tight, smoke):
             names = {n: k for k, n in enumerate(res.openings[run.replication].names)}
             chosen = run.laborers.set_index("person_id")["employer"].map(names)
             employer = chosen.reindex(inst.laborers["person_id"]).fillna(-1).astype(int)
-            worst = check_assignment(inst, employer.to_numpy(), household_floor=False)
+            worst = check_assignment(inst, employer.to_numpy())
             assert len(inst.care_bound) > 0
             assert worst["eligibility"] == 0 and worst["care_rule"] == 0, (run.policy, worst)
+            if run.policy == "rolling":
+                # batch by batch, every household gets its worker and no county falls behind
+                assert worst["household_has_worker"] == 0, worst
+                assert worst["fairness"] <= 1e-6, worst
 
 
 def test_every_rolling_batch_finds_a_plan(result, tight):
