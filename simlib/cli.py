@@ -503,6 +503,81 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_match)
 
 
+# --- timeline (from arrival to first wage) ------------------------------------------------
+
+
+def _timeline_ci(x: dict[str, Any], fmt: str = "{:,.0f}") -> str:
+    if x.get("ci95_low") is None:
+        return "(one replication: no CI)"
+    return f"(95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])})"
+
+
+def _timeline_text(s: dict[str, Any]) -> str:
+    two, pct, wait = s["employed_two_months"], s["percent_of_hindsight"], s["days_to_first_job"]
+    g = s["greedy"]
+    lines = [
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
+        f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
+        f"settling {s['settling_days']} days",
+        f"  employed two months after the last arrival  {two['mean']:,.0f} {_timeline_ci(two)}   "
+        f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
+        f"  hindsight optimum at two months {s['hindsight_employed']['mean']:,.0f}: "
+        f"{pct['mean']:.2f} % of it {_timeline_ci(pct, '{:.2f}')}",
+        f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
+        f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
+        f"{s['hindsight_final']['mean']:,.0f}",
+        f"  expected lasting employment of those at work at two months "
+        f"{s['expected_lasting']['mean']:,.0f} {_timeline_ci(s['expected_lasting'])}, "
+        f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
+        f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
+        f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
+        f"{g['percent_of_hindsight']['mean']:.2f} % of hindsight, expected lasting "
+        f"{g['expected_lasting_two_months']['mean']:,.0f}, P50 "
+        f"{g['days_to_first_job']['p50']:.0f} days",
+        f"  export buses {s['export_buses']['buses']} x {s['export_buses']['seats_per_bus']} seats, "
+        f"riders {s['export_buses']['riders']['mean']:,.0f} (reported "
+        f"{s['export_buses']['reported_workers_at_scale']:,} at this scale)",
+        "",
+        f"  {'programme':<16}{'at work, two months':>20}",
+    ]
+    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_programme_two_months"].items()]
+    lines += ["", f"  {'county':<16}{'at work, two months':>20}"]
+    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_county_two_months"].items()]
+    return "\n".join(lines)
+
+
+def _timeline(args: argparse.Namespace) -> None:
+    from simlib.timeline import run_scenario
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    if args.replications < 1:
+        raise DataError("--replications", "replications", args.replications, "must be >= 1")
+    if args.workers < 1:
+        raise DataError("--workers", "workers", args.workers, "must be >= 1")
+    result = run_scenario(
+        scenario, replications=args.replications, solver=args.solver, workers=args.workers
+    )
+    emit(result.summary(), args.json, _timeline_text)
+
+
+def _add_timeline(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "timeline", help="employment over time: rolling matching driven by the moving simulation"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--replications", type=int, default=5, help="moving replications (default: 5)"
+    )
+    parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes for the replications (default: 1)"
+    )
+    parser.set_defaults(run=_timeline)
+
+
+SUBCOMMANDS.append(_add_timeline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simlib", description="Maojiawan resettlement planning study"

@@ -506,3 +506,114 @@ def baseline_comparison(table: pd.DataFrame) -> Figure:
     ax.set_xlabel("expected lasting employment (people still employed after the period)")
     ax.set_ylabel("plan")
     return fig
+
+
+# --- the employment timeline ---------------------------------------------------------------
+
+
+def employment_curve(
+    rolling: pd.DataFrame,
+    greedy: pd.DataFrame | None = None,
+    reported: float | None = None,
+    two_months: dt.date | None = None,
+) -> Figure:
+    """People at work per day (mean over the moving replications, with the 95 % band),
+    with the greedy policy and the reported figure at the two-month mark."""
+    fig, ax = _figure(5.0)
+    ax.plot(rolling["date"], rolling["mean"], color=OKABE_ITO[3], label="rolling matching (mean)")
+    if rolling["ci95_low"].notna().any():
+        ax.fill_between(
+            rolling["date"],
+            rolling["ci95_low"].astype(float),
+            rolling["ci95_high"].astype(float),
+            color=OKABE_ITO[3],
+            alpha=0.25,
+            label="95 % confidence band",
+        )
+    if greedy is not None:
+        ax.plot(
+            greedy["date"],
+            greedy["mean"],
+            color=OKABE_ITO[0],
+            linestyle="--",
+            label="greedy first-come (mean)",
+        )
+    if reported is not None and two_months is not None:
+        ax.plot(
+            [two_months],
+            [reported],
+            "D",
+            color=OKABE_ITO[4],
+            label=f"reported 17,016 at this scale ({reported:,.0f})",
+        )
+        ax.axvline(two_months, color="0.5", linestyle=":", linewidth=1)
+        ax.annotate(
+            "two months after\nthe last arrival",
+            (two_months, 0.05),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+        )
+    ax.set_title("People at work, from the first arrival to three months after the last")
+    ax.set_xlabel("date")
+    ax.set_ylabel("people at work")
+    _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
+    ax.legend(loc="upper left")
+    return fig
+
+
+def employment_by_group(band: pd.DataFrame, by: str) -> Figure:
+    """People at work per day by programme or county (mean over replications), stacked."""
+    wide = band.pivot_table(index="date", columns=by, values="mean", aggfunc="sum").fillna(0)
+    wide = wide[[c for c in wide.columns if c != ""]]
+    if by == "county":
+        wide = wide[_counties(wide.columns)]
+    fig, ax = _figure(5.0)
+    palette = colours(list(wide.columns))
+    ax.stackplot(
+        wide.index,
+        *[wide[c].to_numpy() for c in wide.columns],
+        labels=[str(c).replace("_", " ") for c in wide.columns],
+        colors=[palette[c] for c in wide.columns],
+        alpha=0.9,
+    )
+    ax.set_title(f"People at work by {by} (mean over the moving replications)")
+    ax.set_xlabel("date")
+    ax.set_ylabel("people at work")
+    _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
+    ax.legend(loc="upper left", ncol=2, fontsize=9)
+    return fig
+
+
+def days_to_first_job(waits: pd.DataFrame) -> Figure:
+    """Days from moving in to the first day of work, per policy (histograms), with P50
+    and P95 marked for the first policy."""
+    fig, ax = _figure()
+    for k, (policy, days) in enumerate(waits.groupby("policy", sort=False)["days"]):
+        ax.hist(
+            days,
+            bins=np.arange(0, days.max() + 8, 7),
+            histtype="stepfilled" if k == 0 else "step",
+            linewidth=1 if k == 0 else 2,
+            alpha=0.85,
+            color=OKABE_ITO[3 if k == 0 else 0],
+            label=policy,
+        )
+        if k == 0:
+            for q in (50, 95):
+                value = float(np.percentile(days, q))
+                ax.axvline(value, color=OKABE_ITO[4], linestyle="--", linewidth=1.2)
+                ax.annotate(
+                    f"P{q} {value:.0f} d",
+                    (value, 0.95),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                )
+    ax.set_title("Days from moving in to the first day of work")
+    ax.set_xlabel("days (weekly bins)")
+    ax.set_ylabel("people (all replications)")
+    ax.legend()
+    return fig

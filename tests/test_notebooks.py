@@ -21,6 +21,7 @@ REQUIRED = (
     "02-moving-campaign.ipynb",
     "03-move-in-day.ipynb",
     "04-job-matching.ipynb",
+    "06-employment-timeline.ipynb",
 )
 
 

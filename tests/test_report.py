@@ -43,6 +43,7 @@ MIN_FIGURES = {
     "02-moving-campaign": 3,
     "03-move-in-day": 2,
     "04-job-matching": 4,
+    "06-employment-timeline": 4,
 }
 
 
