@@ -2,19 +2,32 @@
 
 Each subcommand takes `--scenario FILE` and `--seed N`; with `--json` it prints one JSON
 object on stdout and nothing else there (progress and warnings go to stderr).
-Bad input exits with status 2 and a message naming the file, the field and the value.
+
+Exit status: 0 the run succeeded; 1 the run failed (a notebook, a solver, an error inside
+simlib, an output that could not be written) or was interrupted (Ctrl-C, SIGTERM); 2 bad
+input (a scenario, a data file or an option), with one line naming the file, the field and
+the value. No traceback unless `--debug` asks for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
-from simlib.provenance import DataError
+from simlib.interrupt import Terminated, sigterm_as_interrupt
+from simlib.provenance import DataError, one_line
 from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+MAX_REPLICATIONS = 1000  # a full-scale replication takes about a second; 1000 is a long run
+COMMAND_LINE = "command line"  # the "file" a bad option is reported in
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +41,92 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help=f"random seed (default: the scenario's seed, {DEFAULT_SEED} in the shipped ones)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, also print the Python traceback"
+    )
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (fewer than the machine's in a container or a batch job)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# What each output option names: "folder" (made if needed), "file" (its folder must exist),
+# or "any" for a subcommand not listed here (only that it could be made and written).
+OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file"}  # fmt: skip
+# Subcommands whose `--workers` run the replications, so more workers than replications idle.
+WORKERS_RUN_REPLICATIONS = ("simulate",)
+
+
+def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
+    """Refuse, before any work starts, an output that could not be written at the end.
+
+    A folder may not exist yet (it is made, with its parents), but nothing on the way may be
+    a file and the nearest folder that exists must be writable; a file's folder must exist.
+    """
+
+    def bad(problem: str) -> DataError:
+        return DataError(COMMAND_LINE, option, str(path), problem)
+
+    path = Path(path)
+    try:
+        if kind == "folder" and path.exists() and not path.is_dir():
+            raise bad("is a file, not a folder")
+        if kind == "file":
+            if path.is_dir():
+                raise bad("is a folder; give a file name")
+            if not path.parent.is_dir():
+                what = "is a file" if path.parent.exists() else "does not exist"
+                raise bad(f"cannot be written: the folder {path.parent} {what}")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise bad("cannot be written: permission denied")
+        existing = path if kind == "folder" else path.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise bad(f"cannot be written: {existing} is a file")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise bad(f"cannot be written: no permission to write in {existing}")
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links
+        if isinstance(error, DataError):
+            raise
+        raise bad(f"cannot be used: {error}") from None
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The options every subcommand shares, checked before any work starts.
+
+    `--replications` lies in [1, MAX_REPLICATIONS]; `--workers` is at least 1 and is clamped
+    (with a note on stderr) to the CPUs available, and for `simulate` to the replications,
+    since more processes than that only cost memory; `--out` and `--write-mps` must be
+    writable.
+    """
+    replications = getattr(args, "replications", None)
+    if replications is not None and not 1 <= replications <= MAX_REPLICATIONS:
+        raise DataError(
+            COMMAND_LINE, "--replications", replications, f"must lie in [1, {MAX_REPLICATIONS}]"
+        )
+    workers = getattr(args, "workers", None)
+    if workers is not None:
+        if workers < 1:
+            raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
+        limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
+        if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
+            limit, why = replications, f"{replications} replications"
+        if workers > limit:
+            print(
+                f"simlib {args.command}: --workers {workers} clamped to {limit} ({why})",
+                file=sys.stderr,
+            )
+            args.workers = limit
+    for option in ("out", "write_mps"):
+        value = getattr(args, option, None)
+        if value:
+            kind = OUTPUT_KINDS.get((args.command, option), "any")
+            check_output_path(value, "--" + option.replace("_", "-"), kind)
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
@@ -69,14 +168,36 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate (the moving campaign) ------------------------------------------------------
 
 
+def _ci_text(x: dict[str, Any]) -> str:
+    if x["ci95_low"] is None:
+        return "no CI: one replication"
+    return f"95 % CI {x['ci95_low']:.1f}-{x['ci95_high']:.1f}"
+
+
 def _simulate_text(s: dict[str, Any]) -> str:
     d, p = s["campaign_days"], s["registered_poor_all_in_day"]
+    v, f = s["rule_violations"], s["feasibility"]
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications",
-        f"  campaign days          {d['mean']:.1f}  (95 % CI {d['ci95_low']:.1f}-{d['ci95_high']:.1f}) from {s['campaign_start']}",
-        f"  registered-poor all in day {p['mean']:.1f}  (95 % CI {p['ci95_low']:.1f}-{p['ci95_high']:.1f}); deadline {s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}",
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications, "
+        f"plan {s['plan']}",
+        f"  campaign days          {d['mean']:.1f}  ({_ci_text(d)}) from {s['campaign_start']}"
+        f" to {s['last_move_in_date']}",
+        f"  registered-poor all in day {p['mean']:.1f}  ({_ci_text(p)}); deadline "
+        f"{s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}, met in "
+        f"{100 * s['deadline_met_share']:.0f} % of replications",
         f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
-        f"  vehicle trips {s['vehicle_trips']:,.0f}, convoys after dark {s['convoys_after_dark']:.1f}",
+        f"  convoy days {s['convoy_days']:.0f}, largest {s['largest_day_households']:.0f} "
+        f"households; vehicle trips {s['vehicle_trips']:,.0f} "
+        f"({s['vehicles_per_household']:.2f} per household)",
+        f"  rule violations: night departures {v['night_departures']:.0f}, moved during a "
+        f"pause {v['moved_during_pause']:.0f}, overtime households {v['overtime_households']:.0f}"
+        f"; carried to the next morning {s['carried_over_households']:.0f}",
+        f"  binding resource: {s['binding_resource']}  (days: "
+        + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
+        + ")",
+        "  feasibility: "
+        + ("the plan fits" if f["feasible"] else f"{f['first_date']} {f['resource']}: ")
+        + ("" if f["feasible"] else f["detail"]),
         "  step wait minutes (p50 / p95):",
     ]
     lines += [
@@ -87,14 +208,37 @@ def _simulate_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _simulate(args: argparse.Namespace) -> None:
-    from simlib.moving import run_replications
+def _moving_inputs(args: argparse.Namespace):
+    """Scenario, moving parameters and population: loaded once, here."""
+    from simlib.moving.inputs import load_moving_params
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
+    return scenario, load_moving_params(scenario), generate_population(scenario)
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from simlib.moving.replications import run_replications
+
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    result = run_replications(scenario, args.replications, workers=args.workers)
-    emit(result.summary(), args.json, _simulate_text)
+    scenario, params, population = _moving_inputs(args)
+    result = run_replications(
+        params,
+        population,
+        seed=scenario.seed,
+        replications=args.replications,
+        workers=args.workers,
+    )
+    summary = result.summary()
+    if not summary["feasibility"]["feasible"]:
+        f = summary["feasibility"]
+        print(
+            f"simlib simulate: the plan does not fit on {f['first_date']} "
+            f"({f['resource']}): {f['detail']}",
+            file=sys.stderr,
+        )
+    emit(summary, args.json, _simulate_text)
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -103,6 +247,72 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--replications", type=int, default=10, help="replications (default: 10)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     parser.set_defaults(run=_simulate)
+
+
+# --- plan (the batch plan of the moving campaign) ----------------------------------------
+
+
+def _plan_text(s: dict[str, Any]) -> str:
+    f = s["feasibility"]
+    lines = [
+        f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
+        f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
+        "  feasibility: "
+        + (
+            "every convoy day fits its resources"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),
+    ]
+    if s["out"]:
+        lines.append(f"  written to {s['out']}")
+    else:
+        lines.append("")
+        lines.append(s["csv"])
+    return "\n".join(lines)
+
+
+def _plan(args: argparse.Namespace) -> None:
+    import io
+
+    from simlib.moving.feasibility import check_feasibility
+    from simlib.moving.plan import make_plan
+
+    scenario, params, population = _moving_inputs(args)
+    households = population.households
+    plan = make_plan(params, households)
+    feasibility = check_feasibility(params, plan, households)
+    text = io.StringIO()
+    if args.out:
+        plan.to_csv(args.out)
+    else:
+        plan.rows[["date", "county", "households"]].to_csv(text, index=False)
+    rows = plan.rows
+    emit(
+        {
+            "scenario": scenario.name,
+            "source": plan.source,
+            "convoy_days": int(len(rows)),
+            "households": int(rows["households"].sum()),
+            "first_date": rows["date"].min() if len(rows) else None,
+            "last_date": rows["date"].max() if len(rows) else None,
+            "feasibility": feasibility.summary(),
+            "out": args.out,
+            "csv": text.getvalue(),
+            "seed": scenario.seed,
+        },
+        args.json,
+        _plan_text,
+    )
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "plan", help="write the moving campaign's batch plan (date, county, households)"
+    )
+    add_common(parser)
+    parser.add_argument("--out", default=None, help="write the plan to this CSV file")
+    parser.set_defaults(run=_plan)
 
 
 # --- report (the published notebooks) ------------------------------------------------------
@@ -144,8 +354,12 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from simlib.report import DEFAULT_OUT, NOTEBOOKS_DIR
+    from simlib.scenario import PROJECT_ROOT
 
+    # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
+    NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+    DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
+    SOLVERS = ("cbc", "highs")  # as simlib.report.SOLVERS (a test keeps them equal)
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )
@@ -161,7 +375,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--replications", type=int, default=10, help="moving replications (default: 10)"
     )
-    parser.add_argument("--solver", default="cbc", help="job-matching solver (default: cbc)")
+    parser.add_argument(
+        "--solver", choices=SOLVERS, default="cbc", help="job-matching solver (default: cbc)"
+    )
     parser.add_argument(
         "--show-code", action="store_true", help="show the code cells (hidden by default)"
     )
@@ -178,6 +394,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_population,
     _add_simulate,
+    _add_plan,
     _add_report,
 ]
 
@@ -186,42 +403,77 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def _match_text(s: dict[str, Any]) -> str:
+    label = "" if s["optimal"] else "  (NOT proven optimal"
+    if not s["optimal"] and s.get("gap") is not None:
+        label += f": gap to the bound {s['gap']:.2%}"
+    label += "" if s["optimal"] else ")"
     lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}"
-        + ("" if s["optimal"] else "  (NOT proven optimal)"),
+        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}{label}",
         f"  employed      {s['employed']:>8,} of {s['laborers']:,} laborers = "
         f"{s['employment_rate']:.2%}   (reported {s['reported_employed']:,} = "
         f"{s['reported_rate']:.2%} at full scale)",
+        f"  local {s['local_employed']:,} (places: {s['local_places']['reported']:,} reported, "
+        f"{s['local_places']['assumed']:,} assumed), exported {s['exported']:,} "
+        f"(export demand {s['export_demand']:,})",
+        f"  must stay {s['must_stay_laborers']:,} laborers, of whom {s['must_stay_employed']:,} "
+        f"employed; expected still employed after {s['lasting_period_months']} months "
+        f"{s['expected_lasting_employed']:,.0f}",
+        f"  employment is decided by {s['employment_decided_by']}",
         f"  households with laborers {s['households_with_laborers']:,}, "
-        f"without a worker {s['households_without_worker']:,}",
-        f"  greedy first-come employs {s['greedy_employed']:,} and leaves "
-        f"{s['greedy_households_without_worker']:,} households without a worker; "
-        f"random employs {s['random_employed']:,}",
+        f"without a worker {s['households_without_worker']:,} "
+        f"(no one can cover {s['households_no_one_can_cover']:,})",
+    ]
+    if "best_baseline" in s:
+        b, g = s["best_baseline"], s["gain_over_best_baseline"]
+        lines.append(
+            f"  best baseline ({b['name']}): employed {b['employed']:,}, households without a "
+            f"worker {b['households_without_worker']:,}, expected lasting "
+            f"{b['expected_lasting_employed']:,.0f}; gain: {g['employed']:+,} people, "
+            f"{g['households_without_worker']:+,} households covered, "
+            f"{g['expected_lasting_employed']:+,.0f} lasting, "
+            f"{g['expected_income_yuan_month']:+,.0f} yuan/month"
+        )
+    lines += [
         f"  build {s['build_seconds']:.2f} s, solve {s['solve_seconds']:.2f} s, "
         f"max constraint violation {s['max_constraint_violation']:.2g}",
         "",
-        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'rate':>8}",
+        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'exported':>9}{'rate':>8}",
     ]
     for county, c in s["by_county"].items():
-        lines.append(f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['rate']:>8.1%}")
+        lines.append(
+            f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['exported']:>9,}{c['rate']:>8.1%}"
+        )
     lines += ["", f"  {'programme':<16}{'capacity':>9}{'assigned':>9}{'marginal':>9}"]
     for name, g in s["by_programme"].items():
         mv = "" if g["marginal_value"] is None else f"{g['marginal_value']:.2f}"
         lines.append(f"  {name:<16}{g['capacity']:>9,}{g['assigned']:>9,}{mv:>9}")
-    if s.get("elastic"):
-        lines += ["", "  hard constraints that cannot all be met (elastic re-solve):"]
-        for kind, r in s["elastic"].items():
-            lines.append(
-                f"    {kind}: {r['constraints']} constraints short by {r['shortfall']:g} {r['unit']}"
-            )
     return "\n".join(lines)
 
 
 def _match(args: argparse.Namespace) -> None:
-    from simlib.matching import match_jobs, write_outputs
+    from simlib.jobs_inputs import load_jobs_params
+    from simlib.matching import MatchFailed, match_jobs, write_outputs
+    from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
-    result = match_jobs(scenario, solver=args.solver, write_mps=args.write_mps)
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "must be > 0")
+    params = load_jobs_params(scenario)
+    population = generate_population(scenario)
+    try:
+        result = match_jobs(
+            params,
+            population,
+            seed=scenario.seed,
+            solver=args.solver,
+            time_limit=args.time_limit,
+            marginal=args.marginal,
+            write_mps=args.write_mps,
+            scenario=scenario.name,
+        )
+    except MatchFailed as failure:
+        print(f"simlib match: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
     if args.out:
         write_outputs(result, args.out)
     emit(result.summary(), args.json, _match_text)
@@ -231,12 +483,99 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("match", help="match laborers to jobs (PuLP) and compare baselines")
     add_common(parser)
     parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per solve (default: the scenario's solver_time_limit); a plan stopped "
+        "by it is reported with its gap, no plan exits with status 1",
+    )
+    parser.add_argument(
+        "--marginal",
+        action="store_true",
+        help="re-solve for the value of one more place, export seat and care place",
+    )
     parser.add_argument("--write-mps", default=None, help="write the final model solved (MPS)")
     parser.add_argument("--out", default=None, help="folder for the result tables (CSV)")
     parser.set_defaults(run=_match)
 
 
 SUBCOMMANDS.append(_add_match)
+
+
+# --- timeline (from arrival to first wage) ------------------------------------------------
+
+
+def _timeline_ci(x: dict[str, Any], fmt: str = "{:,.0f}") -> str:
+    if x.get("ci95_low") is None:
+        return "(one replication: no CI)"
+    return f"(95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])})"
+
+
+def _timeline_text(s: dict[str, Any]) -> str:
+    two, pct, wait = s["employed_two_months"], s["percent_of_hindsight"], s["days_to_first_job"]
+    g = s["greedy"]
+    lines = [
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
+        f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
+        f"settling {s['settling_days']} days",
+        f"  employed two months after the last arrival  {two['mean']:,.0f} {_timeline_ci(two)}   "
+        f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
+        f"  hindsight optimum at two months {s['hindsight_employed']['mean']:,.0f}: "
+        f"{pct['mean']:.2f} % of it {_timeline_ci(pct, '{:.2f}')}",
+        f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
+        f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
+        f"{s['hindsight_final']['mean']:,.0f}",
+        f"  expected lasting employment of those at work at two months "
+        f"{s['expected_lasting']['mean']:,.0f} {_timeline_ci(s['expected_lasting'])}, "
+        f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
+        f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
+        f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
+        f"{g['percent_of_hindsight']['mean']:.2f} % of hindsight, expected lasting "
+        f"{g['expected_lasting_two_months']['mean']:,.0f}, P50 "
+        f"{g['days_to_first_job']['p50']:.0f} days",
+        f"  export buses {s['export_buses']['buses']} x {s['export_buses']['seats_per_bus']} seats, "
+        f"riders {s['export_buses']['riders']['mean']:,.0f} (reported "
+        f"{s['export_buses']['reported_workers_at_scale']:,} at this scale)",
+        "",
+        f"  {'programme':<16}{'at work, two months':>20}",
+    ]
+    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_programme_two_months"].items()]
+    lines += ["", f"  {'county':<16}{'at work, two months':>20}"]
+    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_county_two_months"].items()]
+    return "\n".join(lines)
+
+
+def _timeline(args: argparse.Namespace) -> None:
+    from simlib.timeline import run_scenario
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    if args.replications < 1:
+        raise DataError("--replications", "replications", args.replications, "must be >= 1")
+    if args.workers < 1:
+        raise DataError("--workers", "workers", args.workers, "must be >= 1")
+    result = run_scenario(
+        scenario, replications=args.replications, solver=args.solver, workers=args.workers
+    )
+    emit(result.summary(), args.json, _timeline_text)
+
+
+def _add_timeline(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "timeline", help="employment over time: rolling matching driven by the moving simulation"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--replications", type=int, default=5, help="moving replications (default: 5)"
+    )
+    parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes for the replications (default: 1)"
+    )
+    parser.set_defaults(run=_timeline)
+
+
+SUBCOMMANDS.append(_add_timeline)
 
 
 # --- sweep (uncertainty over the assumptions) ------------------------------------------
@@ -308,13 +647,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    name = f"simlib {args.command}"
     try:
-        args.run(args)
+        with sigterm_as_interrupt():
+            check_arguments(args)
+            args.run(args)
     except DataError as error:
-        print(f"simlib {args.command}: bad input: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return _fail(args, f"{name}: bad input: {error}", EXIT_BAD_INPUT)
+    except KeyboardInterrupt as error:
+        how = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted (Ctrl-C)"
+        return _fail(args, f"{name}: {how}; stopped before the end", EXIT_FAILED)
+    except BrokenPipeError:
+        # whoever read stdout has gone (`simlib ... | head`): there is no one left to tell
+        with suppress(Exception):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as error:
+        return _fail(args, f"{name}: failed: {one_line(error, 500)}", EXIT_FAILED)
+    except MemoryError:
+        return _fail(args, f"{name}: failed: out of memory", EXIT_FAILED)
+    except Exception as error:
+        message = one_line(f"{type(error).__name__}: {error}", 1000)
+        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        return _fail(args, f"{name}: failed: {message}{hint}", EXIT_FAILED)
+    return EXIT_OK
+
+
+def _fail(args: argparse.Namespace, message: str, status: int) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    print(message, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -43,11 +43,13 @@ class Employer:
     programme: str  # one of PROGRAMMES
     product: str
     capacity: int  # jobs, at the scenario's scale
+    places: str  # reported | assumed: whether the source reports these places as jobs
     wage: float  # yuan per month (assumed)
     wage_low: float  # yuan per month
     wage_high: float  # yuan per month
     base_retention: float  # share of hires still in the job after a year (assumed)
     location: str  # new_town | away
+    distance_km: float  # km from the new town (assumed)
     season: str
     age_min: int  # years
     age_max: int  # years
@@ -67,9 +69,19 @@ class JobsParams:
     sex_balance_floor: float  # share; 0 = off
     age_balance_floor: float  # share; 0 = off
     household_floor_hard: bool
-    carer_new_town_only: bool
+    carer_new_town_only: bool  # the care rule (a household-level constraint)
     skill_match_bonus: float  # share of retention
     special_priority_bonus: float  # share of retention
+    household_uncovered_penalty: float  # lasting jobs per household left without a worker
+    migration_cost: float  # yuan/month taken off away wages
+    young_worker_age: int  # years
+    young_worker_local_penalty: float  # share of retention
+    older_worker_age: int  # years
+    older_worker_away_penalty: float  # share of retention
+    care_duty_away_penalty: float  # share of retention
+    distance_penalty_per_1000km: float  # share of retention per 1000 km
+    care_places: int  # extra care places, each freeing one household from the care rule
+    lasting_period_months: int  # months after which a hire counts as lasting
     objective_mode: str  # lexicographic | weighted
     income_weight: float  # jobs per 1000 yuan/month (weighted mode)
     time_limit: float  # seconds per solve
@@ -80,6 +92,14 @@ class JobsParams:
     @property
     def capacity(self) -> int:
         return sum(e.capacity for e in self.employers)
+
+    def places(self, location: str, places: str | None = None) -> int:
+        """Places at a location (new_town | away), optionally only reported or assumed ones."""
+        return sum(
+            e.capacity
+            for e in self.employers
+            if e.location == location and (places is None or e.places == places)
+        )
 
 
 def _list(text: str, file: Path, field: str) -> tuple[str, ...]:
@@ -123,6 +143,16 @@ def _check_employer_row(row, file: Path) -> None:
         )
     if not 0 < row.base_retention <= 1:
         raise bad("base_retention", row.base_retention, "must lie in (0, 1]")
+    if row.places not in ("reported", "assumed"):
+        raise bad("places", row.places, "must be reported or assumed")
+    if not row.capacity_low <= row.capacity <= row.capacity_high:
+        raise bad(
+            "capacity",
+            row.capacity,
+            f"lies outside its range [{row.capacity_low}, {row.capacity_high}]",
+        )
+    if row.distance_km < 0:
+        raise bad("distance_km", row.distance_km, "must be >= 0")
     if not 16 <= row.age_min <= row.age_max <= 70:
         raise bad("age_min", (row.age_min, row.age_max), "need 16 <= age_min <= age_max <= 70")
 
@@ -141,6 +171,10 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
             "product": "str",
             "capacity": "int",
             "capacity_unit": "str",
+            "capacity_low": "float",
+            "capacity_high": "float",
+            "places": "str",
+            "distance_km": "float",
             "wage_yuan_month": "float",
             "wage_low": "float",
             "wage_high": "float",
@@ -164,6 +198,19 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         raise DataError(
             where, "objective_mode", v["objective_mode"], f"must be one of {OBJECTIVE_MODES}"
         )
+    for name in (
+        "young_worker_local_penalty",
+        "older_worker_away_penalty",
+        "care_duty_away_penalty",
+        "distance_penalty_per_1000km",
+        "skill_match_bonus",
+        "special_priority_bonus",
+    ):
+        if not 0 <= v[name] <= 1:
+            raise DataError(where, name, v[name], "must lie in [0, 1]")
+    for name in ("household_uncovered_penalty", "migration_cost_yuan_month", "care_places"):
+        if v[name] < 0:
+            raise DataError(where, name, v[name], "must be >= 0")
     if v["solver_time_limit"] <= 0:
         raise DataError(where, "solver_time_limit", v["solver_time_limit"], "must be > 0")
     closed = tuple(s.strip() for s in str(v["closed_employers"] or "").split(";") if s.strip())
@@ -188,11 +235,13 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
             programme=row.programme,
             product=row.product,
             capacity=int(cap),
+            places=row.places,
             wage=row.wage_yuan_month,
             wage_low=row.wage_low,
             wage_high=row.wage_high,
             base_retention=row.base_retention,
             location=row.location,
+            distance_km=row.distance_km,
             season=row.season,
             age_min=row.age_min,
             age_max=row.age_max,
@@ -215,6 +264,16 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         carer_new_town_only=v["carer_new_town_only"],
         skill_match_bonus=v["skill_match_bonus"],
         special_priority_bonus=v["special_priority_bonus"],
+        household_uncovered_penalty=v["household_uncovered_penalty"],
+        migration_cost=v["migration_cost_yuan_month"],
+        young_worker_age=v["young_worker_age"],
+        young_worker_local_penalty=v["young_worker_local_penalty"],
+        older_worker_age=v["older_worker_age"],
+        older_worker_away_penalty=v["older_worker_away_penalty"],
+        care_duty_away_penalty=v["care_duty_away_penalty"],
+        distance_penalty_per_1000km=v["distance_penalty_per_1000km"],
+        care_places=round(v["care_places"] * scenario.scale),
+        lasting_period_months=v["lasting_period_months"],
         objective_mode=v["objective_mode"],
         income_weight=v["income_weight"],
         time_limit=float(v["solver_time_limit"]),

@@ -306,6 +306,37 @@ def utilisation(util: pd.DataFrame) -> Figure:
     return fig
 
 
+def binding_days(days: pd.DataFrame) -> Figure:
+    """What bound each day of the campaign (from `CampaignResult.days()`): households that
+    moved in on their planned day, and those that slipped, one bar per day, coloured by
+    the binding resource (the plan, the route, the fleet, a move-in team, daylight)."""
+    d = days[days["planned"] > 0].copy()
+    d["date"] = pd.to_datetime(d["date"])
+    causes = sorted(d["bound_by"].unique(), key=lambda k: (k != "plan", k))
+    c = {k: OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i, k in enumerate(causes)}
+    c["plan"] = OKABE_ITO[0]
+    fig, ax = _figure()
+    on_time = d["planned"] - d["slipped"]
+    for cause in causes:
+        rows = d["bound_by"] == cause
+        ax.bar(d.loc[rows, "date"], on_time[rows], width=0.85, color=c[cause], label=cause)
+        ax.bar(
+            d.loc[rows, "date"],
+            d.loc[rows, "slipped"],
+            bottom=on_time[rows],
+            width=0.85,
+            color=c[cause],
+            alpha=0.4,
+            hatch="//",
+        )
+    _date_axis(ax)
+    ax.set_title("Households planned per day and what bound the day (hatched: slipped)")
+    ax.set_xlabel("planned convoy day")
+    ax.set_ylabel("households planned")
+    ax.legend(title="bound by", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 def assumption_effects(effects: pd.DataFrame, measure: str = "campaign_days") -> Figure:
     """Change in a headline figure when one assumption changes (a tornado chart).
 
@@ -408,35 +439,183 @@ def wage_distribution(assignments: pd.DataFrame, column: str = "wage_yuan_month"
     return fig
 
 
-def marginal_value(by_programme: pd.DataFrame, label: str = "programme") -> Figure:
-    """Value of one more place in each programme, from the capacity constraints' duals:
-    people employed (left) and, with employment held at its best, expected income in
-    yuan per month (right). When every programme is full, each extra place employs one
-    more person, and the income side says where that place earns most.
+def marginal_value(by_programme: pd.DataFrame, care_place: float | None = None) -> Figure:
+    """Value of one more place at each employer (an export seat at an away one) and of one
+    more care place, in expected lasting jobs, from re-solves of a verified plan
+    (`MatchResult.by_programme()`'s `marginal_value`; `care_place` from
+    `MatchResult.marginal`). Without a verified plan the figure says so and shows no bars.
     """
-    columns = ["marginal_value"]
-    if "marginal_income_yuan_month" in by_programme:
-        columns.append("marginal_income_yuan_month")
-    b = by_programme.groupby(label, as_index=False)[columns].max()
-    b = b.sort_values(columns[-1])
-    names = b[label].astype(str).str.replace("_", " ")
-    fig = PlotFigure(figsize=(WIDTH, 0.45 * len(b) + 2.0), layout="constrained")
-    axes = fig.subplots(1, len(columns), sharey=True, squeeze=False)[0]
-    titles = {
-        "marginal_value": ("people employed", "people per extra place", OKABE_ITO[5]),
-        "marginal_income_yuan_month": (
-            "expected income",
-            "yuan per month per extra place",
-            OKABE_ITO[1],
-        ),
-    }
-    for ax, column in zip(axes, columns, strict=True):
-        title, unit, colour = titles[column]
-        ax.barh(names, b[column], color=colour)
-        ax.set_title(title)
-        ax.set_xlabel(unit)
-    axes[0].set_ylabel(label)
-    fig.suptitle("Value of one more place, per programme")
+    b = by_programme.dropna(subset=["marginal_value"])
+    names = [str(n).replace("_", " ") for n in b["employer"]]
+    values = b["marginal_value"].tolist()
+    colour = [OKABE_ITO[5] if loc == "new_town" else OKABE_ITO[1] for loc in b["location"]]
+    if care_place is not None and len(b):
+        names.append("one more care place")
+        values.append(care_place)
+        colour.append(OKABE_ITO[2])
+    fig, ax = _figure(0.3 * len(names) + 2.0)
+    if names:
+        ax.barh(names, values, color=colour)
+    else:
+        ax.text(0.5, 0.5, "no verified optimal plan: not computed", ha="center",
+                transform=ax.transAxes)  # fmt: skip
+    ax.set_title("Value of one more place (re-solved; blue local, orange away, green care)")
+    ax.set_xlabel("expected lasting jobs per extra place")
+    ax.set_ylabel("employer")
+    return fig
+
+
+def stay_or_go(by_status: pd.DataFrame) -> Figure:
+    """Laborers by stay-or-go status: employed locally, exported, without a job
+    (`MatchResult.by_status()`)."""
+    b = by_status.sort_values("laborers")
+    names = [
+        s.replace("must stay: ", "must stay:\n").replace("may go: ", "may go:\n")
+        for s in b["stay_status"]
+    ]
+    fig, ax = _figure(0.6 * len(b) + 2.0)
+    left = np.zeros(len(b))
+    for column, label, colour in (
+        ("local", "local job", OKABE_ITO[5]),
+        ("exported", "exported", OKABE_ITO[1]),
+        ("idle", "no job", OKABE_ITO[7]),
+    ):
+        ax.barh(names, b[column], left=left, color=colour, label=label)
+        left += b[column].to_numpy()
+    ax.set_title("Who must stay and who may go, and where they work")
+    ax.set_xlabel("laborers (people)")
+    ax.set_ylabel("stay-or-go status")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def baseline_comparison(table: pd.DataFrame) -> Figure:
+    """Expected lasting employment of the optimised plan and the baselines, with the
+    households each leaves without a worker written on the bar (`study.matching_baselines`)."""
+    t = table.sort_values("expected lasting employment")
+    fig, ax = _figure(0.5 * len(t) + 2.0)
+    colours_ = [OKABE_ITO[5] if p.startswith("optimised") else OKABE_ITO[7] for p in t.index]
+    ax.barh(t.index, t["expected lasting employment"], color=colours_)
+    for y, (value, without) in enumerate(
+        zip(t["expected lasting employment"], t["households without a worker"], strict=True)
+    ):
+        ax.annotate(f" {without:,.0f} households without a worker", (value, y), va="center",
+                    fontsize=8)  # fmt: skip
+    ax.set_title("The optimised plan against rules of thumb")
+    ax.set_xlabel("expected lasting employment (people still employed after the period)")
+    ax.set_ylabel("plan")
+    return fig
+
+
+# --- the employment timeline ---------------------------------------------------------------
+
+
+def employment_curve(
+    rolling: pd.DataFrame,
+    greedy: pd.DataFrame | None = None,
+    reported: float | None = None,
+    two_months: dt.date | None = None,
+) -> Figure:
+    """People at work per day (mean over the moving replications, with the 95 % band),
+    with the greedy policy and the reported figure at the two-month mark."""
+    fig, ax = _figure(5.0)
+    ax.plot(rolling["date"], rolling["mean"], color=OKABE_ITO[3], label="rolling matching (mean)")
+    if rolling["ci95_low"].notna().any():
+        ax.fill_between(
+            rolling["date"],
+            rolling["ci95_low"].astype(float),
+            rolling["ci95_high"].astype(float),
+            color=OKABE_ITO[3],
+            alpha=0.25,
+            label="95 % confidence band",
+        )
+    if greedy is not None:
+        ax.plot(
+            greedy["date"],
+            greedy["mean"],
+            color=OKABE_ITO[0],
+            linestyle="--",
+            label="greedy first-come (mean)",
+        )
+    if reported is not None and two_months is not None:
+        ax.plot(
+            [two_months],
+            [reported],
+            "D",
+            color=OKABE_ITO[4],
+            label=f"reported 17,016 at this scale ({reported:,.0f})",
+        )
+        ax.axvline(two_months, color="0.5", linestyle=":", linewidth=1)
+        ax.annotate(
+            "two months after\nthe last arrival",
+            (two_months, 0.05),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+        )
+    ax.set_title("People at work, from the first arrival to three months after the last")
+    ax.set_xlabel("date")
+    ax.set_ylabel("people at work")
+    _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
+    ax.legend(loc="upper left")
+    return fig
+
+
+def employment_by_group(band: pd.DataFrame, by: str) -> Figure:
+    """People at work per day by programme or county (mean over replications), stacked."""
+    wide = band.pivot_table(index="date", columns=by, values="mean", aggfunc="sum").fillna(0)
+    wide = wide[[c for c in wide.columns if c != ""]]
+    if by == "county":
+        wide = wide[_counties(wide.columns)]
+    fig, ax = _figure(5.0)
+    palette = colours(list(wide.columns))
+    ax.stackplot(
+        wide.index,
+        *[wide[c].to_numpy() for c in wide.columns],
+        labels=[str(c).replace("_", " ") for c in wide.columns],
+        colors=[palette[c] for c in wide.columns],
+        alpha=0.9,
+    )
+    ax.set_title(f"People at work by {by} (mean over the moving replications)")
+    ax.set_xlabel("date")
+    ax.set_ylabel("people at work")
+    _date_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))  # 8 months: no day needed
+    ax.legend(loc="upper left", ncol=2, fontsize=9)
+    return fig
+
+
+def days_to_first_job(waits: pd.DataFrame) -> Figure:
+    """Days from moving in to the first day of work, per policy (histograms), with P50
+    and P95 marked for the first policy."""
+    fig, ax = _figure()
+    for k, (policy, days) in enumerate(waits.groupby("policy", sort=False)["days"]):
+        ax.hist(
+            days,
+            bins=np.arange(0, days.max() + 8, 7),
+            histtype="stepfilled" if k == 0 else "step",
+            linewidth=1 if k == 0 else 2,
+            alpha=0.85,
+            color=OKABE_ITO[3 if k == 0 else 0],
+            label=policy,
+        )
+        if k == 0:
+            for q in (50, 95):
+                value = float(np.percentile(days, q))
+                ax.axvline(value, color=OKABE_ITO[4], linestyle="--", linewidth=1.2)
+                ax.annotate(
+                    f"P{q} {value:.0f} d",
+                    (value, 0.95),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                )
+    ax.set_title("Days from moving in to the first day of work")
+    ax.set_xlabel("days (weekly bins)")
+    ax.set_ylabel("people (all replications)")
+    ax.legend()
     return fig
 
 

@@ -286,6 +286,8 @@ class Population:
             ),
             "households_with_laborers": int((hh["laborers"] > 0).sum()),
             "carers": int(pp["carer"].sum()),
+            "willing_to_migrate": int(pp["willing_to_migrate"].sum()),
+            "households_with_care_on_laborers": int(hh["care_on_laborers"].sum()),
             "special_group_people": int(pp["special_group"].sum()),
             "mean_household_size": round(float(hh["size"].mean()), 3),
             "by_county": by_county,
@@ -421,6 +423,26 @@ def _pick_one_per_group(rng: np.random.Generator, groups: np.ndarray, weights: n
     return best.to_numpy()
 
 
+def _willing_to_migrate(
+    rng: np.random.Generator, people: pd.DataFrame, care_needs: np.ndarray, params
+) -> np.ndarray:
+    """Whether a laborer would take work away from the new town: an assumed share by sex
+    and age band, raised for factory and construction experience, lowered when the
+    household has care needs (data/population/parameters.csv, migrate_*)."""
+    age = people["age"].to_numpy()
+    sex = people["sex"].to_numpy()
+    band = np.where(age < 30, "16_29", np.where(age < 45, "30_44", "45_64"))
+    share = np.zeros(len(people))
+    for s in ("F", "M"):
+        for b in ("16_29", "30_44", "45_64"):
+            share[(sex == s) & (band == b)] = params.values[f"migrate_share_{s}_{b}"]
+    skilled = np.isin(people["skill"].to_numpy(), ("factory", "construction"))
+    share = np.where(skilled, share * params.migrate_skill_factor, share)
+    share = np.where(care_needs, share * params.migrate_care_household_factor, share)
+    draw = rng.random(len(people))
+    return people["laborer"].to_numpy(bool) & (draw < np.minimum(share, 1.0))
+
+
 def generate_population(scenario: Scenario, seed: int | None = None) -> Population:
     """Households and people for a scenario; the same scenario and seed give identical tables."""
     seed = scenario.seed if seed is None else seed
@@ -510,6 +532,22 @@ def generate_population(scenario: Scenario, seed: int | None = None) -> Populati
         household, weights=laborer, minlength=len(households)
     ).astype(int)
     households["needs_care"] = household_needs
+    # who needs care, in words a planner uses (members under school age, very old, disabled)
+    for column, member in (
+        ("young_children", age < params.care_child_age),
+        ("elderly_members", age >= params.care_elder_age),
+        ("disabled_members", people["disabled"].to_numpy()),
+    ):
+        households[column] = np.bincount(
+            household, weights=member, minlength=len(households)
+        ).astype(int)
+    households["care_on_laborers"] = (
+        np.bincount(household, weights=people["carer"], minlength=len(households)) > 0
+    )
+    people["care_duty"] = households["care_on_laborers"].to_numpy()[household] & laborer
+    people["willing_to_migrate"] = _willing_to_migrate(
+        stream(seed, "population", "migration"), people, household_needs[household], params
+    )
     households["special_group_people"] = np.bincount(
         household, weights=special, minlength=len(households)
     ).astype(int)

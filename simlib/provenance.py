@@ -8,27 +8,132 @@ loudly, naming the file, the field and the value, instead of quietly changing a 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+import datetime as dt
+import io
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 PROVENANCE = ("reported", "assumed")
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 PARAMETER_COLUMNS = ("name", "value", "type", "unit", "provenance", "source", "low", "high")
+# A message quotes at most this many characters of a value (and a few hundred of the field
+# and the problem), so that a hostile or huge input cannot flood a terminal or a log.
+MAX_SHOWN = 200
+MAX_PROBLEM = 1000
+LARGEST_INT = 2**53  # integers beyond this are not exact as floats, and no count is this large
 
 
 class DataError(ValueError):
-    """Bad input. Names the file, the field and the offending value, and says what is wrong."""
+    """Bad input. Names the file, the field and the offending value, and says what is wrong.
+
+    The message is one line of at most a couple of kilobytes: the value is shown as the user
+    wrote it (2020-02-30, 1.5, 'text'), cut after a few hundred characters; `value` keeps
+    the object itself.
+    """
 
     def __init__(self, file: str | Path, field: str, value: Any, problem: str):
         self.file = str(file)
         self.field = field
         self.value = value
         self.problem = problem
-        super().__init__(f"{file}: field '{field}' = {value!r}: {problem}")
+        super().__init__(
+            f"{one_line(file, 300)}: field '{one_line(field, MAX_SHOWN)}' = {show(value)}: "
+            f"{one_line(problem, MAX_PROBLEM)}"
+        )
+
+
+def one_line(text: Any, limit: int) -> str:
+    """`text` with control characters escaped (so it stays one line), cut to `limit`."""
+    text = str(text)
+    cut = len(text) > limit
+    text = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit]
+    )
+    return text + ("... (cut)" if cut else "")
+
+
+def show(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A value as a user wrote it, cut to `limit` characters.
+
+    Dates print as 2020-01-18 and NumPy numbers as plain numbers, not as Python reprs; a
+    nested value (say a YAML alias bomb) is only expanded as far as the limit needs.
+    """
+    out, size = [], 0
+    for piece in _pieces(value, depth=0):
+        out.append(piece)
+        size += len(piece)
+        if size > limit:
+            return "".join(out)[:limit] + "... (cut)"
+    return "".join(out)
+
+
+def _pieces(value: Any, depth: int) -> Iterator[str]:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        yield repr(value[: MAX_SHOWN + 1])  # quoted, control characters escaped
+    elif isinstance(value, bool | None):
+        yield str(value)
+    elif isinstance(value, int):
+        yield (
+            str(value) if value.bit_length() < 600 else f"<an integer of {value.bit_length()} bits>"
+        )
+    elif isinstance(value, float):
+        yield repr(value)  # 1.5, inf, nan
+    elif isinstance(value, dt.date | dt.time):
+        yield value.isoformat()
+    elif isinstance(value, Path):
+        yield repr(str(value)[: MAX_SHOWN + 1])
+    elif isinstance(value, Mapping | list | tuple | set | frozenset):
+        if depth > 10:
+            yield "..."
+            return
+        is_map = isinstance(value, Mapping)
+        yield "{" if is_map else "["
+        for i, item in enumerate(value.items() if is_map else value):
+            if i:
+                yield ", "
+            if is_map:
+                yield from _pieces(item[0], depth + 1)
+                yield ": "
+                item = item[1]
+            yield from _pieces(item, depth + 1)
+        yield "}" if is_map else "]"
+    else:
+        yield one_line(repr(value), MAX_SHOWN + 1)
+
+
+def read_text(path: Path, limit: int | None = None) -> str:
+    """A text file's content: UTF-8, with or without a byte-order mark.
+
+    Anything else (a spreadsheet saved as GBK or Latin-1, a binary file) is bad input that
+    names the first byte that is not UTF-8 and its line. With `limit`, a larger file is
+    refused before it is read.
+    """
+    try:
+        size = path.stat().st_size
+        if limit is not None and size > limit:
+            raise DataError(path, "(file)", f"{size:,} bytes", f"is larger than {limit:,} bytes")
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(path, "(file)", str(path), f"cannot be read: {error.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        bad = data[error.start : error.start + 4]
+        raise DataError(
+            path,
+            "(encoding)",
+            f"byte 0x{data[error.start]:02x} on line {line}",
+            f"is not UTF-8 text ({bad!r} at byte {error.start}); save the file as UTF-8",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -64,21 +169,26 @@ def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
             if str(text).lower() in ("false", "no", "0"):
                 return False
             raise ValueError
-        if type_name == "int":
-            if isinstance(text, bool):
+        if type_name in ("int", "float"):
+            if isinstance(text, bool | bytes | bytearray):
                 raise ValueError
             number = float(text)
+        if type_name == "int":
             if not number.is_integer():
                 raise ValueError
+            if abs(number) > LARGEST_INT:
+                raise DataError(file, field, text, f"is too large (more than {LARGEST_INT:,})")
             return int(number)
         if type_name == "float":
-            if isinstance(text, bool):
-                raise ValueError
-            return float(text)
+            if not math.isfinite(number):
+                raise DataError(file, field, text, "must be a finite number")
+            return number
         if text is None or (isinstance(text, float) and pd.isna(text)):
             raise ValueError
         return str(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError) as error:
+        if isinstance(error, DataError):
+            raise
         raise DataError(file, field, text, f"expected a value of type {type_name}") from None
 
 
@@ -86,8 +196,8 @@ def check_number(value: Any, unit: str, file: str | Path, field: str) -> None:
     """Counts, times and rates are never negative; a share lies in [0, 1]."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    if value != value:  # NaN
-        raise DataError(file, field, value, "is not a number")
+    if not math.isfinite(value):
+        raise DataError(file, field, value, "must be a finite number")
     if value < 0:
         raise DataError(file, field, value, "must not be negative")
     if unit == "share" and value > 1:
@@ -108,14 +218,18 @@ def load_parameters(path: str | Path) -> dict[str, Parameter]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    lines = io.StringIO(read_text(path), newline="")
+    try:
+        rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    except csv.Error as error:
+        raise DataError(path, "(table)", str(error), "cannot be read as CSV") from None
     if rows:
         missing = [c for c in PARAMETER_COLUMNS if c not in rows[0]]
         if missing:
             raise DataError(path, "(columns)", missing, "required columns are missing")
     parameters: dict[str, Parameter] = {}
     for row in rows:
+        _check_cells(row, path)
         name = (row["name"] or "").strip()
         if not name:
             raise DataError(path, "name", row["name"], "every parameter needs a name")
@@ -141,6 +255,16 @@ def load_parameters(path: str | Path) -> dict[str, Parameter]:
             high=high,
         )
     return parameters
+
+
+def _check_cells(row: Mapping[Any, Any], path: Path) -> None:
+    """A row with more or fewer cells than the header is named, not half-read."""
+    name = row.get("name")
+    if None in row:
+        raise DataError(path, f"row {name}", row[None], "has more cells than the header")
+    short = [column for column, cell in row.items() if cell is None]
+    if short:
+        raise DataError(path, f"row {name}", short, "has fewer cells than the header")
 
 
 def apply_overrides(
@@ -181,7 +305,13 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    try:
+        table = pd.read_csv(
+            io.StringIO(read_text(path)), dtype=str, keep_default_na=False, comment="#"
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
+        problem = one_line(error, MAX_SHOWN)
+        raise DataError(path, "(table)", problem, "cannot be read as CSV") from None
     wanted = dict(columns)
     if provenance:
         wanted.setdefault("provenance", "str")

@@ -2,13 +2,18 @@
 
 `build_reports` executes notebooks/NN-*.ipynb in order with the scenario's parameters
 injected into the cell tagged `parameters`, converts each executed notebook to one HTML
-file (images inlined as base64, code hidden, every <script> removed, so opening it makes
-no request to any outside address), and writes index.html with the run's metadata.
+file (images inlined as base64, code hidden) and writes index.html with the run's metadata.
+
+A published page is static and safe to open: every text from a scenario or a data file is
+escaped (Markdown and Styler outputs included), and `simlib.safe_html` rebuilds the page
+keeping no script, no event handler and no outside address; a Content-Security-Policy and a
+line at the foot of each page say so.
 
 A failing notebook stops the build: `NotebookFailed` names the notebook and the cell, and
 the executed notebook (with the error in it) is kept under <out>/failed/ for inspection.
-Every file is written to a temporary name first and moved into place, so a crash never
-leaves half a report behind.
+The set is built in a hidden folder next to <out> and swapped in whole at the end, so a
+failed or interrupted build (Ctrl-C, SIGTERM) leaves the previous complete set, or none,
+never a mix; its scratch files and kernels are removed.
 """
 
 from __future__ import annotations
@@ -21,17 +26,27 @@ import json
 import os
 import platform
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 
+from simlib.interrupt import signals_held, sigterm_as_interrupt
+from simlib.provenance import DataError
+from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, load_scenario
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -53,6 +68,12 @@ PACKAGES = (
     "ema_workbench",
 )
 EXECUTION_TIMEOUT = 600  # seconds per cell: a hung cell fails the build instead of hanging CI
+SOLVERS = ("cbc", "highs")  # the job-matching solvers a report can be built with
+# What a previous build leaves in its folder; a folder holding anything else is not replaced.
+REPORT_SET = re.compile(r"index\.html|build\.json|[0-9][0-9]-.*\.html|executed|failed|\..*")
+# Run in each report kernel before the notebook: pandas Styler tables escape their cells
+# (DataFrames already do), so a scenario's text is shown, never interpreted, as HTML.
+KERNEL_STARTUP = "import pandas; pandas.set_option('styler.format.escape', 'html')"
 
 
 class NotebookFailed(RuntimeError):
@@ -134,38 +155,71 @@ def current_interpreter_kernel() -> Iterator[str]:
                 "{connection_file}",
                 # the kernel warns that a local build talks over TCP; that is noise here
                 "--IPKernelApp.log_level=ERROR",
+                f"--IPKernelApp.exec_lines={KERNEL_STARTUP}",
             ],
             "display_name": "Python (maojiawan report build)",
             "language": "python",
         }
         (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
-        old = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (root, old) if p)
+        # connection files go in the same scratch folder, removed with it whatever happens
+        saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (root, saved["JUPYTER_PATH"]) if p)
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(root) / "runtime")
         try:
             yield KERNEL_NAME
         finally:
-            if old is None:
-                os.environ.pop("JUPYTER_PATH", None)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+class _TrackedKernelManager(AsyncKernelManager):
+    """A kernel manager the build can find again, to kill its kernel on Ctrl-C or SIGTERM
+    (the notebook runs in a worker thread; signals arrive in the main thread)."""
+
+    live: weakref.WeakSet[AsyncKernelManager] = weakref.WeakSet()
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        # the connection file goes in the build's scratch folder (JUPYTER_RUNTIME_DIR), not
+        # in the system's temporary folder, so it is removed even if the kernel is killed
+        runtime = Path(jupyter_runtime_dir())
+        runtime.mkdir(parents=True, exist_ok=True)
+        self.connection_file = str(runtime / f"kernel-{uuid.uuid4()}.json")
+        _TrackedKernelManager.live.add(self)
+
+
+def _kill_kernels() -> None:
+    """Kill every report kernel with its process group (workers a notebook started too)."""
+    for km in list(_TrackedKernelManager.live):
+        provisioner = getattr(km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is None or process.poll() is not None:
+            continue
+        with contextlib.suppress(OSError):
+            pgid = getattr(provisioner, "pgid", None)
+            if pgid and pgid != os.getpgrp():  # never this build's own group
+                os.killpg(pgid, signal.SIGKILL)
             else:
-                os.environ["JUPYTER_PATH"] = old
+                process.kill()
 
 
 # --- HTML ----------------------------------------------------------------------------------
 
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
-_EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"@import\s+url\((?:[\"'])?(?:https?:)?//[^)]*\)\s*;?", re.IGNORECASE)
 
-
-def self_contained(page: str) -> str:
-    """Drop everything that would fetch from the network when the page is opened.
-
-    The reports are static (figures are inline PNGs, tables are HTML), so the template's
-    scripts (require.js, MathJax and mermaid from a CDN) are not needed.
-    """
-    page = _SCRIPT.sub("", page)
-    page = _EXTERNAL_LINK.sub("", page)
-    return _CSS_IMPORT.sub("", page)
+def escape_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Markdown that code cells display (headlines written from a scenario's name, its
+    description, county names) is shown as text: any HTML in it is escaped, not rendered."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/markdown" in data:
+                text = data["text/markdown"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/markdown"] = html.escape(text, quote=False)
+    return notebook
 
 
 def to_html(notebook: nbformat.NotebookNode, title: str, show_code: bool = False) -> str:
@@ -179,8 +233,10 @@ def to_html(notebook: nbformat.NotebookNode, title: str, show_code: bool = False
         exclude_output_prompt=True,
         embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    return self_contained(body)
+    body, _ = exporter.from_notebook_node(
+        escape_outputs(notebook), resources={"metadata": {"name": title}}
+    )
+    return declare_offline(self_contained(body))
 
 
 def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
@@ -254,6 +310,7 @@ def index_page(reports: tuple[Report, ...], metadata: dict[str, Any]) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{POLICY_META}
 <title>Maojiawan resettlement: planning study reports</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
@@ -284,12 +341,36 @@ summary; the other reports explain each model. Every figure the source reports i
 {meta}
 </table>
 <p class="small">Package versions: {versions}</p>
+{OFFLINE_NOTE}
 </body>
 </html>
 """
 
 
 # --- the build ----------------------------------------------------------------------------
+
+
+def check_out(out: Path) -> None:
+    """Refuse, before any notebook runs, an output folder the build could not swap in whole:
+    a file, an unwritable place, or a folder holding anything but a previous report set."""
+
+    def bad(problem: str) -> DataError:
+        return DataError("command line", "--out", str(out), problem)
+
+    if out.exists() and not out.is_dir():
+        raise bad("is a file, not a folder")
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if not REPORT_SET.fullmatch(p.name))
+        if others:
+            raise bad(
+                f"holds files that are not reports ({', '.join(others[:3])}); the build "
+                "replaces the whole folder, so give a new folder or one a build made"
+            )
+    existing = out.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise bad(f"cannot be written: no permission to write in {existing}")
 
 
 def build_reports(
@@ -305,74 +386,100 @@ def build_reports(
 ) -> Build:
     """Execute every notebook on one scenario and publish the HTML reports and index.
 
-    Raises `NotebookFailed` at the first notebook that fails (later ones are not run).
+    Raises `NotebookFailed` at the first notebook that fails (later ones are not run) and
+    DataError for bad input, before any kernel starts. Nothing in `out` changes unless the
+    whole set is built.
     """
-    from tqdm import tqdm
-
     started = time.perf_counter()
     loaded = load_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
-    if replications < 1:
-        raise ValueError(f"replications (={replications}) must be >= 1")
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise DataError("command line", "--replications", replications, "must be at least 1")
+    if solver not in SOLVERS:
+        raise DataError("command line", "--solver", solver, f"must be one of {SOLVERS}")
     out = Path(out).resolve()
     notebooks = notebook_paths(Path(notebooks_dir))
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks NN-*.ipynb in {notebooks_dir}")
+        raise DataError("command line", "--notebooks", str(notebooks_dir), "has no NN-*.ipynb")
+    check_out(out)
     parameters = {
         "scenario": str(loaded.path),
         "seed": loaded.seed,
         "replications": replications,
         "solver": solver,
     }
-    executed_dir, failed_dir = out / "executed", out / "failed"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with sigterm_as_interrupt():
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        try:
+            os.chmod(staging, 0o755)  # mkdtemp makes it private; reports are for everyone
+            reports = _run_all(notebooks, staging, out / "failed", parameters, show_code, progress)
+            metadata = {
+                "scenario": loaded.name,
+                "scenario_file": _relative(loaded.path),
+                "scenario_description": loaded.description,
+                "scale": loaded.scale,
+                "seed": loaded.seed,
+                "replications": replications,
+                "solver": solver,
+                "git_commit": git_commit(),
+                "built_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "versions": package_versions(),
+                "build_seconds": round(time.perf_counter() - started, 2),
+            }
+            write_atomic(staging / "index.html", index_page(reports, metadata))
+            write_atomic(
+                staging / "build.json",
+                json.dumps({"reports": [asdict(r) for r in reports], **metadata}, indent=2),
+            )
+            _swap_in(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already if it was swapped in
+    return Build(out, out / "index.html", reports, metadata)
+
+
+def _run_all(
+    notebooks: list[Path],
+    staging: Path,
+    failed_dir: Path,
+    parameters: dict[str, Any],
+    show_code: bool,
+    progress: bool,
+) -> tuple[Report, ...]:
+    """Execute and convert every notebook into `staging`; stop at the first failure."""
+    from tqdm import tqdm
+
     reports = []
-    with current_interpreter_kernel() as kernel, tempfile.TemporaryDirectory() as scratch:
+    with current_interpreter_kernel() as kernel:
         bar = tqdm(
             notebooks, desc="reports", unit="notebook", file=sys.stderr, disable=not progress
         )
         for path in bar:  # a failure leaves the bar where it stopped, next to the message
             bar.set_postfix_str(path.name)
             t0 = time.perf_counter()
-            executed = Path(scratch) / path.name
+            executed = staging / "executed" / path.name
+            executed.parent.mkdir(exist_ok=True)
             _execute(path, executed, parameters, kernel, failed_dir / path.name)
             nb = nbformat.read(executed, as_version=4)
             title = notebook_title(nb, path.stem)
             page = to_html(nb, title, show_code=show_code)
             html_name = f"{path.stem}.html"
-            write_atomic(out / html_name, page)
-            write_atomic(executed_dir / path.name, nbformat.writes(nb))
-            with contextlib.suppress(FileNotFoundError):
-                (failed_dir / path.name).unlink()
-            reports.append(
-                Report(
-                    path.name,
-                    title,
-                    html_name,
-                    round(time.perf_counter() - t0, 2),
-                    len(page.encode("utf-8")),
-                )
-            )
+            write_atomic(staging / html_name, page)
+            seconds = round(time.perf_counter() - t0, 2)
+            reports.append(Report(path.name, title, html_name, seconds, len(page.encode())))
         bar.close()
+    return tuple(reports)
 
-    metadata = {
-        "scenario": loaded.name,
-        "scenario_file": _relative(loaded.path),
-        "scenario_description": loaded.description,
-        "scale": loaded.scale,
-        "seed": loaded.seed,
-        "replications": replications,
-        "solver": solver,
-        "git_commit": git_commit(),
-        "built_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        "versions": package_versions(),
-        "build_seconds": round(time.perf_counter() - started, 2),
-    }
-    index = out / "index.html"
-    write_atomic(index, index_page(tuple(reports), metadata))
-    write_atomic(
-        out / "build.json",
-        json.dumps({"reports": [asdict(r) for r in reports], **metadata}, indent=2),
-    )
-    return Build(out, index, tuple(reports), metadata)
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Put the new set where the old one was, with Ctrl-C and SIGTERM held until done."""
+    with signals_held():
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+            os.replace(out, old)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _execute(
@@ -382,7 +489,8 @@ def _execute(
     import papermill
 
     try:
-        papermill.execute_notebook(
+        _in_worker_thread(
+            papermill.execute_notebook,
             str(path),
             str(executed),
             parameters=parameters,
@@ -392,6 +500,7 @@ def _execute(
             progress_bar=False,
             log_output=False,
             execution_timeout=EXECUTION_TIMEOUT,
+            kernel_manager_class=_TrackedKernelManager,
         )
     except papermill.PapermillExecutionError as error:
         kept = _keep_failed(executed, failed)
@@ -400,6 +509,36 @@ def _execute(
     except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
         kept = _keep_failed(executed, failed)
         raise NotebookFailed(path.name, None, f"{type(error).__name__}: {error}", kept) from error
+
+
+def _in_worker_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call `function` in a thread while this (main) thread waits for Ctrl-C or SIGTERM.
+
+    nbclient would otherwise take over both signals for its own handling and give them
+    back as SIG_DFL, after which SIGTERM killed the build without any clean-up. On an
+    interrupt the kernels are killed, the thread is given a moment to close its
+    connections, and the interrupt goes on up to the caller.
+    """
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = function(*args, **kwargs)
+        except BaseException as error:  # handed to the main thread
+            result["error"] = error
+
+    worker = threading.Thread(target=run, name="report-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except BaseException:
+        _kill_kernels()
+        worker.join(15)
+        raise
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 def _relative(path: Path) -> str:

@@ -58,3 +58,14 @@ def test_bad_input_exits_2_naming_the_file(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "bad.yaml" in result.stderr and "scale" in result.stderr and "3" in result.stderr
+
+
+def test_report_solver_choices_are_the_reports_own():
+    """The parser names the solvers without importing simlib.report; the two lists agree."""
+    from simlib.cli import build_parser
+    from simlib.report import SOLVERS
+
+    parser = build_parser()
+    report = parser._subparsers._group_actions[0].choices["report"]
+    solver = next(a for a in report._actions if a.dest == "solver")
+    assert tuple(solver.choices) == SOLVERS

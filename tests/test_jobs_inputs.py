@@ -23,7 +23,13 @@ def test_baseline_capacities_follow_the_feature(baseline):
     assert by_programme["mushroom"] == 1100
     assert by_programme["vegetable"] == 1041 + 800  # one worker per greenhouse (assumed)
     assert by_programme["public_welfare"] == 779
-    assert by_programme["labour_export"] == 8073
+    # export demand: the buses (reported) are one channel; other channels are assumed
+    caps = {e.employer: e for e in p.employers}
+    assert caps["export_buses"].capacity == 8073 and caps["export_buses"].places == "reported"
+    assert by_programme["labour_export"] > 8073
+    # the local places the source reports as jobs, apart from the assumed ones
+    assert p.places("new_town", "reported") == 4000 + 1100 + 779
+    assert p.places("new_town", "assumed") == 1841 + 400 + 1100
     for e in p.employers:
         assert e.wage_low <= e.wage <= e.wage_high
 
@@ -41,7 +47,7 @@ def test_what_ifs_export_factor_and_closed_firm(baseline):
         baseline.with_overrides("jobs", labour_export_factor=0.5, closed_employers="workshop_03")
     )
     caps = {e.employer: e.capacity for e in p.employers}
-    assert caps["labour_export"] == round(8073 * 0.5)
+    assert caps["export_buses"] == round(8073 * 0.5)
     assert caps["workshop_03"] == 0
     with pytest.raises(DataError, match="closed_employers"):
         load_jobs_params(baseline.with_overrides("jobs", closed_employers="no_such_firm"))
@@ -54,11 +60,13 @@ def test_what_ifs_export_factor_and_closed_firm(baseline):
         ("shops,shops,shop_self_employment", "shops,retail,shop_self_employment", "programme"),
         ("800,500,1200,0.90", "80000,500,1200,0.90", "wage_yuan_month"),
         ("800,500,1200,0.90", "1300,500,1200,0.90", "wage_yuan_month"),
-        ("0.70,away", "1.70,away", "base_retention"),
-        ("4000,3000,5500,0.70,away", "4000,3000,5500,0.70,abroad", "location"),
+        ("0.8,away", "1.7,away", "base_retention"),
+        ("4000,3000,5500,0.8,away", "4000,3000,5500,0.8,abroad", "location"),
+        ("8073,jobs,6000,9000", "8073,jobs,6000,8000", "capacity"),
+        ("9000,reported", "9000,told", "places"),
         ("16,45,any,factory;service;none", "16,45,any,factory;welding", "skills_accepted"),
         ("16,55,any,any,factory,allowed", "56,55,any,any,factory,allowed", "age_min"),
-        ("jobs,2000,1500,2600,0.75", "jobs,2000,1500,2600,0.75,", "(columns)"),
+        ("", "", "(columns)"),
     ],
 )
 def test_bad_programme_values_name_file_field_and_value(data_copy, old, new, field):

@@ -22,6 +22,7 @@ REQUIRED = (
     "03-move-in-day.ipynb",
     "04-job-matching.ipynb",
     "05-sensitivity.ipynb",
+    "06-employment-timeline.ipynb",
 )
 
 

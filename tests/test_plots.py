@@ -9,9 +9,9 @@ import pytest
 from matplotlib.colors import to_hex
 
 from simlib import plots
-from simlib.matching import match_jobs
 from simlib.moving import simulate_campaign
 from simlib.population import generate_population
+from simlib.study import matching_baselines, run_matching
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +23,7 @@ def campaign(smoke):
 
 @pytest.fixture(scope="module")
 def jobs(smoke):
-    return match_jobs(smoke)
+    return run_matching(smoke, marginal=True)
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,14 @@ def figures(smoke, campaign, jobs):
         "convoy_gantt": plots.convoy_gantt(campaign.convoy_timeline()),
         "step_waits": plots.step_waits(campaign.step_waits()),
         "utilisation": plots.utilisation(campaign.utilization),
+        "binding_days": plots.binding_days(campaign.days()),
         "assumption_effects": plots.assumption_effects(effects),
         "employment_by_programme_county": plots.employment_by_programme_county(jobs.flows()),
         "county_programme_flows": plots.county_programme_flows(jobs.flows()),
         "wage_distribution": plots.wage_distribution(jobs.assignments),
-        "marginal_value": plots.marginal_value(jobs.by_programme()),
+        "marginal_value": plots.marginal_value(jobs.by_programme(), jobs.marginal["care_place"]),
+        "stay_or_go": plots.stay_or_go(jobs.by_status()),
+        "baseline_comparison": plots.baseline_comparison(matching_baselines(jobs.summary())),
     }
 
 

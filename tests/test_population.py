@@ -125,3 +125,28 @@ def test_variant_changes_laborers_in_the_expected_direction(smoke):
     young = fewer_in_school.laborers["age"].between(16, 18).mean()
     base = generate_population(smoke).laborers["age"].between(16, 18).mean()
     assert young > base
+
+
+def test_stay_or_go_attributes_follow_the_household(full):
+    people, households = full.people, full.households
+    lab = people[people["laborer"]]
+    # only laborers can be willing to migrate, and willingness follows the assumed shares
+    assert not people.loc[~people["laborer"], "willing_to_migrate"].any()
+    young_men = lab[(lab["sex"] == "M") & (lab["age"] < 30)]["willing_to_migrate"].mean()
+    older_women = lab[(lab["sex"] == "F") & (lab["age"] >= 45)]["willing_to_migrate"].mean()
+    assert young_men > 0.6 > 0.25 > older_women
+    # the household's composition, counted from its members
+    p = full.params
+    by_household = people.groupby("household_id")
+    young = by_household["age"].apply(lambda a: int((a < p.care_child_age).sum()))
+    assert (households.set_index("household_id")["young_children"] == young).all()
+    # care falls on laborers exactly where a carer was picked, and reaches all its laborers
+    carers = by_household["carer"].any()
+    assert (households.set_index("household_id")["care_on_laborers"] == carers).all()
+    duty = lab.groupby("household_id")["care_duty"].all()
+    assert (duty == carers.loc[duty.index]).all()
+    # care needs lower the willingness to migrate (migrate_care_household_factor < 1)
+    needs = lab["household_id"].map(households.set_index("household_id")["needs_care"])
+    assert (
+        lab.loc[needs, "willing_to_migrate"].mean() < lab.loc[~needs, "willing_to_migrate"].mean()
+    )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from simlib.moving_inputs import load_moving_params
+from simlib.moving import load_moving_params
 from simlib.population import load_population_params
 from simlib.scenario import load_scenario
 

@@ -17,7 +17,16 @@ from simlib.study import (
 
 @pytest.fixture(scope="module")
 def moving(smoke):
-    return run_replications(smoke, 2, workers=1).summary()
+    from simlib.moving import load_moving_params
+    from simlib.population import generate_population
+
+    return run_replications(
+        load_moving_params(smoke),
+        generate_population(smoke),
+        seed=smoke.seed,
+        replications=2,
+        workers=1,
+    ).summary()
 
 
 def test_reported_figures_come_from_data(smoke):
@@ -31,6 +40,7 @@ def test_comparison_shows_the_run_not_fixed_numbers(smoke, moving):
     matching = {
         "employed": 1234,
         "employment_rate": 0.5,
+        "exported": 99,
         "by_programme": {"public_welfare": {"assigned": 17}, "labour_export": {"assigned": 99}},
     }
     table = comparison_table(smoke, fake, matching, PROGRAMME_KEYS)
@@ -39,8 +49,10 @@ def test_comparison_shows_the_run_not_fixed_numbers(smoke, moving):
     assert table.loc["moving campaign length (days)", "model 95 % CI"] == "300 – 345"
     assert model["people employed"] == "1,234"
     assert model["employment rate (%)"] == "50.00 %"
-    assert model["public-welfare posts (公益岗位)"] == "17"
-    assert model["organised labour export (转移就业)"] == "99"
+    # capacities the model is given are shown as inputs, never compared with themselves
+    assert model["public-welfare posts (公益岗位)"] == "input (a capacity), not a check"
+    assert model["labour export by return-to-work bus (转移就业)"].startswith("input")
+    assert model["people exported, all channels (model output)"] == "99"
     assert table.loc["people employed", "reported"] == "17,016"
     assert table.loc["people employed", "reported at this scale"] == f"{17016 * smoke.scale:,.0f}"
 
