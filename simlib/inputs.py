@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simlib.jobs_inputs import JobsParams, load_jobs_params
-from simlib.moving_inputs import MovingParams, load_moving_params
+from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
@@ -72,7 +72,7 @@ def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> 
 
 
 def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = None) -> Inputs:
-    """A copy of `inputs` with `changes` ({"moving.trucks_per_county": 20, "seed": 7, ...}).
+    """A copy of `inputs` with `changes` ({"moving.leased_vehicles_per_county_day": 150, "seed": 7, ...}).
 
     Each changed domain is re-loaded through its loader (so a bad value fails with a
     DataError naming the parameter); unchanged parts are shared with `inputs`, the

@@ -9,7 +9,7 @@ import pytest
 
 import simlib.inputs as inputs_module
 from simlib.inputs import Inputs, load_inputs, scenario_value, vary
-from simlib.moving_inputs import load_moving_params
+from simlib.moving import load_moving_params
 from simlib.population import generate_population
 from simlib.provenance import DataError
 from simlib.scenario import SMOKE_SCENARIO
@@ -29,12 +29,13 @@ def test_load_inputs_holds_every_input_frozen(base):
 
 
 def test_a_moving_change_shares_the_population_and_the_jobs(base):
-    variant = vary(base, {"moving.trucks_per_county": 20})
+    variant = vary(base, {"moving.leased_vehicles_per_county_day": 100})
     assert variant.population is base.population
     assert variant.jobs is base.jobs
-    assert variant.moving.trucks == 1 and base.moving.trucks == 2  # 20 and 40 at 4 % scale
-    assert scenario_value(variant.scenario, "moving.trucks_per_county") == 20
-    assert scenario_value(base.scenario, "moving.trucks_per_county") == 40  # not mutated
+    assert variant.moving.leased_vehicles == 4 and base.moving.leased_vehicles == 8  # 4 % scale
+    assert scenario_value(variant.scenario, "moving.leased_vehicles_per_county_day") == 100
+    # not mutated
+    assert scenario_value(base.scenario, "moving.leased_vehicles_per_county_day") == 200
 
 
 def test_the_population_is_rebuilt_only_for_population_seed_or_scale(base, monkeypatch):
@@ -70,8 +71,12 @@ def test_jobs_change_reloads_only_the_jobs(base):
     [
         ({"moving.no_such_thing": 1}, "moving.no_such_thing", "unknown parameter"),
         ({"nowhere.trucks": 1}, "nowhere.trucks", "unknown parameter"),
-        ({"moving.trucks_per_county": "many"}, "trucks_per_county", "type int"),
-        ({"moving.daily_reception_quota": 0}, "daily_reception_quota", "must be > 0"),
+        (
+            {"moving.leased_vehicles_per_county_day": "many"},
+            "leased_vehicles_per_county_day",
+            "type int",
+        ),
+        ({"moving.route_vehicles_per_day": 0}, "route_vehicles_per_day", "must be > 0"),
         ({"jobs.fairness_floor": 1.5}, "fairness_floor", "[0, 1]"),
         ({"scale": 2}, "scale", "(0, 1]"),
     ],

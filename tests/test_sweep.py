@@ -16,11 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from simlib.moving import run_replications
+from simlib.moving import load_moving_params, run_replications
+from simlib.population import generate_population
 from simlib.provenance import DataError
 from simlib.scenario import SMOKE_SCENARIO, load_scenario
 from simlib.sweep import design_points, load_spec, run_points_here, run_sweep
 from simlib.sweep.design import BASELINE_LABEL
+from simlib.sweep.spec import SWEEPS_DIR
 from simlib.sweep.store import Store
 
 SIMLIB = [sys.executable, "-m", "simlib"]
@@ -41,7 +43,7 @@ def write_spec(folder: Path, name: str = "t", **fields) -> Path:
         "replications": 1,
         "budget": 40,
         "design": {"method": "oat"},
-        "parameters": {"moving.daily_reception_quota": {}},
+        "parameters": {"moving.route_vehicles_per_day": {}},
     }
     spec.update(fields)
     path = folder / f"{name}.yaml"
@@ -57,13 +59,13 @@ def write_spec(folder: Path, name: str = "t", **fields) -> Path:
     [
         ({"parameters": {"moving.no_such": {}}}, "moving.no_such", "unknown parameter"),
         (
-            {"parameters": {"moving.trucks_per_county": {"levels": ["many"]}}},
-            "moving.trucks_per_county",
+            {"parameters": {"moving.leased_vehicles_per_county_day": {"levels": ["many"]}}},
+            "moving.leased_vehicles_per_county_day",
             "type int",
         ),
         (
-            {"parameters": {"moving.daily_reception_quota": {"low": 0, "high": 10}}},
-            "moving.daily_reception_quota",
+            {"parameters": {"moving.route_vehicles_per_day": {"low": 0, "high": 10}}},
+            "moving.route_vehicles_per_day",
             "must be > 0",
         ),
         (
@@ -115,9 +117,9 @@ def test_one_at_a_time_uses_the_ranges_in_data_and_labels_from_values(tmp_path):
         write_spec(
             tmp_path,
             parameters={
-                "moving.daily_reception_quota": {},
+                "moving.route_vehicles_per_day": {},
                 "moving.scheduling_policy": {"levels": ["county_waves", "round_robin"]},
-                "moving.hold_late_convoys": {},
+                "moving.registered_poor_first": {},
             },
             overlays=[str(SMOKE_SCENARIO.parent / "more-escorts.yaml")],
         )
@@ -126,13 +128,14 @@ def test_one_at_a_time_uses_the_ranges_in_data_and_labels_from_values(tmp_path):
     labels = [p.label for p in points]
     assert labels == [
         BASELINE_LABEL,
-        "daily_reception_quota 100 → 60",  # the low/high recorded in data/moving
-        "daily_reception_quota 100 → 200",
+        "route_vehicles_per_day 150 → 60",  # the low/high recorded in data/moving
+        "route_vehicles_per_day 150 → 300",
         "scheduling_policy round_robin → county_waves",  # the baseline level is not re-run
-        "hold_late_convoys yes → no",
-        "more-escorts: police_escorts_per_county 2 → 4, medical_escorts_per_county 2 → 4",
+        "registered_poor_first yes → no",
+        "more-escorts: route_vehicles_per_day 150 → 300, cadres_per_county 40 → 80, "
+        "doctors_per_county 10 → 20",
     ]
-    assert points[1].factor == "moving.daily_reception_quota" and points[1].level == "low"
+    assert points[1].factor == "moving.route_vehicles_per_day" and points[1].level == "low"
     assert {p.seed for p in points} == {spec.seed}  # common random numbers
 
 
@@ -152,7 +155,7 @@ def test_sampling_designs_have_their_size_and_stay_in_range(tmp_path, design, si
             design=design,
             common_random_numbers=False,
             parameters={
-                "moving.daily_reception_quota": {},
+                "moving.route_vehicles_per_day": {},
                 "moving.loading_mean": {"low": 30, "high": 60},
                 "jobs.labour_export_factor": {},
             },
@@ -160,8 +163,8 @@ def test_sampling_designs_have_their_size_and_stay_in_range(tmp_path, design, si
     )
     points = design_points(spec)
     assert len(points) == size
-    quota = [p.changes["moving.daily_reception_quota"] for p in points]
-    assert all(isinstance(q, int) and 60 <= q <= 200 for q in quota)
+    quota = [p.changes["moving.route_vehicles_per_day"] for p in points]
+    assert all(isinstance(q, int) and 60 <= q <= 300 for q in quota)
     loading = [p.changes["moving.loading_mean"] for p in points]
     assert min(loading) >= 30 and max(loading) <= 60
     seeds = [p.seed for p in points]
@@ -183,39 +186,44 @@ def test_one_at_a_time_reproduces_the_old_re_runs(tmp_path):
         write_spec(
             tmp_path,
             replications=2,
-            parameters={"moving.county_batch_max": {"levels": [40]}},
+            parameters={"moving.county_rest_days": {"levels": [5]}},
             overlays=[
                 {"moving.pause_windows": []},
-                {"moving.police_escorts_per_county": 1, "moving.medical_escorts_per_county": 1},
+                {"moving.cadres_per_county": 20, "moving.doctors_per_county": 5},
             ],
         )
     )
     table = run_points_here(spec)
     smoke = load_scenario(SMOKE_SCENARIO)
+    population = generate_population(smoke)
     old = [
         {},
-        {"county_batch_max": 40},
+        {"county_rest_days": 5},
         {"pause_windows": []},
-        {"police_escorts_per_county": 1, "medical_escorts_per_county": 1},
+        {"cadres_per_county": 20, "doctors_per_county": 5},
     ]
     assert len(table) == len(old)
     for row, overrides in zip(table.itertuples(), old, strict=True):
         s = run_replications(
-            smoke.with_overrides("moving", **overrides), 2, seed=smoke.seed, workers=1
+            load_moving_params(smoke.with_overrides("moving", **overrides)),
+            population,
+            seed=smoke.seed,
+            replications=2,
+            workers=1,
         ).summary()
         assert row.campaign_days == s["campaign_days"]["mean"], row.label
         assert row.registered_poor_all_in_day == s["registered_poor_all_in_day"]["mean"]
-        assert row.deadline_met_share == s["registered_poor_in_by_deadline_share"]
+        assert row.deadline_met_share == s["deadline_met_share"]
 
 
 def test_failures_are_recorded_and_the_others_go_on(tmp_path):
-    # 20 trucks cannot carry batches of 60 at smoke scale: the loader refuses that one point
+    # dusk before the gathering starts: the loader refuses the one point with both changes
     path = write_spec(
         tmp_path,
         design={"method": "grid"},
         parameters={
-            "moving.trucks_per_county": {"levels": [20]},
-            "moving.county_batch_max": {"levels": [60]},
+            "moving.gather_start": {"levels": [1000]},
+            "moving.dark": {"levels": [900]},
         },
     )
     run = subprocess.run(
@@ -226,8 +234,8 @@ def test_failures_are_recorded_and_the_others_go_on(tmp_path):
     assert run.returncode == 1, run.stderr
     summary = json.loads(run.stdout)  # stdout holds the JSON alone
     assert summary["points"] == 4 and summary["failed"] == 1 and summary["completed"] == 3
-    assert summary["failures"][0]["label"].startswith("trucks_per_county 40 → 20")
-    assert "can carry at most" in summary["failures"][0]["error"]
+    assert summary["failures"][0]["label"].startswith("gather_start 420 → 1000")
+    assert "must be after gather_start" in summary["failures"][0]["error"]
     table = pd.read_parquet(tmp_path / "out" / "results.parquet")
     assert (table["status"] == "failed").sum() == 1
     assert table.loc[table["status"] == "ok", "campaign_days"].notna().all()
@@ -236,7 +244,7 @@ def test_failures_are_recorded_and_the_others_go_on(tmp_path):
 def raise_on_some(inputs, replications, seed):
     from simlib.sweep.evaluate import evaluate_point
 
-    if inputs.moving.daily_quota > 5:  # the high end of the range at 4 % scale
+    if inputs.moving.route_vehicles > 6:  # the high end of the range at 4 % scale
         raise RuntimeError("the model broke here")
     return evaluate_point(inputs, replications, seed)
 
@@ -259,7 +267,7 @@ def test_same_results_whatever_the_number_of_workers(tmp_path):
             tmp_path,
             design={"method": "lhs", "samples": 4},
             common_random_numbers=False,
-            parameters={"moving.daily_reception_quota": {}, "jobs.labour_export_factor": {}},
+            parameters={"moving.route_vehicles_per_day": {}, "jobs.labour_export_factor": {}},
         )
     )
     one = run_sweep(spec, out=tmp_path / "one", workers=1, progress=False)
@@ -306,7 +314,7 @@ def test_resume_after_kill_9_loses_only_points_in_flight(tmp_path):
         tmp_path,
         replications=2,
         design={"method": "lhs", "samples": 14},
-        parameters={"moving.daily_reception_quota": {}, "moving.loading_mean": {}},
+        parameters={"moving.route_vehicles_per_day": {}, "moving.loading_mean": {}},
     )
     runner = subprocess.Popen(
         [*SIMLIB, "sweep", str(path), "--out", str(out), "--workers", "1", "--no-progress"],
@@ -406,3 +414,17 @@ def test_every_shipped_specification_loads_and_ci_stays_small():
     smoke = load_scenario(SMOKE_SCENARIO)
     for name in ("assumptions", "morris", "discovery"):  # the report re-bases them
         assert len(design_points(load_spec(f"{name}.yaml").on_scenario(smoke))) == sizes[name]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))
+def test_every_point_of_a_shipped_specification_is_accepted_by_the_loaders(name):
+    """Each parameter a shipped sweep names exists, and every point of its design (each
+    combination of values, the what-ifs included) passes the domain loaders' checks."""
+    from simlib.sweep.spec import _Probe
+
+    spec = load_spec(f"{name}.yaml")
+    points = design_points(spec)
+    assert 0 < len(points) <= spec.budget
+    probe = _Probe(spec.scenario)
+    for point in points:
+        probe.check(point.changes)  # raises a DataError naming the parameter and value

@@ -32,12 +32,20 @@ HEADLINES = (
     "registered_poor_all_in_day",
     "employment_rate",
     "households_without_worker",
+    "deadline_met_share",
+    "expected_lasting_employed",
+    "local_employed",
+    "exported",
 )
 NAMES = {
     "campaign_days": "campaign length",
     "registered_poor_all_in_day": "day the last registered-poor household moves in",
     "employment_rate": "employment rate",
     "households_without_worker": "households without a worker",
+    "deadline_met_share": "share of replications meeting the 31 March deadline",
+    "expected_lasting_employed": "expected lasting employment",
+    "local_employed": "people employed locally",
+    "exported": "people employed away",
 }
 FAILURES = {
     "deadline_missed": "the 31 March 2020 deadline is missed",

@@ -66,7 +66,7 @@ def _date(text: Any) -> str:
 
 
 def change_label(changes: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
-    """'trucks_per_county 40 → 20, buses_per_county 6 → 3', made from the values."""
+    """'cadres_per_county 40 → 20, doctors_per_county 10 → 5', made from the values."""
     return ", ".join(
         f"{key.split('.', 1)[-1]} {show(baseline.get(key))} → {show(value)}"
         for key, value in changes.items()

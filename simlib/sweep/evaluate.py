@@ -30,6 +30,12 @@ OUTPUTS = {
     "employment_below_reported": ("flag", "employment rate below the reported 92.08 %"),
     "households_without_worker": ("households", "households with labour but no worker"),
     "matching_optimal": ("flag", "the plan is proven optimal"),
+    "binding_resource": ("name", "the resource that bound the most convoy days"),
+    "rule_violations": ("count", "night departures, moves during a pause, overtime households"),
+    "matching_planned": ("flag", "the matching found a plan (else its outputs are NaN)"),
+    "local_employed": ("people", "employed in the new town and near it"),
+    "exported": ("people", "employed away (buses, other channels, self-found work)"),
+    "expected_lasting_employed": ("people", "expected still employed after the lasting period"),
 }
 
 
@@ -47,47 +53,51 @@ def _half_width(value: Any) -> float:
 
 
 def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
-    """`Replications.summary()` of the moving campaign on these inputs (no file read)."""
-    from simlib.moving import Replications, _one
+    """`Replications.summary()` of the moving campaign on these inputs (no file read; the
+    replications run serially, since the sweep runs its points in parallel)."""
+    from simlib.moving import run_replications
 
-    households = inputs.population.households
-    runs = tuple(_one((inputs.moving, seed, r, households)) for r in range(replications))
-    return Replications(inputs.scenario, seed, runs).summary()
+    return run_replications(
+        inputs.moving, inputs.population, seed=seed, replications=replications, workers=1
+    ).summary()
 
 
-def run_matching(inputs: Inputs, seed: int) -> dict[str, Any]:
-    """`MatchResult.summary()` of the job matching on these inputs (no file read)."""
-    from simlib.matching import match_population
+def run_matching(inputs: Inputs, seed: int) -> dict[str, Any] | None:
+    """`MatchResult.summary()` of the job matching on these inputs (no file read), or None
+    when the matching ends without a plan (the point's matching outputs are then NaN)."""
+    from simlib.matching import MatchFailed, match_jobs
 
-    population = inputs.population
-    result = match_population(
-        population.people,
-        population.households,
-        inputs.jobs,
-        seed=seed,
-        baselines=False,
-        duals=False,
-    )
+    try:
+        result = match_jobs(inputs.jobs, inputs.population, seed=seed, baselines=False)
+    except MatchFailed:
+        return None
     return result.summary()
 
 
-def headline(moving: Mapping[str, Any], matching: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat headline outputs (see OUTPUTS) from the two models' summaries."""
+def headline(moving: Mapping[str, Any], matching: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The flat headline outputs (see OUTPUTS) from the two models' summaries (`matching`
+    None: the matching found no plan)."""
     poor = moving.get("registered_poor_all_in_day")
     deadline_day = moving.get("registered_poor_deadline_day")
+    planned = matching is not None
+    matching = matching or {}
     rate = matching.get("employment_rate")
     reported = matching.get("reported_rate")
+    violations = moving.get("rule_violations") or {}
     return {
         "campaign_days": _mean(moving.get("campaign_days")),
         "campaign_days_ci95": _half_width(moving.get("campaign_days")),
         "registered_poor_all_in_day": _mean(poor),
         "registered_poor_all_in_day_ci95": _half_width(poor),
         "registered_poor_deadline_day": _mean(deadline_day),
-        "deadline_met_share": _mean(moving.get("registered_poor_in_by_deadline_share")),
+        "deadline_met_share": _mean(moving.get("deadline_met_share")),
         "deadline_missed": bool(
             deadline_day is not None and poor is not None and _mean(poor) > _mean(deadline_day)
         ),
         "households_not_moved": _mean(moving.get("households_not_moved")),
+        "binding_resource": str(moving.get("binding_resource", "")),
+        "rule_violations": float(sum(_mean(v) for v in violations.values())),
+        "matching_planned": planned,
         "employed": _mean(matching.get("employed")),
         "laborers": _mean(matching.get("laborers")),
         "employment_rate": _mean(rate),
@@ -95,6 +105,9 @@ def headline(moving: Mapping[str, Any], matching: Mapping[str, Any]) -> dict[str
             rate is not None and reported is not None and float(rate) < float(reported)
         ),
         "households_without_worker": _mean(matching.get("households_without_worker")),
+        "local_employed": _mean(matching.get("local_employed")),
+        "exported": _mean(matching.get("exported")),
+        "expected_lasting_employed": _mean(matching.get("expected_lasting_employed")),
         "matching_optimal": bool(matching.get("optimal", False)),
     }
 

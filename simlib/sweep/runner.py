@@ -103,6 +103,9 @@ def run_point(
     return record
 
 
+WAIT_FOR_WORKERS_SECONDS = 120  # a scheduler without a worker this long is an error
+
+
 def _client(scheduler: str | None, workers: int | None):
     """A Dask client on the given scheduler, or on a new LocalCluster (one thread/worker)."""
     import dask
@@ -197,6 +200,16 @@ def run_sweep(
         base = spec.load_base()
         client, cluster = _client(scheduler, workers)
         try:
+            if cluster is None:  # an existing cluster: its workers may still be joining
+                try:
+                    client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_SECONDS)
+                except TimeoutError:
+                    raise DataError(
+                        "--scheduler",
+                        "scheduler",
+                        scheduler,
+                        f"no worker joined within {WAIT_FOR_WORKERS_SECONDS} s",
+                    ) from None
             n_workers = len(client.scheduler_info().get("workers", {})) or (workers or 0)
             shared = client.scatter(base.population, broadcast=True)
             bare = replace(base, population=None)

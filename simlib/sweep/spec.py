@@ -10,13 +10,13 @@ A specification is a YAML file under data/sweeps/:
     common_random_numbers: true         # every point uses the master seed (default)
     design: {method: oat}               # oat | morris | sobol | lhs | grid (+ settings)
     parameters:
-      moving.trucks_per_county: {}                  # range: low/high recorded in data/
-      moving.daily_reception_quota: {low: 60, high: 150}
+      moving.leased_vehicles_per_county_day: {}     # range: low/high recorded in data/
+      moving.route_vehicles_per_day: {low: 75, high: 300}
       moving.scheduling_policy: {levels: [county_waves, daily_quota]}
       jobs.*: {exclude: [income_weight]}            # every assumed number with a range
     overlays:                           # oat only: what-ifs changing several at once
       - ../scenarios/more-escorts.yaml
-      - {moving.police_escorts_per_county: 1, moving.medical_escorts_per_county: 1}
+      - {moving.cadres_per_county: 20, moving.doctors_per_county: 5}
 
 Every value is checked through the domain loaders before anything runs: an unknown
 parameter, a value of the wrong type or one the loader refuses, an empty design or one
@@ -388,7 +388,7 @@ class _Probe:
 
     def check(self, changes: Mapping[str, Any]) -> None:
         from simlib.jobs_inputs import load_jobs_params
-        from simlib.moving_inputs import load_moving_params
+        from simlib.moving import load_moving_params
         from simlib.population import load_population_params
 
         scenario = self.scenario
