@@ -1,4 +1,8 @@
-"""Confidence intervals over replications, and how many replications a wanted precision needs."""
+"""Confidence intervals over replications, and how many replications a wanted precision needs.
+
+scipy is imported where a t quantile is needed, not at import: the command line's
+`simulate` path imports this module and starts in about a second.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,18 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as _stats
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
+def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | None]:
     """Mean with a Student-t confidence interval ({mean, ci95_low, ci95_high}).
 
-    With one replication the interval is the single value (no spread can be estimated).
+    With one replication the interval is undefined (None, null in JSON), never of zero
+    width: no spread can be estimated from one value.
     """
     x = np.asarray(values, dtype=float)
     mean = float(x.mean())
     if len(x) < 2:
-        return {"mean": mean, "ci95_low": mean, "ci95_high": mean}
+        return {"mean": mean, "ci95_low": None, "ci95_high": None}
     half = half_width(x, level)
     return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half}
 
@@ -26,7 +30,9 @@ def half_width(values: Sequence[float], level: float = 0.95) -> float:
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return math.inf
-    t = _stats.t.ppf(0.5 + level / 2, len(x) - 1)
+    from scipy import stats
+
+    t = stats.t.ppf(0.5 + level / 2, len(x) - 1)
     return float(t * x.std(ddof=1) / math.sqrt(len(x)))
 
 
@@ -40,8 +46,10 @@ def replications_needed(
     s = float(np.std(np.asarray(pilot, dtype=float), ddof=1))
     if s == 0:
         return 2
+    from scipy import stats
+
     r = 2
-    while _stats.t.ppf(0.5 + level / 2, r - 1) * s / math.sqrt(r) > wanted_half_width:
+    while stats.t.ppf(0.5 + level / 2, r - 1) * s / math.sqrt(r) > wanted_half_width:
         r += 1
         if r > 1_000_000:
             raise ValueError("wanted half-width needs more than a million replications")

@@ -32,3 +32,8 @@ def test_erlang_c_known_values():
     assert erlang_c_wait(0.5, 1.0, 1) == pytest.approx(1.0)
     # M/M/2 with a = 1: P(wait) = 1/3, Wq = P / (c mu - lambda) = 1/3
     assert erlang_c_wait(1.0, 1.0, 2) == pytest.approx(1 / 3)
+
+
+def test_mean_ci_of_one_replication_has_no_interval():
+    """One value gives no spread: the interval is undefined, never of zero width."""
+    assert mean_ci([7.0]) == {"mean": 7.0, "ci95_low": None, "ci95_high": None}

@@ -8,7 +8,6 @@ equal a serial run); `Replications.frame()` has one row per replication and
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +20,7 @@ import pandas as pd
 from simlib.moving.inputs import MovingParams
 from simlib.moving.plan import BatchPlan, make_plan
 from simlib.moving.result import RULES, binding_resource, run_campaign
+from simlib.stats import mean_ci
 
 
 def _one(args) -> dict[str, Any]:
@@ -29,19 +29,6 @@ def _one(args) -> dict[str, Any]:
     s = result.summary()
     s["events"] = result.events
     return s
-
-
-def mean_ci(values, level: float = 0.95) -> dict[str, float | None]:
-    """Mean with a Student-t confidence interval; with one replication the interval is
-    undefined (None, null in JSON), never of zero width."""
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "ci95_low": None, "ci95_high": None}
-    from scipy import stats
-
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
 SCALAR_MEANS = (

@@ -15,20 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib.stats import half_width
+from simlib.stats import mean_ci
 from simlib.timeline.inputs import TimelineParams
 from simlib.timeline.openings import Openings
 from simlib.timeline.rolling import TimelineRun
-
-
-def mean_ci(values) -> dict[str, float | None]:
-    """Mean and 95 % CI over replications; the CI is None with one replication."""
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return {"mean": mean, "ci95_low": None, "ci95_high": None}
-    half = half_width(x)
-    return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
 def _percentiles(run: TimelineRun) -> tuple[float, float]:
