@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from simlib.interrupt import Terminated, sigterm_as_interrupt
-from simlib.provenance import DataError, one_line
+from simlib.provenance import DataError, RunFailed, one_line
 from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -331,25 +331,21 @@ def _report_text(s: dict[str, Any]) -> str:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from simlib.report import NotebookFailed, build_reports
+    from simlib.report import build_reports
     from simlib.scenario import SMOKE_SCENARIO
 
     scenario = SMOKE_SCENARIO if args.smoke else args.scenario
     if args.replications < 1:
         raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    try:
-        build = build_reports(
-            scenario,
-            args.out,
-            seed=args.seed,
-            replications=args.replications,
-            solver=args.solver,
-            show_code=args.show_code,
-            notebooks_dir=args.notebooks,
-        )
-    except NotebookFailed as failure:
-        print(f"simlib report: {failure}", file=sys.stderr)
-        raise SystemExit(1) from None
+    build = build_reports(
+        scenario,
+        args.out,
+        seed=args.seed,
+        replications=args.replications,
+        solver=args.solver,
+        show_code=args.show_code,
+        notebooks_dir=args.notebooks,
+    )
     emit(build.summary(), args.json, _report_text)
 
 
@@ -452,7 +448,7 @@ def _match_text(s: dict[str, Any]) -> str:
 
 def _match(args: argparse.Namespace) -> None:
     from simlib.jobs_inputs import load_jobs_params
-    from simlib.matching import MatchFailed, match_jobs, write_outputs
+    from simlib.matching import match_jobs, write_outputs
     from simlib.population import generate_population
 
     scenario = load_scenario(args.scenario, seed=args.seed)
@@ -460,20 +456,16 @@ def _match(args: argparse.Namespace) -> None:
         raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "must be > 0")
     params = load_jobs_params(scenario)
     population = generate_population(scenario)
-    try:
-        result = match_jobs(
-            params,
-            population,
-            seed=scenario.seed,
-            solver=args.solver,
-            time_limit=args.time_limit,
-            marginal=args.marginal,
-            write_mps=args.write_mps,
-            scenario=scenario.name,
-        )
-    except MatchFailed as failure:
-        print(f"simlib match: {failure}", file=sys.stderr)
-        raise SystemExit(1) from None
+    result = match_jobs(
+        params,
+        population,
+        seed=scenario.seed,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        marginal=args.marginal,
+        write_mps=args.write_mps,
+        scenario=scenario.name,
+    )
     if args.out:
         write_outputs(result, args.out)
     emit(result.summary(), args.json, _match_text)
@@ -656,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
             args.run(args)
     except DataError as error:
         return _fail(args, f"{name}: bad input: {error}", EXIT_BAD_INPUT)
+    except RunFailed as error:
+        return _fail(args, f"{name}: {error}", EXIT_FAILED)
     except KeyboardInterrupt as error:
         how = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted (Ctrl-C)"
         return _fail(args, f"{name}: {how}; stopped before the end", EXIT_FAILED)

@@ -29,6 +29,11 @@ MAX_PROBLEM = 1000
 LARGEST_INT = 2**53  # integers beyond this are not exact as floats, and no count is this large
 
 
+class RunFailed(RuntimeError):
+    """A run that ended without a result (a notebook failed, the matching found no plan):
+    the command line prints its message and exits with status 1."""
+
+
 class DataError(ValueError):
     """Bad input. Names the file, the field and the offending value, and says what is wrong.
 

@@ -45,7 +45,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
 from simlib.interrupt import signals_held, sigterm_as_interrupt
-from simlib.provenance import DataError
+from simlib.provenance import DataError, RunFailed
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, load_scenario
 
@@ -76,7 +76,7 @@ REPORT_SET = re.compile(r"index\.html|build\.json|[0-9][0-9]-.*\.html|executed|f
 KERNEL_STARTUP = "import pandas; pandas.set_option('styler.format.escape', 'html')"
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(RunFailed):
     """A notebook raised an error; the message names the notebook, the cell and the error."""
 
     def __init__(self, notebook: str, cell: int | None, error: str, kept: Path):

@@ -30,12 +30,13 @@ import pulp
 
 from simlib.matching.formulation import Model
 from simlib.matching.instance import Instance
+from simlib.provenance import RunFailed
 
 SOLVERS = ("cbc", "highs")
 TOL = 1e-6
 
 
-class MatchFailed(RuntimeError):
+class MatchFailed(RunFailed):
     """The matching ended without a plan (infeasible, or stopped with none): the message
     says why and, where the elastic re-solve ran, which hard rows give way."""
 
