@@ -220,8 +220,6 @@ def _moving_inputs(args: argparse.Namespace):
 def _simulate(args: argparse.Namespace) -> None:
     from simlib.moving.replications import run_replications
 
-    if args.replications < 1:
-        raise DataError("--replications", "replications", args.replications, "must be >= 1")
     scenario, params, population = _moving_inputs(args)
     result = run_replications(
         params,
@@ -335,8 +333,6 @@ def _report(args: argparse.Namespace) -> None:
     from simlib.scenario import SMOKE_SCENARIO
 
     scenario = SMOKE_SCENARIO if args.smoke else args.scenario
-    if args.replications < 1:
-        raise DataError("--replications", "replications", args.replications, "must be >= 1")
     build = build_reports(
         scenario,
         args.out,
@@ -542,10 +538,6 @@ def _timeline(args: argparse.Namespace) -> None:
     from simlib.timeline import run_scenario
 
     scenario = load_scenario(args.scenario, seed=args.seed)
-    if args.replications < 1:
-        raise DataError("--replications", "replications", args.replications, "must be >= 1")
-    if args.workers < 1:
-        raise DataError("--workers", "workers", args.workers, "must be >= 1")
     result = run_scenario(
         scenario, replications=args.replications, solver=args.solver, workers=args.workers
     )
