@@ -19,40 +19,26 @@ from simlib.matching import match_population
 from simlib.moving import load_moving_params
 from simlib.population import generate_population
 from simlib.scenario import load_scenario
-from simlib.timeline import load_timeline_params
-from simlib.timeline.adapters import (
-    arrival_table,
-    care_bound_households,
-    eligible_jobs,
-    match_batch,
-)
-from simlib.timeline.openings import build_openings
-from simlib.timeline.rolling import available_laborers, simulate_timeline
+from simlib.timeline import load_timeline_params, replication_inputs, run_policy
+from simlib.timeline.adapters import match_batch
 
 REPEATS = 2
 
 
 def timeline(scenario, population, moving, jobs, params, policy="rolling"):
-    """Wall seconds of one replication's timeline, and the run."""
+    """Wall seconds of one replication's timeline (from its arrival table), and the run."""
     start = time.perf_counter()
-    arrivals = arrival_table(moving, population.households, seed=scenario.seed, replication=0)
-    openings = build_openings(params, jobs, moving.campaign_start)
-    laborers = available_laborers(
-        population.people, population.households, arrivals, params.settling_days
-    )
-    probability, income = eligible_jobs(laborers, jobs)
-    bound = care_bound_households(laborers, jobs) if policy == "greedy" else None
-    run = simulate_timeline(
+    inputs = replication_inputs(
         params,
         jobs,
-        openings,
-        laborers,
-        income,
-        probability=probability,
-        care_bound=bound,
-        policy=policy,
+        population.people,
+        population.households,
+        moving,
+        seed=scenario.seed,
+        replication=0,
     )
-    return time.perf_counter() - start, run, laborers, openings
+    run = run_policy(params, jobs, inputs, policy)
+    return time.perf_counter() - start, run, inputs.laborers, inputs.openings
 
 
 def main() -> None:

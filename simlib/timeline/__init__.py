@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ProcessPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
@@ -49,7 +51,10 @@ __all__ = [
     "TimelineParams",
     "TimelineResult",
     "TimelineRun",
+    "ReplicationInputs",
     "load_timeline_params",
+    "replication_inputs",
+    "run_policy",
     "run_scenario",
     "run_timeline",
 ]
@@ -76,29 +81,59 @@ def _hindsight(laborers, jobs, openings, day, cache, solve) -> tuple[int, float]
     return cache[key]
 
 
-def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, dt.date]:
-    """Both policies and the hindsight optima of moving replication r."""
-    params, jobs, people, households, moving, seed, r, solve, cache = args
-    arrivals = arrival_table(moving, households, seed=seed, replication=r)
+class ReplicationInputs(NamedTuple):
+    """What every policy of one moving replication runs on."""
+
+    day_zero: dt.date  # the first arrival's campaign day 0
+    openings: Openings
+    laborers: pd.DataFrame  # one row per laborer, with the day they become available
+    probability: np.ndarray  # success probability, laborer x employer
+    income: np.ndarray  # expected income, laborer x employer
+
+
+def replication_inputs(
+    params: TimelineParams,
+    jobs: JobsParams,
+    people: pd.DataFrame,
+    households: pd.DataFrame,
+    moving: MovingParams,
+    *,
+    seed: int,
+    replication: int,
+) -> ReplicationInputs:
+    """Moving replication `replication`'s arrivals, the places opening from its first day,
+    the laborers as they become available and what each may earn where."""
+    arrivals = arrival_table(moving, households, seed=seed, replication=replication)
     day_zero = _day_zero(arrivals)
     openings = build_openings(params, jobs, day_zero)
     laborers = available_laborers(people, households, arrivals, params.settling_days)
     probability, income = eligible_jobs(laborers, jobs)
-    runs = [
-        simulate_timeline(
-            params,
-            jobs,
-            openings,
-            laborers,
-            income,
-            probability=probability,
-            care_bound=care_bound_households(laborers, jobs) if policy == "greedy" else None,
-            policy=policy,
-            replication=r,
-            **solve,
-        )
-        for policy in POLICIES
-    ]
+    return ReplicationInputs(day_zero, openings, laborers, probability, income)
+
+
+def run_policy(
+    params: TimelineParams, jobs: JobsParams, inputs: ReplicationInputs, policy: str, **solve
+) -> TimelineRun:
+    """One policy's timeline (the greedy one keeps the care rule by its own bookkeeping)."""
+    return simulate_timeline(
+        params,
+        jobs,
+        inputs.openings,
+        inputs.laborers,
+        inputs.income,
+        probability=inputs.probability,
+        care_bound=care_bound_households(inputs.laborers, jobs) if policy == "greedy" else None,
+        policy=policy,
+        **solve,
+    )
+
+
+def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, dt.date]:
+    """Both policies and the hindsight optima of moving replication r."""
+    params, jobs, people, households, moving, seed, r, solve, cache = args
+    inputs = replication_inputs(params, jobs, people, households, moving, seed=seed, replication=r)
+    day_zero, openings, laborers = inputs.day_zero, inputs.openings, inputs.laborers
+    runs = [run_policy(params, jobs, inputs, policy, replication=r, **solve) for policy in POLICIES]
     cache = {} if cache is None else cache
     two_months = int(laborers["arrival_day"].max()) + params.two_months_days
     two, lasting_two = _hindsight(laborers, jobs, openings, two_months, cache, solve)
