@@ -168,10 +168,11 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate (the moving campaign) ------------------------------------------------------
 
 
-def _ci_text(x: dict[str, Any]) -> str:
-    if x["ci95_low"] is None:
+def _ci_text(x: dict[str, Any], fmt: str = "{:.1f}") -> str:
+    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
+    if x.get("ci95_low") is None:
         return "no CI: one replication"
-    return f"95 % CI {x['ci95_low']:.1f}-{x['ci95_high']:.1f}"
+    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
 
 
 def _simulate_text(s: dict[str, Any]) -> str:
@@ -494,12 +495,6 @@ SUBCOMMANDS.append(_add_match)
 # --- timeline (from arrival to first wage) ------------------------------------------------
 
 
-def _timeline_ci(x: dict[str, Any], fmt: str = "{:,.0f}") -> str:
-    if x.get("ci95_low") is None:
-        return "(one replication: no CI)"
-    return f"(95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])})"
-
-
 def _timeline_text(s: dict[str, Any]) -> str:
     two, pct, wait = s["employed_two_months"], s["percent_of_hindsight"], s["days_to_first_job"]
     g = s["greedy"]
@@ -507,15 +502,15 @@ def _timeline_text(s: dict[str, Any]) -> str:
         f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
         f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
         f"settling {s['settling_days']} days",
-        f"  employed two months after the last arrival  {two['mean']:,.0f} {_timeline_ci(two)}   "
+        f"  employed two months after the last arrival  {two['mean']:,.0f} ({_ci_text(two, '{:,.0f}')})   "
         f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
         f"  hindsight optimum at two months {s['hindsight_employed']['mean']:,.0f}: "
-        f"{pct['mean']:.2f} % of it {_timeline_ci(pct, '{:.2f}')}",
+        f"{pct['mean']:.2f} % of it ({_ci_text(pct, '{:.2f}')})",
         f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
         f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
         f"{s['hindsight_final']['mean']:,.0f}",
         f"  expected lasting employment of those at work at two months "
-        f"{s['expected_lasting']['mean']:,.0f} {_timeline_ci(s['expected_lasting'])}, "
+        f"{s['expected_lasting']['mean']:,.0f} ({_ci_text(s['expected_lasting'], '{:,.0f}')}), "
         f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
         f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
         f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
