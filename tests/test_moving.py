@@ -13,7 +13,7 @@ import pytest
 from conftest import replace_in
 
 from simlib.cli import main
-from simlib.moving import load_moving_params, run_campaign, run_replications, simulate_campaign
+from simlib.moving import load_moving_params, run_campaign, run_replications
 from simlib.population import generate_population
 from simlib.provenance import DataError
 from simlib.scenario import PROJECT_ROOT, load_scenario
@@ -260,7 +260,7 @@ def test_planner_plan_file_runs(tmp_path, smoke, smoke_params, smoke_households)
         encoding="utf-8",
     )
     s = load_scenario(scenario)
-    r = simulate_campaign(s, households=smoke_households)
+    r = run_campaign(load_moving_params(s), smoke_households, s.seed)
     assert r.plan.source == str(out)
     ludian = r.households[r.households["county"] == "Ludian"]
     assert ludian["batch_day"].min() == 2
@@ -290,7 +290,7 @@ def _plan_scenario(tmp_path: Path, rows: str) -> Path:
 def test_bad_plan_files_fail_clearly(tmp_path, smoke_households, rows, field, words):
     s = load_scenario(_plan_scenario(tmp_path, rows))
     with pytest.raises(DataError) as error:
-        simulate_campaign(s, households=smoke_households)
+        run_campaign(load_moving_params(s), smoke_households, s.seed)
     assert error.value.field == field and words in error.value.problem
     assert error.value.file.endswith("plan.csv")
 
@@ -300,7 +300,7 @@ def test_registered_poor_after_the_deadline_is_rejected(tmp_path, smoke, smoke_h
     rows = "".join(f"2020-04-{10 + i},{c},{n}\n" for i, (c, n) in enumerate(counts.items()))
     s = load_scenario(_plan_scenario(tmp_path, rows))
     with pytest.raises(DataError, match="after the deadline"):
-        simulate_campaign(s, households=smoke_households)
+        run_campaign(load_moving_params(s), smoke_households, s.seed)
 
 
 def test_feasibility_names_first_day_and_resource(smoke, smoke_params, smoke_households):

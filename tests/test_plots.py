@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from simlib import plots
-from simlib.moving import simulate_campaign
+from simlib.moving import load_moving_params, run_campaign
 from simlib.population import generate_population
 from simlib.study import matching_baselines, run_matching
 
@@ -18,7 +18,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def campaign(smoke):
-    return simulate_campaign(smoke)
+    households = generate_population(smoke).households
+    return run_campaign(load_moving_params(smoke), households, smoke.seed)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@
 from simlib.moving.inputs import DAY, MovingParams, load_moving_params
 from simlib.moving.plan import BatchPlan, generate_plan, make_plan
 from simlib.moving.replications import Replications, run_replications
-from simlib.moving.result import CampaignResult, run_campaign, simulate_campaign
+from simlib.moving.result import CampaignResult, run_campaign
 
 __all__ = [
     "DAY",
@@ -25,5 +25,4 @@ __all__ = [
     "make_plan",
     "run_campaign",
     "run_replications",
-    "simulate_campaign",
 ]

@@ -484,14 +484,3 @@ def run_campaign(
     feasibility = check_feasibility(params, plan, households)
     campaign = Campaign(params, households, plan, seed, replication).run()
     return _tables(campaign, feasibility)
-
-
-def simulate_campaign(scenario, seed: int | None = None, replication: int = 0, households=None):
-    """Load the scenario's inputs and run one campaign (a convenience for notebooks)."""
-    from simlib.moving.inputs import load_moving_params
-    from simlib.population import generate_population
-
-    params = load_moving_params(scenario)
-    if households is None:
-        households = generate_population(scenario).households
-    return run_campaign(params, households, scenario.seed if seed is None else seed, replication)
