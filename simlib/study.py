@@ -170,17 +170,6 @@ def comparison_table(
     return pd.DataFrame(rows).set_index("figure")
 
 
-def _employed_by_programme(matching: Mapping[str, Any]) -> dict[str, float]:
-    """Employed per programme from a matching summary's `by_programme` (dict or records)."""
-    raw = matching.get("by_programme", {})
-    if isinstance(raw, Mapping):
-        out = {}
-        for name, v in raw.items():
-            out[name] = float(v["assigned"] if isinstance(v, Mapping) else v)
-        return out
-    return {r["programme"]: float(r["assigned"]) for r in raw}
-
-
 # --- which assumptions matter -----------------------------------------------------------
 
 
