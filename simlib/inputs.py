@@ -94,10 +94,7 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
     if "seed" in top:
         scenario = scenario.with_seed(top["seed"])
     if "scale" in top:
-        scale = top["scale"]
-        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
-            raise DataError(where or scenario.path, "scale", scale, "must be a number in (0, 1]")
-        scenario = replace(scenario, scale=float(scale))
+        scenario = scenario.with_scale(top["scale"], where)
     everything = bool(top)  # seed or scale: every domain depends on them
     try:
         population = (

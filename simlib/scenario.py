@@ -88,6 +88,14 @@ class Scenario:
     def with_seed(self, seed: int | None) -> Scenario:
         return self if seed is None else replace(self, seed=_check_seed(seed, self.path))
 
+    def with_scale(self, scale: Any, where: str | Path | None = None) -> Scenario:
+        """A copy at another scale, checked as the loader checks a scenario file's `scale`
+        (`where` names the file an error is reported in; default: the scenario's)."""
+        where = self.path if where is None else where
+        _check_scale_type(where, scale)
+        _check_scale(where, self.data_dir, float(scale))
+        return replace(self, scale=float(scale))
+
 
 def _check_seed(seed: Any, file: Path) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -274,8 +282,7 @@ def load_scenario(path: str | Path | None = None, *, seed: int | None = None) ->
             f"must be text of at most {MAX_DESCRIPTION_CHARACTERS} characters",
         )
     scale = raw.get("scale", 1.0)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
-        raise DataError(path, "scale", scale, "must be a number in (0, 1]")
+    _check_scale_type(path, scale)
     scenario_seed = _check_seed(raw.get("seed", DEFAULT_SEED), path)
 
     data_dir = _data_dir(path, raw)
@@ -335,7 +342,12 @@ def _data_dir(path: Path, raw: Mapping[str, Any]) -> Path:
     return data_dir
 
 
-def _check_scale(path: Path, data_dir: Path, scale: float) -> None:
+def _check_scale_type(path: str | Path, scale: Any) -> None:
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
+        raise DataError(path, "scale", scale, "must be a number in (0, 1]")
+
+
+def _check_scale(path: str | Path, data_dir: Path, scale: float) -> None:
     """A scale that leaves the smallest county fewer than MIN_HOUSEHOLDS_PER_COUNTY households
     is refused with the smallest scale that works."""
     counties = data_dir / "population" / "counties.csv"
