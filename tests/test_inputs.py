@@ -79,6 +79,7 @@ def test_jobs_change_reloads_only_the_jobs(base):
         ({"moving.route_vehicles_per_day": 0}, "route_vehicles_per_day", "must be > 0"),
         ({"jobs.fairness_floor": 1.5}, "fairness_floor", "[0, 1]"),
         ({"scale": 2}, "scale", "(0, 1]"),
+        ({"scale": 0.001}, "scale", "scale must be at least"),
     ],
 )
 def test_bad_changes_name_the_field(base, changes, field, words):
