@@ -207,9 +207,10 @@ def test_the_command_exits_non_zero_naming_notebook_and_cell(tmp_path, capsys):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _notebook(notebooks / "00-broken.ipynb", "1 / 0")
-    with pytest.raises(SystemExit) as exit_:
-        main(["report", "--smoke", "--out", str(tmp_path / "out"), "--notebooks", str(notebooks)])
-    assert exit_.value.code == 1
+    code = main(
+        ["report", "--smoke", "--out", str(tmp_path / "out"), "--notebooks", str(notebooks)]
+    )
+    assert code == 1
     err = capsys.readouterr().err
     assert "00-broken.ipynb" in err and "cell 3" in err and "ZeroDivisionError" in err
 
