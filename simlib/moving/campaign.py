@@ -28,14 +28,16 @@ seed gives the same campaign and two scenarios see the same draws.
 
 from __future__ import annotations
 
+import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import simpy
 
 from simlib.moving.book import Book, CountyDay
-from simlib.moving.calendar import Calendar, Group, team_groups
+from simlib.moving.calendar import Calendar, Group, in_flat_step, team_groups
 from simlib.moving.convoys import (
     CENTRAL,
     REQUESTS,
@@ -62,9 +64,22 @@ def service_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> n
     return rng.gamma(shape, mean / shape, n)
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How much of the campaign to simulate: all of it (the default); one convoy day
+    (`day_only`: its flats ready, no visits, the weather letting it go); only its road
+    (`road_only`: up to the families' arrival); only its reception (`arrivals`: each
+    family's arrival time, in minutes)."""
+
+    day_only: bool = False
+    road_only: bool = False
+    arrivals: tuple[float, ...] | None = None
+    in_flat_only: bool = False  # the reception stops once the family is in its flat
+
+
 class Campaign:
-    """The SimPy model of one campaign (or, with `day_only`, of one convoy day with its
-    flats ready and no visits); `run()` fills the logs that `result` tabulates."""
+    """The SimPy model of one campaign (or part of one, see `Mode`); `run()` fills the logs
+    that `result` tabulates."""
 
     def __init__(
         self,
@@ -74,15 +89,17 @@ class Campaign:
         keys: tuple,
         *,
         pools: dict[str, int] | None = None,
-        day_only: bool = False,
+        mode: Mode = Mode(),
+        calendar: Calendar | None = None,
     ) -> None:
         p = params
-        self.params, self.plan, self.day_only = p, plan, day_only
+        self.params, self.plan, self.mode = p, plan, mode
+        self.day_only = mode.day_only
         self.households = households.reset_index(drop=True)
         self.sizes = self.households["size"].to_numpy(dtype=np.int64)
         n = len(self.sizes)
         self.pools = p.pools() if pools is None else dict(pools)
-        self.cal = Calendar(p)
+        self.cal = Calendar(p) if calendar is None else calendar
         self.book = Book(plan.rows, county_queues(self.households, p), self.cal)
         first = min(self.book.planned_day.values(), default=0)
         self.env = simpy.Environment(initial_time=min(0.0, self.cal.prepare_day(first) * DAY))
@@ -90,6 +107,7 @@ class Campaign:
         self.before = team_groups(p.steps, "before")
         self.after = team_groups(p.steps, "after")
         self.visit = team_groups(p.steps, "followup")[0]
+        self.in_flat = in_flat_step(p.steps)
         self._draw(keys, n)
         self._logs(n)
 
@@ -122,6 +140,7 @@ class Campaign:
         self.flat_ready = [-math.inf if self.day_only else nan] * n
         self.flat_event: dict[int, simpy.Event] = {}
         self.sent_day = np.full(n, -1, dtype=np.int64)
+        self.arrival = np.full(n, np.nan)
         self.convoy_of = np.full(n, -1, dtype=np.int64)
         self.left_reason = np.full(n, "", dtype=object)  # why first left behind
         self.left_on: dict[int, int] = {}  # household -> the last day it was left behind
@@ -135,15 +154,10 @@ class Campaign:
 
     def run(self) -> Campaign:
         """Run to the end; counts the events processed (`env_events`)."""
-        if not self.day_only:
-            starts = {
-                h: self.cal.prepare_day(d) * DAY + self.params.work_start
-                for h, d in self.book.planned_day.items()
-            }
-            for h in sorted(starts, key=lambda h: (starts[h], h)):
-                self.flat_event[h] = self.env.event()
-                self.env.process(self.prepare(h, starts[h]))
-        self.env.process(self.dispatch())
+        if self.mode.arrivals is not None:
+            self._arrive_all(self.mode.arrivals)
+        else:
+            self._start()
         step, events = self.env.step, 0
         try:
             while True:
@@ -153,6 +167,28 @@ class Campaign:
             pass
         self.env_events = events
         return self
+
+    def _start(self) -> None:
+        if not self.day_only:
+            starts = {
+                h: self.cal.prepare_day(d) * DAY + self.params.work_start
+                for h, d in self.book.planned_day.items()
+            }
+            for h in sorted(starts, key=lambda h: (starts[h], h)):
+                self.flat_event[h] = self.env.event()
+                self.env.process(self.prepare(h, starts[h]))
+        self.env.process(self.dispatch())
+
+    def _arrive_all(self, arrivals) -> None:
+        """Families arriving at given times (in order of arrival, then of call)."""
+        for h in sorted(range(len(arrivals)), key=lambda h: (arrivals[h], h)):
+            if not math.isnan(arrivals[h]):
+                self.env.process(self._arrive(h, arrivals[h]))
+
+    def _arrive(self, h: int, t: float):
+        if t > self.env.now:
+            yield self.env.timeout(t - self.env.now)
+        yield from self.receive(h)
 
     def times(self) -> dict[str, np.ndarray]:
         """Ready, start and end of every household at every step (minutes; NaN = never),
@@ -199,6 +235,8 @@ class Campaign:
         """Draw the county day's weather: False if it is called off (and re-planned)."""
         w = self.params.weather_on(cd.county, cd.day)
         cancel, hold = weather_draw(self.weather_rng[cd.county], w)
+        if self.day_only:  # the day is sized as the weather lets it go
+            cancel, hold = False, 0.0
         cd.log = {"day": cd.day, "county": cd.county, "due": len(cd.due), "replanned": cd.replanned,
                   "disruption": "called off" if cancel else ("held" if hold else ""), "hold": hold}  # fmt: skip
         self.county_days.append(cd.log)
@@ -222,7 +260,7 @@ class Campaign:
         own = {k: simpy.Container(env, self.pools[k], init=self.pools[k]) for k in REQUESTS if k not in CENTRAL}  # fmt: skip
         state = {
             "pools": {**central, **own},
-            "crews": simpy.Resource(env, self.pools["loading_crews"]),
+            "crews": [-math.inf] * self.pools["loading_crews"],  # each crew's next free time
             "cut": cut,
             "cutoff": cutoff,
             "free": -math.inf,
@@ -304,22 +342,21 @@ class Campaign:
                 state["pools"][name].put(need[name])
 
     def _load(self, cd, members, state):
-        """Load the convoy's trucks, each by the first free crew; when all are loaded."""
+        """Load the convoy's trucks at the gathering point: each truck, in turn, by the
+        first crew free (the county day's crews serve the trucks first come, first served,
+        as a SimPy resource would: their free times are kept in `state["crews"]`, so a
+        convoy's loading is one timeout); when all are loaded."""
         env, p = self.env, self.params
         per = p.households_per_truck
-        trucks = [members[i : i + per] for i in range(0, len(members), per)]
-        done = [env.process(self._load_truck(t, state, cd)) for t in trucks]
-        yield env.all_of(done)
+        crews, start, done = state["crews"], env.now, env.now
+        for i in range(0, len(members), per):
+            minutes = float(self.loading[members[i : i + per]].sum())
+            begin = max(start, heapq.heappop(crews))
+            state["waits"]["loading_crews"] += (begin - start) * len(members[i : i + per])
+            heapq.heappush(crews, begin + minutes)
+            done = max(done, begin + minutes)
+        yield env.timeout(done - start)
         return env.now
-
-    def _load_truck(self, households, state, cd):
-        env = self.env
-        asked, crews = env.now, state["crews"]
-        with crews.request() as request:
-            yield request
-            state["waits"]["loading_crews"] += (env.now - asked) * len(households)
-            self._peak((cd.day, cd.county, "loading_crews"), crews.count / crews.capacity)
-            yield env.timeout(float(self.loading[households].sum()))
 
     def _drive(self, cd, members, vehicles, loaded, depart):
         """Drive the segments; at the new town the families go to the move-in teams."""
@@ -334,6 +371,7 @@ class Campaign:
             yield env.timeout(segment.minutes * draw.factors[k] + draw.stops[k])
         cid = len(self.convoys)
         self.sent_day[members], self.convoy_of[members] = cd.day, cid
+        self.arrival[members] = env.now
         self.in_pause[members] = on_road_in_pause(depart, env.now, p)
         self.convoys.append(
             {"convoy_id": cid, "county": cd.county, "batch_day": cd.day, "households": len(members),
@@ -341,8 +379,9 @@ class Campaign:
              "loaded": loaded, "departure": depart, "arrival": env.now, "overnight_stops": nights,
              "breakdowns": draw.breakdowns, "illnesses": draw.illnesses}
         )  # fmt: skip
-        for h in members:
-            env.process(self.receive(int(h)))
+        if not self.mode.road_only:
+            for h in members:
+                env.process(self.receive(int(h)))
 
     # --- the move-in day ------------------------------------------------------------------
 
@@ -363,6 +402,8 @@ class Campaign:
             yield self.flat_event[h]
         for group in self.after:
             yield from self.serve(h, group)
+            if self.mode.in_flat_only and self.in_flat in group.steps:
+                return
         if self.day_only:
             return
         yield env.timeout((math.floor(env.now / DAY) + 1) * DAY + p.work_start - env.now)

@@ -62,7 +62,7 @@ class DaySizer:
         def fits(n: int) -> bool:
             return self.fits(day, [*today, (county, first, n)])
 
-        guess = min(most, self.last.get(county, most))
+        guess = min(most, self.last.get(county, self.params.day_households_max))
         if most <= 0:
             return 0
         step = 1  # gallop from the guess to bracket the answer: lo fits, hi does not

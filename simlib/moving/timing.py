@@ -82,6 +82,7 @@ class _Road:
     departure: np.ndarray = field(init=False)
     left_reason: np.ndarray = field(init=False)
     in_pause: np.ndarray = field(init=False)
+    rank: np.ndarray = field(init=False)  # order in which convoys set their families down
     convoys: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -90,6 +91,8 @@ class _Road:
         self.departure = np.full(self.n, np.nan)
         self.left_reason = np.full(self.n, "", dtype=object)
         self.in_pause = np.zeros(self.n, dtype=bool)
+        self.rank = np.arange(self.n, dtype=np.int64) + self.n
+        self.ranked = 0
 
 
 def _grant_all(need, pools, t, cutoff) -> tuple[float, str | None, dict[str, float]]:
@@ -153,6 +156,8 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
             if k != "route_vehicles":
                 pools[k].give_back(arrive + return_minutes(route, p), need[k])
         road.sent_day[members], road.departure[members] = cd.day, depart
+        road.rank[members] = np.arange(road.ranked, road.ranked + len(members))
+        road.ranked += len(members)
         road.arrival[members] = arrive
         road.in_pause[members] = on_road_in_pause(depart, arrive, p)
         road.convoys.append(
@@ -237,7 +242,7 @@ def _groups_in_turn(params, groups: tuple[Group, ...], ready, order, cal) -> dic
         sday = np.floor(np.nan_to_num(start) / DAY)
         overtime |= ~np.isnan(start) & (ready - sday * DAY > params.work_end + 1e-9)
         paused_days |= cal.paused_many(sday) & ~np.isnan(start)
-        order = np.argsort(ready, kind="stable")
+        order = order[np.argsort(ready[order], kind="stable")]
         ends.update(dict.fromkeys(g.steps, ready))
     return {"ends": ends, "end": ready, "carried": carried, "overtime": overtime, "paused": paused_days}  # fmt: skip
 
@@ -276,7 +281,7 @@ def time_plan(
     prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
     ready = np.fmax(road.arrival, prep["end"])
     ready[np.isnan(road.arrival)] = np.nan
-    order = np.lexsort((np.arange(len(ready)), ready))
+    order = np.lexsort((road.rank, ready))
     after = _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal)
     moved_in = after["ends"][in_flat_step(params.steps)]
     table = pd.DataFrame(
