@@ -22,7 +22,8 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,8 @@ from simlib.moving.campaign import Campaign, Mode
 from simlib.moving.calendar import Calendar, in_flat_step
 from simlib.moving.convoys import REQUESTS, convoy_needs, form_convoys, night_departure
 from simlib.moving.inputs import DAY, MovingParams
-from simlib.moving.plan import BatchPlan, county_queues, plan_frame
+from simlib.moving.plan import BatchPlan, county_queues, plan_frame, write_text_atomic
+from simlib.moving.timing import kept, time_plan
 from simlib.provenance import RunFailed
 
 # the resources searched, in turn; a reception team is a volunteer squad with its share of
@@ -218,16 +220,18 @@ def smallest(test: Callable[[int], bool], low: int, high: int) -> int:
     return hi
 
 
-def reception_bound(case: DayCase, arrivals: dict[int, tuple | None]) -> int:
-    """Reception teams no fewer than the squads' work of the day at mean times over the
-    time from the first arrival to the end of the shift (a lower bound to search from)."""
+def mean_time_fits(case: DayCase, values: dict[str, int], cal: Calendar) -> bool:
+    """Whether the day finishes with these resources at mean times with no disruptions,
+    by the arithmetic of `simlib.moving.timing` (a quick first guess for the search)."""
     p = case.params
-    first = min((min(a) for a in arrivals.values() if a), default=math.nan)
-    if math.isnan(first):
-        return 1
-    squads = sum(s.service_mean for s in p.steps if s.resource == "volunteer_squads")
-    hours = p.work_end - (first - math.floor(first / DAY) * DAY)
-    return max(1, math.floor(len(case.households) * squads / max(hours, 1.0)))
+    teams = {**p.resources, **reception_staff(p, values["reception_teams"])}
+    params = replace(p, resources=teams)
+    plan = pd.DataFrame([(case.day, case.county, len(case.households))], columns=["day", "county", "households"])  # fmt: skip
+    queues = {case.county: np.arange(len(case.households))}
+    table = time_plan(params, case.households, plan, queues, _pools(case, values), cal).households
+    table["flat_ready"] = -math.inf  # the day's flats are ready
+    table["carried_over"] = False  # settling may go to the next morning
+    return bool(kept(table, params).all())
 
 
 def gallop(test: Callable[[int], bool], low: int, high: int) -> int:
@@ -242,8 +246,8 @@ def gallop(test: Callable[[int], bool], low: int, high: int) -> int:
 
 def _search_road(search: DaySearch, values: dict[str, int], name: str, low: int) -> int:
     """The smallest of one road resource with the others as they are: one less than now
-    first (on a day that needs all it asks at once that is the only run); else a lower
-    bound from the road alone (families received at once), then the whole day from it."""
+    first (on a day that needs all it asks at once that is the only run); else upwards
+    from the smallest that finishes at mean times."""
     top = values[name]
 
     def whole(v: int) -> bool:
@@ -251,12 +255,8 @@ def _search_road(search: DaySearch, values: dict[str, int], name: str, low: int)
 
     if top <= low or not whole(top - 1):
         return top
-    if name == "loading_crews":  # every truck loaded by the cut-off, at mean times
-        p = search.case.params
-        loading = p.loading_mean * len(search.case.households)
-        low = max(low, math.floor(loading / max(p.latest_departure - p.gather_start, 1.0)))
-    bound = gallop(lambda v: search.enough(lambda r: search.road({**values, name: v}, r)), low, top - 1)  # fmt: skip
-    return gallop(whole, bound, top - 1)
+    guess = smallest(lambda v: mean_time_fits(search.case, {**values, name: v}, search.cal), low, top - 1)  # fmt: skip
+    return gallop(whole, guess, top - 1)
 
 
 def size_day(case: DayCase, ranges: dict[str, tuple[int, int]] | None = None) -> dict:
@@ -276,9 +276,10 @@ def size_day(case: DayCase, ranges: dict[str, tuple[int, int]] | None = None) ->
             "and family served at once" + (" within the ranges asked for" if ranges else "")
         )
     search.fix_road(values)
+    guess = smallest(lambda v: mean_time_fits(case, {**values, "reception_teams": v}, search.cal), low["reception_teams"], values["reception_teams"])  # fmt: skip
     values["reception_teams"] = gallop(
         lambda v: search.enough(lambda r: search.reception({**values, "reception_teams": v}, r)),
-        max(low["reception_teams"], reception_bound(case, search.arrivals)),
+        guess,
         values["reception_teams"],
     )
     for name in SEARCH[:-1]:
@@ -354,3 +355,77 @@ def overrides(table: pd.DataFrame, scale: float) -> dict[str, int]:
         "volunteer_squads": full(most["volunteer_squads"]),
         "settling_staff": full(most["settling_staff"]),
     }
+
+
+@dataclass(frozen=True)
+class NeedsRequest:
+    """What `simlib needs` was asked: replications per day, processes, the share of
+    replications a day must finish in, search ranges by resource, only some dates, and a
+    folder to write to."""
+
+    replications: int = 10
+    workers: int = 1
+    share: float = 0.9
+    ranges: dict[str, tuple[int, int]] | None = None
+    dates: tuple = ()
+    out: str | None = None
+
+
+def needs_summary(inputs, request: NeedsRequest) -> dict:
+    """What `simlib needs --json` prints: `days` (one row per convoy day of the plan, see
+    COLUMNS), the most any day needs and the scenario overrides that give it every day; with
+    `out`, needs.csv, the plan and a scenario running it with those resources."""
+    from simlib.moving.generate import make_plan
+
+    p, households = inputs.moving, inputs.population.households
+    plan = make_plan(p, households)
+    cases = day_cases(p, households, plan, inputs.seed, request.replications, request.share)
+    if request.dates:
+        wanted = {p.day(d) for d in request.dates}
+        cases = [c for c in cases if c.day in wanted]
+        if not cases:
+            raise Unmeetable(f"the plan has no convoy day on {', '.join(d.isoformat() for d in request.dates)}")  # fmt: skip
+    table = plan_needs(cases, request.ranges, request.workers)
+    most = {k: int(table[k].max()) for k in (*SEARCH, *RECEPTION)}
+    summary = {
+        "scenario": inputs.scenario.name,
+        "plan": plan.source,
+        "seed": inputs.seed,
+        "replications": request.replications,
+        "share": request.share,
+        "days": [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")],
+        "most": most,
+        "overrides": overrides(table, inputs.scenario.scale),
+        "out": request.out,
+    }
+    if request.out:
+        write_needs(inputs, plan, table, summary["overrides"], request.out)
+    return summary
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def write_needs(inputs, plan: BatchPlan, table: pd.DataFrame, changes: dict, out) -> None:
+    """needs.csv, plan.csv (the plan sized) and resources.yaml: a scenario that runs that
+    plan with the resources every day needs."""
+    import yaml
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / "needs.csv", table.to_csv(index=False))
+    plan.to_csv(folder / "plan.csv")
+    s = inputs.scenario
+    scenario = {
+        "name": f"{s.name}-needs",
+        "description": f"{s.name} with the resources `simlib needs` found for its plan (the most any convoy day needs)",  # fmt: skip
+        "data": str(s.data_dir.resolve()),
+        "seed": s.seed,
+        "scale": s.scale,
+        "moving": {**dict(s.overrides.get("moving", {})), **changes, "batch_plan": "plan.csv"},
+    }
+    for domain in ("population", "jobs"):
+        if s.overrides.get(domain):
+            scenario[domain] = dict(s.overrides[domain])
+    write_text_atomic(folder / "resources.yaml", yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True))  # fmt: skip

@@ -90,17 +90,17 @@ class _Data:
 
 
 def _capacities(params, households, queues, sizer: DaySizer) -> tuple[dict, dict]:
-    """cap[c] (the county alone) and town[c] (its reception with the road unlimited), the
-    smaller of the two over the start and the middle of its queue."""
+    """cap[c] (the county alone) and town[c] (its reception with the road unlimited): the
+    least over five places in its queue (household sizes vary along it), less 1 %."""
     day = moving_days(params)[0]
     road = {k: 10**6 for k in ROAD_POOLS if k != "trucks"}
     town_sizer = DaySizer(replace(params, **road, leased_vehicles=2 * 10**6), households, queues)
     most = 2 * params.day_households_max  # beyond the plan target, within reason
     cap, town = {}, {}
     for c, q in queues.items():
-        starts = (0, len(q) // 2)
-        cap[c] = min(sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)
-        town[c] = min(town_sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)
+        starts = sorted({min(len(q) - 1, k * len(q) // 5) for k in range(5)})
+        cap[c] = max(1, int(0.99 * min(sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)))  # fmt: skip
+        town[c] = max(1, int(0.99 * min(town_sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)))  # fmt: skip
     return cap, town
 
 
@@ -125,31 +125,37 @@ def _model(data: _Data, objective: str, cuts: list[tuple[int, dict[str, int], in
     x = {(c, d): pulp.LpVariable(f"x_{c}_{d}", 0, data.cap[c]) for c in counties for d in days}
     y = {(c, d): pulp.LpVariable(f"y_{c}_{d}", cat="Binary") for c in counties for d in days}
     busy = {(c, d): pulp.LpVariable(f"busy_{c}_{d}", 0, 1) for c in counties for d in days}
+    slack = True  # the registered-poor indicators also guide the search for the finish
     left = {(c, d): pulp.LpVariable(f"poor_left_{c}_{d}", cat="Binary") for c in counties for d in days}  # fmt: skip
     finish = pulp.LpVariable("finish", 0)
     poor_end = pulp.LpVariable("last_registered_poor_day", 0)
     for c in counties:
         prob += pulp.lpSum(x[c, d] for d in days) == data.households[c], f"all_moved[{c}]"
+        # a valid cut: whole convoy days, each at most cap[c]
+        prob += pulp.lpSum(y[c, d] for d in days) >= -(-data.households[c] // data.cap[c]), f"convoy_days[{c}]"  # fmt: skip
         prob += pulp.lpSum(x[c, d] for d in days if d <= p.deadline_day) >= data.poor[c], f"poor_by_deadline[{c}]"  # fmt: skip
         prob += finish >= pulp.lpSum(busy[c, d] for d in days), f"finish[{c}]"
-        prob += poor_end >= pulp.lpSum(left[c, d] for d in days), f"poor_end[{c}]"
+        if slack:
+            prob += poor_end >= pulp.lpSum(left[c, d] for d in days), f"poor_end[{c}]"
         for i, d in enumerate(days):
             prob += x[c, d] <= data.cap[c] * y[c, d], f"day_capacity[{c},{d}]"
             window = [e for e in days if d <= e <= d + p.rest_days]
             prob += pulp.lpSum(y[c, e] for e in window) <= 1, f"rest_days[{c},{d}]"
             prob += y[c, d] <= busy[c, d], f"busy[{c},{d}]"
-            before = pulp.lpSum(x[c, e] for e in days[:i])
-            prob += before >= data.poor[c] * (1 - left[c, d]), f"poor_left[{c},{d}]"
             if i + 1 < len(days):
                 prob += busy[c, d] >= busy[c, days[i + 1]], f"busy_stays[{c},{d}]"
-                prob += left[c, d] >= left[c, days[i + 1]], f"poor_left_stays[{c},{d}]"
+            if slack:
+                before = pulp.lpSum(x[c, e] for e in days[:i])
+                prob += before >= data.poor[c] * (1 - left[c, d]), f"poor_left[{c},{d}]"
+                if i + 1 < len(days):
+                    prob += left[c, d] >= left[c, days[i + 1]], f"poor_left_stays[{c},{d}]"
     for d in days:
         prob += pulp.lpSum(x[c, d] * (1.0 / data.town[c]) for c in counties) <= 1, f"new_town[{d}]"
     for k, (d, sizes, most) in enumerate(cuts):
         prob += pulp.lpSum(x[c, d] for c in sizes) <= most, f"cut_{k}[{d}]"
     small = 1.0 / (len(days) * len(counties) + 1)
     days_used = pulp.lpSum(y.values())
-    main, other = (finish, poor_end) if objective == "finish" else (poor_end, finish)
+    main, other = (poor_end, finish) if objective == "slack" else (finish, poor_end)
     prob += main + small * other + small * small * days_used
     return prob, x, y
 
@@ -158,7 +164,7 @@ def _solve(prob, time_limit: float) -> tuple[str, float | None]:
     """Solve with HiGHS (its chatter away from stdout); the status and the relative gap."""
     # the objective counts days (the tie-breakers add less than a quarter of a day), so a
     # solution within half a day of the bound is proven optimal in days
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0.5)
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0.5, mip_heuristic_effort=0.5)
     with _quiet_stdout():
         prob.solve(solver)
     gap = None
@@ -178,7 +184,15 @@ def _solve(prob, time_limit: float) -> tuple[str, float | None]:
 
 
 def _rows(data: _Data, x) -> list[tuple[int, str, int]]:
-    return [(d, c, int(round(x[c, d].varValue or 0))) for c in data.households for d in data.days if (x[c, d].varValue or 0) > 0.5]  # fmt: skip
+    """Households per county day, in whole households: each county's running total is
+    rounded, so the days still add up to the county."""
+    rows = []
+    for c in data.households:
+        values = np.array([max(0.0, x[c, d].varValue or 0.0) for d in data.days])
+        cum = np.round(np.cumsum(values) * data.households[c] / max(values.sum(), 1e-9))
+        sizes = np.diff(np.concatenate([[0], cum])).astype(int)
+        rows += [(d, c, int(n)) for d, n in zip(data.days, sizes, strict=True) if n > 0]
+    return rows
 
 
 def _failing(data: _Data, rows, queues, sizer: DaySizer) -> list[tuple[int, dict[str, int], int]]:

@@ -16,8 +16,11 @@ not look at the resources at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import os
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -57,15 +60,32 @@ class BatchPlan:
         return self.rows.copy()
 
     def to_csv(self, path: str | Path) -> None:
-        """Write the plan in the format a scenario's `batch_plan` reads back."""
+        """Write the plan in the format a scenario's `batch_plan` reads back (atomically)."""
         header = (
             f"# Batch plan ({self.source}): one row per county convoy day. Edit and name it in "
             "a scenario (moving: {batch_plan: FILE}) to run it; county totals must equal the "
             "county's households.\n"
         )
-        with Path(path).open("w", encoding="utf-8", newline="") as handle:
-            handle.write(header)
-            self.rows[["date", "county", "households"]].to_csv(handle, index=False)
+        body = self.rows[["date", "county", "households"]].to_csv(index=False, lineterminator="\n")
+        write_text_atomic(Path(path), header + body)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write beside `path` under a hidden temporary name, flush, rename into place: a reader
+    sees the whole file or none. (The report and the sweep store have their own copies;
+    one shared helper is due.)"""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def plan_frame(rows: list[tuple[int, str, int]], params: MovingParams) -> pd.DataFrame:
