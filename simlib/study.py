@@ -46,7 +46,7 @@ def comparison_table(
 ) -> pd.DataFrame:
     """The reported figures next to the model's (mean and 95 % CI over replications).
 
-    `moving` is `Replications.summary()`; `matching` a job-matching summary (optional:
+    `moving` is `MovingResult.summary()`; `matching` a job-matching summary (optional:
     its rows say "not run" without it). Public-welfare posts and the bus channel of export
     are capacities the matching is given, so they are shown as inputs and never compared
     with themselves (`programme_keys` is accepted for callers and not used). Counts are
@@ -105,8 +105,10 @@ def comparison_table(
                 "model 95 % CI": "",
                 "note": f"night departures {violations['night_departures']:.1f}, moved during "
                 f"a pause {violations['moved_during_pause']:.1f}, overtime households "
-                f"{violations['overtime_households']:.1f}; "
-                f"{moving['carried_over_households']:.0f} households finished the next morning",
+                f"{violations['overtime_households']:.1f}; reception of "
+                f"{moving['carried_over_households']:.0f} households carried past the shift; "
+                f"{100 * moving['plan_kept_share']:.1f} % of households in their flat on their "
+                "planned day",
             }
         )
 
@@ -291,7 +293,7 @@ def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
         (
             "31 March 2020 deadline",
             f"day {moving['registered_poor_deadline_day']}",
-            f"met in {100 * moving['registered_poor_in_by_deadline_share']:.0f} % of replications",
+            f"met in {100 * moving['deadline_met_share']:.0f} % of replications",
         ),
         (
             "households / people moved",
@@ -314,9 +316,19 @@ def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
         ),
         ("convoys arriving after dark", f"{moving['convoys_after_dark']:,.1f}", ""),
         (
-            "households finishing the move-in the next morning",
+            "households in their flat on their planned day (plan kept)",
+            f"{100 * moving['plan_kept_share']:.1f} %",
+            f"late {moving['late_households']:,.1f}, left behind {moving['left_behind_households']:,.1f}",  # fmt: skip
+        ),
+        (
+            "households whose reception was carried past the end of the shift",
             f"{moving['carried_over_households']:,.1f}",
             "",
+        ),
+        (
+            "convoy days held or called off by the weather",
+            f"{moving['disrupted_convoy_days']:,.1f}",
+            f"called off {moving['called_off_days']:,.1f}",
         ),
         (
             "rule violations (night departures / moved in a pause / overtime)",
@@ -325,7 +337,7 @@ def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
         ),
         ("binding resource of the campaign", moving["binding_resource"], ""),
         (
-            "most days a family waited past its planned batch day",
+            "most days a family moved in after its planned convoy day",
             f"{moving['max_slip_days']:,.1f}",
             "",
         ),
@@ -335,7 +347,8 @@ def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
-    """Per sending county: convoys, vehicle trips, hours on the road, night holds."""
+    """Per sending county: convoys, vehicle trips, hours on the road, overnight stops, late
+    departures, breakdowns (over every replication in the table)."""
     c = convoys.assign(road_hours=(convoys["arrival"] - convoys["departure"]) / 60.0)
     table = c.groupby("county").agg(
         convoys=("convoy_id", "size"),
@@ -345,7 +358,9 @@ def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
         road_hours_median=("road_hours", "median"),
         road_hours_max=("road_hours", "max"),
         held_overnight=("held_overnight", "sum"),
+        late_departures=("late_departure", "sum"),
         after_dark=("after_dark", "sum"),
+        breakdowns=("breakdowns", "sum"),
     )
     return table.round(2)
 
@@ -362,20 +377,26 @@ def plan_by_county(plan: pd.DataFrame) -> pd.DataFrame:
 
 
 def feasibility_text(feasibility) -> str:
-    """The arithmetic feasibility check of a plan in one sentence (a `Feasibility`)."""
+    """The check of a plan at mean times in one sentence (a `Feasibility`)."""
+    late = feasibility.deadline_misses
+    deadline = (
+        " Registered-poor households are planned after the deadline in "
+        + ", ".join(f"{c} ({d})" for c, d in late.items())
+        + "."
+        if late
+        else ""
+    )
     if feasibility.feasible:
-        worst = feasibility.checks[
-            [c for c in feasibility.checks.columns if c.endswith("_load")]
-        ].max()
-        name = worst.idxmax().removesuffix("_load")
+        last = feasibility.checks["last_in_hour"].max()
         return (
-            f"By arithmetic, every convoy day of the plan fits its resources; the most "
-            f"loaded is the **{name}**, at {100 * worst.max():.0f} % of its capacity on its "
-            f"busiest day."
+            f"At mean times and with no disruptions, every convoy day of the plan keeps its "
+            f"plan: every family is in its flat on its planned day (the latest by "
+            f"{int(last):02d}:{int(60 * (last % 1)):02d}).{deadline}"
         )
     return (
-        f"By arithmetic, the plan does **not** fit: first on **{feasibility.first_date}** "
-        f"({feasibility.county}), the **{feasibility.resource}**: {feasibility.detail}."
+        f"At mean times the plan does **not** keep every day: first on "
+        f"**{feasibility.first_date}** ({feasibility.county}), **{feasibility.resource}**: "
+        f"{feasibility.detail}.{deadline}"
     )
 
 
@@ -392,7 +413,7 @@ def headline_text(moving: Mapping[str, Any], matching: Mapping[str, Any] | None 
     start = dt.date.fromisoformat(moving["campaign_start"])
     days, poor = moving["campaign_days"], moving["registered_poor_all_in_day"]
     deadline_day = moving["registered_poor_deadline_day"]
-    met = moving["registered_poor_in_by_deadline_share"]
+    met = moving["deadline_met_share"]
     verdict = (
         "meets the deadline in every replication"
         if met == 1

@@ -12,6 +12,8 @@ every county in turn each rest period, its households in equal days of at most
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -162,3 +164,13 @@ def make_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
             f"horizon of {params.max_campaign_days} days (max_campaign_days)"
         )
     return check_plan(params, households, plan.rows, plan.source)
+
+
+def planners_plan(inputs) -> BatchPlan:
+    """A planner's plan written without looking at the resources (`even_days`: every county
+    in turn each rest period, its households in equal days of at most
+    `convoy_day_households_max`), checked as any plan file is."""
+    params = replace(inputs.moving, policy="even_days")
+    households = inputs.population.households.reset_index(drop=True)
+    plan = generate_plan(params, households)
+    return check_plan(params, households, plan.rows, "a planner's plan: equal days, every county in turn")  # fmt: skip

@@ -102,7 +102,7 @@ def check_plan(
     population; a DataError names the file, the row and the value."""
     seen = set()
     for i, r in enumerate(rows.itertuples(index=False)):
-        where = f"date[row {i + 1}]"
+        where = f"date[{r.county}]"
         date = params.date(r.day).isoformat()
         if not 0 <= r.day < params.max_campaign_days:
             raise DataError(file, where, date, f"outside the campaign ({params.campaign_start} and the {params.max_campaign_days} days after it)")  # fmt: skip

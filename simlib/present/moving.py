@@ -171,3 +171,13 @@ def earlier_text(generated: Mapping[str, Any], optimised: Mapping[str, Any]) -> 
         f"than the generated plan (last family in its flat about {end_o:%d %b %Y} instead of "
         f"{end_g:%d %b %Y}, means over the replications)."
     )
+
+
+def deadline_text(day_households: int, most: Mapping[str, int], largest_now: float) -> str:
+    """The least that meets the deadline, in words (from `simlib.moving.deadline`)."""
+    parts = ", ".join(f"{int(most[k]):,} {words}" for k, words in RESOURCE_WORDS.items())
+    return (
+        f"Convoy days of at most **{day_households:,} households** (the generated plan's "
+        f"largest is {largest_now:,.0f}) still bring every registered-poor household in by "
+        f"31 March 2020. Such a day needs, at most over the five counties: {parts}."
+    )

@@ -32,6 +32,8 @@ OUTPUTS = {
     "matching_optimal": ("flag", "the plan is proven optimal"),
     "binding_resource": ("name", "the resource that bound the most convoy days"),
     "rule_violations": ("count", "night departures, moves during a pause, overtime households"),
+    "plan_kept_share": ("share", "households in their flat on their planned day"),
+    "left_behind_households": ("households", "left behind for a later convoy day"),
     "matching_planned": ("flag", "the matching found a plan (else its outputs are NaN)"),
     "local_employed": ("people", "employed in the new town and near it"),
     "exported": ("people", "employed away (buses, other channels, self-found work)"),
@@ -53,7 +55,7 @@ def _half_width(value: Any) -> float:
 
 
 def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
-    """`Replications.summary()` of the moving campaign on these inputs (no file read; the
+    """`MovingResult.summary()` of the moving campaign on these inputs (no file read; the
     replications run serially, since the sweep runs its points in parallel)."""
     from simlib.moving import run_replications
 
@@ -97,6 +99,8 @@ def headline(moving: Mapping[str, Any], matching: Mapping[str, Any] | None) -> d
         "households_not_moved": _mean(moving.get("households_not_moved")),
         "binding_resource": str(moving.get("binding_resource", "")),
         "rule_violations": float(sum(_mean(v) for v in violations.values())),
+        "plan_kept_share": _mean(moving.get("plan_kept_share")),
+        "left_behind_households": _mean(moving.get("left_behind_households")),
         "matching_planned": planned,
         "employed": _mean(matching.get("employed")),
         "laborers": _mean(matching.get("laborers")),
