@@ -144,6 +144,7 @@ class Campaign:
         self.convoy_of = np.full(n, -1, dtype=np.int64)
         self.left_reason = np.full(n, "", dtype=object)  # why first left behind
         self.left_on: dict[int, int] = {}  # household -> the last day it was left behind
+        self.left_reason_now: dict[int, str] = {}  # ... and why that time
         self.carried = np.zeros(n, dtype=bool)
         self.overtime = np.zeros(n, dtype=bool)
         self.in_pause = np.zeros(n, dtype=bool)
@@ -221,8 +222,8 @@ class Campaign:
             for cd in running:
                 decided += self._start_day(cd, central, cut, cutoff)
             yield env.all_of(decided)
-            for cd in running:
-                left = [h for h in cd.due if self.left_on.get(h) == cd.day]
+            for cd in running:  # those left behind at the cut-off (a pause: at departure)
+                left = [h for h in cd.due if self.left_on.get(h) == cd.day and self.sent_day[h] < 0 and self.left_reason_now.get(h) != "pause"]  # fmt: skip
                 if not self.book.leave_behind(cd.county, cd.day, left):
                     self._never(left)
 
@@ -251,11 +252,13 @@ class Campaign:
 
     def _leave(self, h: int, day: int, reason: str) -> None:
         self.left_on[h] = day
+        self.left_reason_now[h] = reason
         if not self.left_reason[h]:
             self.left_reason[h] = reason
 
     def _start_day(self, cd: CountyDay, central, cut, cutoff) -> list[simpy.Event]:
-        """Start one county day's convoys; their `decided` events."""
+        """Start one county day's convoys; their `decided` events (each fires, by the
+        cut-off, once the convoy has its resources or has left its families behind)."""
         env, p = self.env, self.params
         own = {k: simpy.Container(env, self.pools[k], init=self.pools[k]) for k in REQUESTS if k not in CENTRAL}  # fmt: skip
         state = {
@@ -271,11 +274,10 @@ class Campaign:
         decided = []
         previous = None  # the county's convoy before: convoys leave in order
         for first, stop, trucks, coaches in form_convoys(self.sizes[due].tolist(), p, self.pools):
-            event = env.event()
-            order = (previous, event)
-            env.process(self.convoy(cd, due[first:stop], (trucks, coaches), state, order))
-            previous = event
-            decided.append(event)
+            events = (previous, env.event(), env.event())  # before's departure, ours, decided
+            env.process(self.convoy(cd, due[first:stop], (trucks, coaches), state, events))
+            previous = events[1]
+            decided.append(events[2])
         return decided
 
     def _take(self, cd, members, need, state):
@@ -307,17 +309,20 @@ class Campaign:
         if share > self.peak.get(key, 0.0):
             self.peak[key] = share
 
-    def convoy(self, cd: CountyDay, members, vehicles, state, order):
+    def convoy(self, cd: CountyDay, members, vehicles, state, events):
         """One convoy, from its first request to its return (see the module docstring);
-        `order` holds the decision events of the county's convoy before and of this one."""
+        `events`: the departure (or calling off) of the county's convoy before, its own,
+        and the event telling the day's dispatch that it has its resources or was left
+        behind."""
         env, p = self.env, self.params
         need = convoy_needs(*vehicles, p)
-        previous, decided = order
+        previous, departed, decided = events
         missing = yield from self._take(cd, members, need, state)
+        decided.succeed()
         if missing:
             for h in members:
                 self._leave(int(h), cd.day, missing)
-            decided.succeed()
+            departed.succeed()
             return
         loaded = yield from self._load(cd, members, state)
         if previous is not None and not previous.triggered:
@@ -326,20 +331,29 @@ class Campaign:
         hold = cd.day * DAY + p.gather_start + cd.hold
         depart = depart_time(max(env.now, state["free"], hold), road, p)
         if p.dark_rule == "stop" and on_road_in_pause(depart, drive_mean(depart, road, p)[0], p):
-            for name in REQUESTS:
-                state["pools"][name].put(need[name])
-            for h in members:
-                self._leave(int(h), cd.day, "pause")
-            decided.succeed()
+            self._call_off_convoy(cd, members, need, state)
+            departed.succeed()
             return
         state["free"] = depart + p.convoy_headway
         yield env.timeout(depart - env.now)
-        decided.succeed()
+        departed.succeed()
         yield from self._drive(cd, members, vehicles, loaded, depart)
         yield env.timeout(return_minutes(road, p))
         for name in REQUESTS:
             if name != "route_vehicles":
                 state["pools"][name].put(need[name])
+
+    def _call_off_convoy(self, cd: CountyDay, members, need, state) -> None:
+        """A convoy that would be on the road in a pause does not leave: its resources go
+        back and its families are left behind for the county's next convoy day."""
+        for name in REQUESTS:
+            state["pools"][name].put(need[name])
+        left = [int(h) for h in members]
+        for h in left:
+            self._leave(h, cd.day, "pause")
+        after = max(cd.day, math.floor(self.env.now / DAY))
+        if not self.book.leave_behind(cd.county, after, left):
+            self._never(left)
 
     def _load(self, cd, members, state):
         """Load the convoy's trucks at the gathering point: each truck, in turn, by the

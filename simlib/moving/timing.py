@@ -60,6 +60,7 @@ class _Pool:
             self.level += heapq.heappop(self.returns)[1]
         while self.level < amount:
             if not self.returns:
+                self.last = INF  # the head of the line waits for ever: so does everyone behind
                 return INF
             t = self.returns[0][0]
             while self.returns and self.returns[0][0] <= t:
@@ -121,14 +122,15 @@ def _load(crews: list[float], start: float, trucks: list[float]) -> tuple[float,
     return done, wait
 
 
-def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _Road) -> list[int]:
-    """Time one county day's convoys; returns the households left behind."""
+def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _Road) -> tuple[list[int], list[tuple[int, list[int]]]]:  # fmt: skip
+    """Time one county day's convoys; returns the households left behind at the cut-off,
+    and those of convoys called off for a pause (with the day they were called off)."""
     p = ctx.params
     pools = {**central, **{k: _Pool(ctx.pools[k]) for k in REQUESTS if k not in CENTRAL}}
     crews = [-INF] * ctx.pools["loading_crews"]
     start = cd.day * DAY + p.gather_start
     cutoff = cd.day * DAY + (p.latest_departure if p.dark_rule == "stop" else DAY)
-    route, left = ctx.roads[cd.county], []
+    route, left, paused = ctx.roads[cd.county], [], []
     free = -INF  # when the county's next convoy may leave (headway)
     decided = -INF  # when the county's previous convoy left (or was called off)
     due = np.asarray(cd.due, dtype=np.int64)
@@ -149,7 +151,7 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
             for k in REQUESTS:
                 pools[k].give_back(decided, need[k])
             road.left_reason[members] = np.where(road.left_reason[members] == "", "pause", road.left_reason[members])  # fmt: skip
-            left += members.tolist()
+            paused.append((max(cd.day, math.floor(decided / DAY)), members.tolist()))
             continue
         decided, free = depart, depart + p.convoy_headway
         for k in REQUESTS:
@@ -165,7 +167,7 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
              "coaches": coaches, "granted": granted, "loaded": loaded, "departure": depart,
              "arrival": arrive, "overnight_stops": nights, "waits": waits}
         )  # fmt: skip
-    return left
+    return left, paused
 
 
 @dataclass
@@ -191,9 +193,10 @@ def time_road(params: MovingParams, households: pd.DataFrame, book: Book, pools=
         county_days = book.pop_date(day)
         central = {k: _Pool(ctx.pools[k] * len(county_days)) for k in CENTRAL}
         for cd in county_days:
-            left = _county_day(ctx, cd, central, road)
-            if not book.leave_behind(cd.county, cd.day, left):
-                road.left_reason[left] = np.where(road.left_reason[left] == "", "horizon", road.left_reason[left])  # fmt: skip
+            left, paused = _county_day(ctx, cd, central, road)
+            for after, members in [*paused, (cd.day, left)]:
+                if not book.leave_behind(cd.county, after, members):
+                    road.left_reason[members] = np.where(road.left_reason[members] == "", "horizon", road.left_reason[members])  # fmt: skip
     return road
 
 
