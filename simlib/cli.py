@@ -274,7 +274,8 @@ def _check_plan_options(args: argparse.Namespace) -> None:
 
 def _add_plan(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "plan", help="the moving campaign's batch plan (date, county, households), or an optimised one"
+        "plan",
+        help="the moving campaign's batch plan (date, county, households), or an optimised one",
     )
     add_common(parser)
     parser.add_argument("--out", default=None, help="write the plan to this CSV file")
@@ -325,7 +326,8 @@ def _check_needs_options(args: argparse.Namespace) -> None:
 
 def _add_needs(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "needs", help="what each convoy day needs (vehicles, drivers, police, cadres, doctors, crews, reception)"  # fmt: skip
+        "needs",
+        help="what each convoy day needs (vehicles, drivers, police, cadres, doctors, crews, reception)",  # fmt: skip
     )
     add_common(parser)
     parser.add_argument("--replications", type=int, default=10, help="replications per day (default: 10)")  # fmt: skip

@@ -305,12 +305,16 @@ def binding_days(days: pd.DataFrame) -> Figure:
     one replication's `days`): households in their flat on their planned day (solid), late
     (hatched) and left behind for a later day (light), one bar per day, coloured by what
     bound the day (the plan itself, a road resource, daylight, the weather, a move-in team)."""
-    d = days[days["planned"] > 0].groupby("date", as_index=False).agg(
-        planned=("planned", "sum"),
-        kept=("arrived_as_planned", "sum"),
-        late=("late", "sum"),
-        left=("left_behind", "sum"),
-        binding=("binding", lambda b: b.value_counts().index[0]),
+    d = (
+        days[days["planned"] > 0]
+        .groupby("date", as_index=False)
+        .agg(
+            planned=("planned", "sum"),
+            kept=("arrived_as_planned", "sum"),
+            late=("late", "sum"),
+            left=("left_behind", "sum"),
+            binding=("binding", lambda b: b.value_counts().index[0]),
+        )
     )
     d["date"] = pd.to_datetime(d["date"])
     causes = sorted(d["binding"].unique(), key=lambda k: (k != "plan", k))

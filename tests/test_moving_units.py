@@ -70,7 +70,9 @@ def test_roads_are_segments_that_add_up(baseline):
 
 
 def test_segments_that_do_not_add_up_are_refused(data_copy):
-    replace_in(data_copy / "moving" / "roads.csv", "Ludian,60,mountain,25,", "Ludian,60,mountain,45,")
+    replace_in(
+        data_copy / "moving" / "roads.csv", "Ludian,60,mountain,25,", "Ludian,60,mountain,45,"
+    )
     with pytest.raises(DataError, match="sum of its segments") as error:
         load_moving_params(load_scenario(data_copy / "scenarios" / "smoke.yaml"))
     assert error.value.field == "distance_km[Ludian]"
@@ -232,7 +234,11 @@ def test_a_day_called_off_goes_to_the_next_free_day(params, households, skip):
 
 @given(
     capacity=st.integers(1, 20),
-    asks=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 20), st.integers(1, 50)), min_size=1, max_size=12),  # fmt: skip
+    asks=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(1, 20), st.integers(1, 50)),
+        min_size=1,
+        max_size=12,
+    ),  # fmt: skip
 )
 def test_a_pool_grants_first_come_first_served(capacity, asks):
     """Against a direct replay: each ask (arrival offset, amount, hold) is granted in turn,
@@ -260,8 +266,10 @@ def test_a_pool_grants_first_come_first_served(capacity, asks):
 @given(threshold=st.integers(1, 200), low=st.integers(1, 50), span=st.integers(0, 200))
 def test_search_helpers_find_the_smallest_passing_value(threshold, low, span):
     high = max(low, threshold) + span
+
     def test(v):
         return v >= threshold
+
     want = max(low, threshold)
     assert smallest(test, low, high) == want
     assert gallop(test, low, high) == want

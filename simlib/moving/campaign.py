@@ -425,12 +425,10 @@ class Campaign:
 
     def serve(self, h: int, group: Group):
         """One team's consecutive steps for one household, within the shift."""
-        env, p = self.env, self.params
+        env = self.env
         team = self.teams[group.resource]
         total = self.group_minutes[group][h]
-        ready, start, end = self.ready[h], self.start[h], self.end[h]
-        first = group.steps[0]
-        ready[first] = env.now
+        self.ready[h][group.steps[0]] = env.now
         while True:
             with team.request() as request:
                 yield request

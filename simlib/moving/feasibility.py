@@ -60,10 +60,22 @@ def _reasons(table: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
     late = np.where(
         dep > planned,
         "late departure",
-        np.where(arr > dep, "overnight stop", np.where(table["flat_ready"] > planned * 1440.0, "flats", "reception")),  # fmt: skip
+        np.where(
+            arr > dep,
+            "overnight stop",
+            np.where(table["flat_ready"] > planned * 1440.0, "flats", "reception"),
+        ),  # fmt: skip
     )
     left = table["left_reason"].to_numpy().astype(object)
-    broke = np.where(table["overtime"], "overtime", np.where(table["moved_during_pause"], "pause", "night departure"))  # fmt: skip
+    broke = np.where(
+        table["overtime"],
+        "overtime",
+        np.where(
+            table["moved_during_pause"],
+            "pause",
+            np.where(table["carried_over"], "reception carried past the shift", "night departure"),
+        ),  # fmt: skip
+    )
     moved_ok = table["moved_in_day"].to_numpy() == planned
     why = np.where(table["sent_day"].to_numpy() != planned, np.where(left == "", "horizon", left), np.where(moved_ok, broke, late))  # fmt: skip
     return np.where(ok, "", why)

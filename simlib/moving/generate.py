@@ -61,6 +61,7 @@ class DaySizer:
     def largest(self, day: int, today: list, county: str, first: int, most: int) -> int:
         """The largest n <= most with which the county's day fits (0 if none does),
         searched from the county's last size (days are mostly alike)."""
+
         def fits(n: int) -> bool:
             return self.fits(day, [*today, (county, first, n)])
 

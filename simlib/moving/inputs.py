@@ -269,7 +269,10 @@ def _check_values(v: dict[str, Any], where: Path | str) -> None:
         raise DataError(where, "dark", v["dark"], "must be after gather_start and within the day")
     if not v["gather_start"] <= v["latest_departure"] <= v["dark"]:
         raise DataError(
-            where, "latest_departure", v["latest_departure"], "must lie between gather_start and dark"
+            where,
+            "latest_departure",
+            v["latest_departure"],
+            "must lie between gather_start and dark",
         )
     if not v["work_start"] < v["work_end"] <= DAY:
         raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simlib.moving.campaign import Campaign, Mode
 from simlib.moving.calendar import Calendar, in_flat_step
+from simlib.moving.campaign import Campaign, Mode
 from simlib.moving.convoys import REQUESTS, convoy_needs, form_convoys, night_departure
 from simlib.moving.inputs import DAY, MovingParams
 from simlib.moving.plan import BatchPlan, county_queues, plan_frame, write_text_atomic

@@ -1,30 +1,31 @@
 """The optimised batch plan: PuLP chooses the convoy days (county, date, households).
 
-Formulation (days d are the moving days of the horizon, counties c):
+A county's households are called in queue order, so its convoy days are filled in that
+order: the j-th day takes the next `size[c][j]` households, each day as large as keeps
+its plan at mean times with the plan's slack when the county moves alone (vehicle pool,
+drivers, route passes, police, cadres, doctors, loading crews, daylight, reception:
+`generate.DaySizer`), the last day the rest. The model chooses the dates.
 
-- x[c,d] households of county c on day d (integer), y[c,d] = 1 if c convoys on d;
-- all_moved[c]: the days' households add up to the county's;
-- day_capacity[c,d]: x[c,d] <= cap[c] y[c,d], cap[c] the largest convoy day of c that keeps
-  its plan at mean times with the plan's slack (vehicle pool, drivers, route passes,
-  police, cadres, doctors, loading crews, daylight, reception: `generate.DaySizer`);
-- new_town[d]: sum_c x[c,d] / town[c] <= 1, town[c] the largest day of c the move-in
-  teams (and the flats' preparation) take with the road unlimited: counties moving on one
-  date share the new town;
+Formulation (days d are the moving days of the horizon, counties c, y[c,d] = 1 if c
+convoys on d):
+
+- convoy_days[c]: sum_d y[c,d] = k[c], the number of its filled days;
 - rest_days[c,d]: at most one convoy day of c in any `rest_days + 1` consecutive days;
-- poor_by_deadline[c]: the county's registered-poor households (called first) moved by the
-  deadline;
+- new_town[d]: sum_c y[c,d] * biggest[c] / town[c] <= 1: counties moving on one date share
+  the new town (town[c]: the largest day of c the move-in teams and the flats'
+  preparation take with the road unlimited);
+- poor_by_deadline[c]: c's m[c]-th day, the one with its last registered-poor household
+  (they are called first), is on or before the deadline;
 - finish: T counts the moving days up to c's last convoy day (busy[c,d] >= busy[c,d+1],
   y[c,d] <= busy[c,d], T >= sum_d busy[c,d]); slack: P counts the moving days before c's
-  registered-poor households are all moved (poor_left[c,d] = 0 only once they are moved
-  before d).
+  m[c]-th day (sum_{e<d} y[c,e] >= m[c] (1 - poor_left[c,d]), P >= sum_d poor_left[c,d]).
 
 Objective `finish` minimises T (the last family in its flat), `slack` minimises P (the
-last registered-poor family), each with the other and the number of convoy days as small
-tie-breakers. The capacities are linear stand-ins for the rules, so every solution is
-checked day by day at mean times (`DaySizer.fits`); a date that does not keep its plan
-gets a cut (fewer households that date) and the model is solved again. The answer is
-verified from the variable values (constraint residuals, integrality) and by the checks
-every plan passes. Solved with HiGHS through PuLP, as the job matching is.
+last registered-poor family), each with the other as a small tie-breaker. Every date of a
+solution is checked at mean times (`DaySizer.fits`); two counties that do not fit on one
+date get a cut (not both that date) and the model is solved again. The answer is verified
+from the variable values (constraint residuals, integrality) and by the checks every plan
+passes. Solved with HiGHS through PuLP, as the job matching is.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from simlib.provenance import RunFailed
 
 OBJECTIVES = ("finish", "slack")
 TOL = 1e-6
-MAX_ROUNDS = 12  # re-solves after cuts
+MAX_ROUNDS = 8  # re-solves after cuts
 
 
 @dataclass(frozen=True)
@@ -83,88 +84,85 @@ class OptimisedPlan:
 class _Data:
     params: MovingParams
     days: list[int]
-    households: dict[str, int]
-    poor: dict[str, int]
-    cap: dict[str, int]
+    sizes: dict[str, list[int]]  # households of each of c's convoy days, in order
+    poor_day: dict[str, int]  # which of c's days (1-based) carries its last registered-poor
     town: dict[str, int]
 
 
-def _capacities(params, households, queues, sizer: DaySizer) -> tuple[dict, dict]:
-    """cap[c] (the county alone) and town[c] (its reception with the road unlimited): the
-    least over five places in its queue (household sizes vary along it), less 1 %."""
-    day = moving_days(params)[0]
-    road = {k: 10**6 for k in ROAD_POOLS if k != "trucks"}
-    town_sizer = DaySizer(replace(params, **road, leased_vehicles=2 * 10**6), households, queues)
-    most = 2 * params.day_households_max  # beyond the plan target, within reason
-    cap, town = {}, {}
+def fill_days(sizer: DaySizer, queues, day: int) -> dict[str, list[int]]:
+    """Each county's convoy days filled in call order, each as large as fits alone."""
+    most = 2 * sizer.params.day_households_max  # beyond the plan target, within reason
+    sizes = {}
     for c, q in queues.items():
-        starts = sorted({min(len(q) - 1, k * len(q) // 5) for k in range(5)})
-        cap[c] = max(1, int(0.99 * min(sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)))  # fmt: skip
-        town[c] = max(1, int(0.99 * min(town_sizer.largest(day, [], c, s, min(most, len(q) - s)) or 1 for s in starts)))  # fmt: skip
-    return cap, town
+        days, pos = [], 0
+        while pos < len(q):
+            n = sizer.largest(day, [], c, pos, min(most, len(q) - pos))
+            if n == 0:
+                raise RunFailed(f"no convoy day of {c} keeps its plan even with one household: the route is too long for the time rules")  # fmt: skip
+            days.append(n)
+            pos += n
+        sizes[c] = days
+    return sizes
 
 
-def _horizon(params: MovingParams, households: dict[str, int], cap: dict[str, int]) -> list[int]:
-    """Moving days up to the later of the deadline and the time the slowest county needs
-    at its largest days, rest days and pauses included (then some room)."""
+def _town(params, households, queues, day: int) -> dict[str, int]:
+    """The largest day of each county the new town takes with the road unlimited."""
+    road = {k: 10**6 for k in ROAD_POOLS if k != "trucks"}
+    sizer = DaySizer(replace(params, **road, leased_vehicles=2 * 10**6), households, queues)
+    most = 2 * params.day_households_max
+    return {c: sizer.largest(day, [], c, 0, min(most, len(q))) or 1 for c, q in queues.items()}
+
+
+def _horizon(params: MovingParams, sizes: dict[str, list[int]]) -> list[int]:
+    """Moving days up to the later of the deadline and what the county with the most days
+    needs at one every rest period, pauses included (then some room)."""
     days = moving_days(params)
-    need = max(-(-households[c] // cap[c]) for c in households) * (params.rest_days + 1)
+    need = max(len(s) for s in sizes.values()) * (params.rest_days + 1)
     paused = params.max_campaign_days - len(days)
-    end = min(params.max_campaign_days, max(params.deadline_day + 1, need + paused + params.rest_days + 1))  # fmt: skip
+    end = min(params.max_campaign_days, max(params.deadline_day + 1, need + paused + 2 * (params.rest_days + 1)))  # fmt: skip
     return [d for d in days if d < end]
 
 
-def _model(data: _Data, objective: str, cuts: list[tuple[int, dict[str, int], int]]):
-    """The formulation of the module docstring, with the cuts found so far. Two monotone
-    indicators per county and day (`busy`: the county still has convoy days from this day
-    on; `poor_left`: its registered-poor households are not all moved before it) count the
-    days up to the last family and the last registered-poor family, which keeps the LP
-    relaxation tight."""
-    p, days, counties = data.params, data.days, list(data.households)
+def _model(data: _Data, objective: str, cuts: list[tuple[int, str, str]]):
+    """The formulation of the module docstring, with the cuts found so far."""
+    p, days, counties = data.params, data.days, list(data.sizes)
     prob = pulp.LpProblem("batch_plan", pulp.LpMinimize)
-    x = {(c, d): pulp.LpVariable(f"x_{c}_{d}", 0, data.cap[c]) for c in counties for d in days}
     y = {(c, d): pulp.LpVariable(f"y_{c}_{d}", cat="Binary") for c in counties for d in days}
     busy = {(c, d): pulp.LpVariable(f"busy_{c}_{d}", 0, 1) for c in counties for d in days}
-    slack = True  # the registered-poor indicators also guide the search for the finish
     left = {(c, d): pulp.LpVariable(f"poor_left_{c}_{d}", cat="Binary") for c in counties for d in days}  # fmt: skip
     finish = pulp.LpVariable("finish", 0)
     poor_end = pulp.LpVariable("last_registered_poor_day", 0)
     for c in counties:
-        prob += pulp.lpSum(x[c, d] for d in days) == data.households[c], f"all_moved[{c}]"
-        # a valid cut: whole convoy days, each at most cap[c]
-        prob += pulp.lpSum(y[c, d] for d in days) >= -(-data.households[c] // data.cap[c]), f"convoy_days[{c}]"  # fmt: skip
-        prob += pulp.lpSum(x[c, d] for d in days if d <= p.deadline_day) >= data.poor[c], f"poor_by_deadline[{c}]"  # fmt: skip
+        k, m = len(data.sizes[c]), data.poor_day[c]
+        prob += pulp.lpSum(y[c, d] for d in days) == k, f"convoy_days[{c}]"
+        prob += pulp.lpSum(y[c, d] for d in days if d <= p.deadline_day) >= m, f"poor_by_deadline[{c}]"  # fmt: skip
         prob += finish >= pulp.lpSum(busy[c, d] for d in days), f"finish[{c}]"
-        if slack:
-            prob += poor_end >= pulp.lpSum(left[c, d] for d in days), f"poor_end[{c}]"
+        prob += poor_end >= pulp.lpSum(left[c, d] for d in days), f"poor_end[{c}]"
         for i, d in enumerate(days):
-            prob += x[c, d] <= data.cap[c] * y[c, d], f"day_capacity[{c},{d}]"
-            window = [e for e in days if d <= e <= d + p.rest_days]
+            window = [e for e in days[i : i + p.rest_days + 1] if e <= d + p.rest_days]
             prob += pulp.lpSum(y[c, e] for e in window) <= 1, f"rest_days[{c},{d}]"
             prob += y[c, d] <= busy[c, d], f"busy[{c},{d}]"
+            before = pulp.lpSum(y[c, e] for e in days[:i])
+            prob += before >= m * (1 - left[c, d]), f"poor_left[{c},{d}]"
             if i + 1 < len(days):
                 prob += busy[c, d] >= busy[c, days[i + 1]], f"busy_stays[{c},{d}]"
-            if slack:
-                before = pulp.lpSum(x[c, e] for e in days[:i])
-                prob += before >= data.poor[c] * (1 - left[c, d]), f"poor_left[{c},{d}]"
-                if i + 1 < len(days):
-                    prob += left[c, d] >= left[c, days[i + 1]], f"poor_left_stays[{c},{d}]"
+                prob += left[c, d] >= left[c, days[i + 1]], f"poor_left_stays[{c},{d}]"
+    biggest = {c: max(s) for c, s in data.sizes.items()}
     for d in days:
-        prob += pulp.lpSum(x[c, d] * (1.0 / data.town[c]) for c in counties) <= 1, f"new_town[{d}]"
-    for k, (d, sizes, most) in enumerate(cuts):
-        prob += pulp.lpSum(x[c, d] for c in sizes) <= most, f"cut_{k}[{d}]"
-    small = 1.0 / (len(days) * len(counties) + 1)
-    days_used = pulp.lpSum(y.values())
-    main, other = (poor_end, finish) if objective == "slack" else (finish, poor_end)
-    prob += main + small * other + small * small * days_used
-    return prob, x, y
+        prob += pulp.lpSum(y[c, d] * (biggest[c] / data.town[c]) for c in counties) <= 1 + TOL, f"new_town[{d}]"  # fmt: skip
+    for k, (d, a, b) in enumerate(cuts):
+        prob += y[a, d] + y[b, d] <= 1, f"cut_{k}[{d},{a},{b}]"
+    small = 1.0 / (len(days) + 1)
+    main, other = (finish, poor_end) if objective == "finish" else (poor_end, finish)
+    prob += main + small * other
+    return prob, y
 
 
 def _solve(prob, time_limit: float) -> tuple[str, float | None]:
     """Solve with HiGHS (its chatter away from stdout); the status and the relative gap."""
-    # the objective counts days (the tie-breakers add less than a quarter of a day), so a
-    # solution within half a day of the bound is proven optimal in days
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0.5, mip_heuristic_effort=0.5)
+    # the objective counts days (the tie-breaker adds less than one), so a solution within
+    # half a day of the bound is proven optimal in days
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0.5)
     with _quiet_stdout():
         prob.solve(solver)
     gap = None
@@ -183,20 +181,17 @@ def _solve(prob, time_limit: float) -> tuple[str, float | None]:
     return "no_solution", None
 
 
-def _rows(data: _Data, x) -> list[tuple[int, str, int]]:
-    """Households per county day, in whole households: each county's running total is
-    rounded, so the days still add up to the county."""
+def _rows(data: _Data, y) -> list[tuple[int, str, int]]:
+    """The chosen dates with each county's days in order."""
     rows = []
-    for c in data.households:
-        values = np.array([max(0.0, x[c, d].varValue or 0.0) for d in data.days])
-        cum = np.round(np.cumsum(values) * data.households[c] / max(values.sum(), 1e-9))
-        sizes = np.diff(np.concatenate([[0], cum])).astype(int)
-        rows += [(d, c, int(n)) for d, n in zip(data.days, sizes, strict=True) if n > 0]
+    for c, sizes in data.sizes.items():
+        dates = [d for d in data.days if (y[c, d].varValue or 0) > 0.5]
+        rows += [(d, c, n) for d, n in zip(dates, sizes, strict=True)]
     return rows
 
 
-def _failing(data: _Data, rows, queues, sizer: DaySizer) -> list[tuple[int, dict[str, int], int]]:
-    """Dates of the plan that do not keep their plan at mean times, as cuts."""
+def _failing(rows, queues, sizer: DaySizer) -> list[tuple[int, str, str]]:
+    """Dates where two or more counties do not keep their plans together, as cuts."""
     head = dict.fromkeys(queues, 0)
     by_day: dict[int, list[tuple[str, int, int]]] = {}
     for d, c, n in sorted(rows):
@@ -204,14 +199,27 @@ def _failing(data: _Data, rows, queues, sizer: DaySizer) -> list[tuple[int, dict
         head[c] += n
     cuts = []
     for d, entries in by_day.items():
-        if not sizer.fits(d, entries):
-            total = sum(n for _, _, n in entries)
-            cuts.append((d, {c: n for c, _, n in entries}, total - max(1, total // 50)))
+        if len(entries) > 1 and not sizer.fits(d, entries):
+            cuts += [(d, a[0], b[0]) for i, a in enumerate(entries) for b in entries[i + 1 :]]
     return cuts
 
 
+def _data(params: MovingParams, households: pd.DataFrame, queues, sizer: DaySizer) -> _Data:
+    day = moving_days(params)[0]
+    sizes = fill_days(sizer, queues, day)
+    poor = households["registered_poor"].to_numpy(dtype=bool)
+    poor_day = {}
+    for c, q in queues.items():
+        last = int(np.flatnonzero(poor[q])[-1]) + 1 if poor[q].any() else 0
+        poor_day[c] = int(np.searchsorted(np.cumsum(sizes[c]), last)) + 1 if last else 0
+    return _Data(params, _horizon(params, sizes), sizes, poor_day, _town(params, households, queues, day))  # fmt: skip
+
+
 def optimise_plan(
-    params: MovingParams, households: pd.DataFrame, objective: str = "finish", time_limit: float = 10.0
+    params: MovingParams,
+    households: pd.DataFrame,
+    objective: str = "finish",
+    time_limit: float = 10.0,
 ) -> OptimisedPlan:
     """The optimised plan (see the module docstring); RunFailed when none exists."""
     if objective not in OBJECTIVES:
@@ -220,29 +228,27 @@ def optimise_plan(
     households = households.reset_index(drop=True)
     queues = county_queues(households, params)
     sizer = DaySizer(params, households, queues)
-    cap, town = _capacities(params, households, queues, sizer)
-    poor = households["registered_poor"].to_numpy(dtype=bool)
-    sizes = {c: len(q) for c, q in queues.items()}
-    poor_count = {c: int(np.flatnonzero(poor[q])[-1]) + 1 if poor[q].any() else 0 for c, q in queues.items()}  # fmt: skip
-    data = _Data(params, _horizon(params, sizes, cap), sizes, poor_count, cap, town)
+    data = _data(params, households, queues, sizer)
     cuts: list = []
-    for rounds in range(1, MAX_ROUNDS + 1):
-        prob, x, _ = _model(data, objective, cuts)
-        status, gap = _solve(prob, max(1.0, time_limit - (time.perf_counter() - start)))
+    rounds = 0
+    while True:
+        rounds += 1
+        if rounds > MAX_ROUNDS:
+            raise RunFailed(f"the optimised plan still had dates that do not keep their plan after {MAX_ROUNDS} rounds of cuts")  # fmt: skip
+        prob, y = _model(data, objective, cuts)
+        # each round gets what is left of the time limit, and never less than a few seconds
+        status, gap = _solve(prob, max(3.0, time_limit - (time.perf_counter() - start)))
         if status not in ("optimal", "time_limit_feasible"):
             raise RunFailed(_why(status, data))
-        rows = _rows(data, x)
-        new = _failing(data, rows, queues, sizer)
+        rows = _rows(data, y)
+        new = _failing(rows, queues, sizer)
         if not new:
             break
         cuts += new
-    else:
-        raise RunFailed(f"the optimised plan still had dates that do not keep their plan after {MAX_ROUNDS} rounds of cuts")  # fmt: skip
     violation, fraction = model_residuals(prob)
     if violation > TOL or fraction > TOL:
         raise RunFailed(f"the optimised plan fails its own check (violation {violation:.2g}, integrality {fraction:.2g})")  # fmt: skip
-    table = plan_frame(rows, params)
-    plan = check_plan(params, households, table, f"optimised: {objective}")
+    plan = check_plan(params, households, plan_frame(rows, params), f"optimised: {objective}")
     return _result(plan, data, objective, (status, gap, pulp.value(prob.objective)), (rounds, len(cuts), time.perf_counter() - start, violation))  # fmt: skip
 
 
@@ -251,9 +257,7 @@ def _result(plan: BatchPlan, data: _Data, objective: str, solved, counts) -> Opt
     status, gap, value = solved
     rows = plan.rows
     last_poor = max(
-        int(rows.loc[(rows["county"] == c) & (rows["households"].groupby(rows["county"]).cumsum() >= data.poor[c]), "day"].min())  # fmt: skip
-        for c in data.households
-        if data.poor[c]
+        int(rows[rows["county"] == c]["day"].iloc[m - 1]) for c, m in data.poor_day.items() if m
     )
     return OptimisedPlan(plan, objective, status, float(value), gap, p.date(int(rows["day"].max())).isoformat(), p.date(last_poor).isoformat(), *counts)  # fmt: skip
 
@@ -262,11 +266,10 @@ def _why(status: str, data: _Data) -> str:
     """One line saying why no plan came out."""
     p = data.params
     if status == "infeasible":
-        need = {c: -(-data.poor[c] // data.cap[c]) for c in data.households}
-        worst = max(need, key=lambda c: need[c] * (p.rest_days + 1))
+        worst = max(data.poor_day, key=lambda c: data.poor_day[c])
         return (
             f"no plan moves every registered-poor household by {p.deadline.isoformat()} with "
-            f"these resources and rest days: {worst} needs {need[worst]} convoy days of at most "
-            f"{data.cap[worst]} households, {p.rest_days} rest days apart"
+            f"these resources and rest days: {worst} needs {data.poor_day[worst]} convoy days of "
+            f"at most {max(data.sizes[worst])} households, {p.rest_days} rest days apart"
         )
     return f"the solver stopped without a plan ({status})"

@@ -101,7 +101,7 @@ def check_plan(
     """A plan's rows (day, county, households) checked against the calendar and the
     population; a DataError names the file, the row and the value."""
     seen = set()
-    for i, r in enumerate(rows.itertuples(index=False)):
+    for r in rows.itertuples(index=False):
         where = f"date[{r.county}]"
         date = params.date(r.day).isoformat()
         if not 0 <= r.day < params.max_campaign_days:

@@ -68,6 +68,7 @@ class MovingResult:
 
     def replication(self, r: int = 0) -> CampaignResult:
         """Replication r's tables as a `CampaignResult` (read from the tables, not re-run)."""
+
         def part(table: pd.DataFrame) -> pd.DataFrame:
             return table[table["replication"] == r].drop(columns="replication").reset_index(drop=True)  # fmt: skip
 
@@ -109,7 +110,10 @@ class MovingResult:
         binding = {k: v / self.replications for k, v in sorted(Counter(self.days["binding"]).items())}  # fmt: skip
         out.update(
             {
-                "step_wait_minutes": {s: {"p50": float(w.wait_p50), "p95": float(w.wait_p95)} for s, w in waits.iterrows()},  # fmt: skip
+                "step_wait_minutes": {
+                    s: {"p50": float(w.wait_p50), "p95": float(w.wait_p95)}
+                    for s, w in waits.iterrows()
+                },  # fmt: skip
                 "utilization": {k: float(v) for k, v in util.items()},
                 "rule_violations": {k: float(runs[k].mean()) for k in RULES},
                 "binding_days": binding,
@@ -136,7 +140,10 @@ class MovingResult:
         return {
             "scenario": p.scenario,
             "campaign_days": mean_ci(runs["campaign_days"]),
-            "campaign_days_range": [int(runs["campaign_days"].min()), int(runs["campaign_days"].max())],  # fmt: skip
+            "campaign_days_range": [
+                int(runs["campaign_days"].min()),
+                int(runs["campaign_days"].max()),
+            ],  # fmt: skip
             "registered_poor_all_in_day": mean_ci(runs["registered_poor_all_in_day"]),
             "registered_poor_deadline": p.deadline.isoformat(),
             "registered_poor_deadline_day": p.deadline_day + 1,
@@ -203,5 +210,10 @@ def run(inputs, replications: int = 10, workers: int | None = None, plan: BatchP
     """The moving campaign on loaded `Inputs` (simlib.inputs): R replications of the plan
     (default: the scenario's, read or generated) with the scenario's seed."""
     return run_replications(
-        inputs.moving, inputs.population, seed=inputs.seed, replications=replications, workers=workers, plan=plan  # fmt: skip
+        inputs.moving,
+        inputs.population,
+        seed=inputs.seed,
+        replications=replications,
+        workers=workers,
+        plan=plan,  # fmt: skip
     )

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib.moving.campaign import Campaign
 from simlib.moving.calendar import in_flat_step, team_groups
+from simlib.moving.campaign import Campaign
 from simlib.moving.convoys import clock
 from simlib.moving.generate import make_plan
 from simlib.moving.inputs import DAY, MovingParams
@@ -172,7 +172,11 @@ class CampaignResult:
         the registered-poor deadline (for the progress figure)."""
         table = (
             self.moved.groupby(["moved_in_date", "county"])
-            .agg(households=("household_id", "size"), people=("size", "sum"), registered_poor=("registered_poor", "sum"))  # fmt: skip
+            .agg(
+                households=("household_id", "size"),
+                people=("size", "sum"),
+                registered_poor=("registered_poor", "sum"),
+            )  # fmt: skip
             .reset_index()
             .rename(columns={"moved_in_date": "date"})
             .sort_values(["date", "county"])

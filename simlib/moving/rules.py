@@ -44,7 +44,11 @@ def shortfall(hh: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         np.where(
             arr > dep,
             "overnight stop",
-            np.where(hh["flat_ready"].to_numpy() > hh["arrival"].to_numpy(), "flat not ready", "reception"),  # fmt: skip
+            np.where(
+                hh["flat_ready"].to_numpy() > hh["arrival"].to_numpy(),
+                "flat not ready",
+                "reception",
+            ),  # fmt: skip
         ),
     )
     left = hh["left_reason"].to_numpy().astype(object)
@@ -56,7 +60,10 @@ def _team_waited(params: MovingParams, times: dict[str, np.ndarray], phase: str)
     """For each household, the team of this phase it waited at longest."""
     groups = team_groups(params.steps, phase)
     waits = np.column_stack(
-        [np.nan_to_num(times["start"][:, g.steps[0]] - times["ready"][:, g.steps[0]]) for g in groups]
+        [
+            np.nan_to_num(times["start"][:, g.steps[0]] - times["ready"][:, g.steps[0]])
+            for g in groups
+        ]
     )
     names = np.array([g.resource for g in groups], dtype=object)
     return names[np.argmax(waits, axis=1)]

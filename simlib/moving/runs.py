@@ -76,7 +76,9 @@ def _counts(result) -> dict[str, Any]:
         "flats_not_ready": int((hh["flat_ready"] > hh["planned_day"] * DAY).sum()),
         "breakdowns": int(conv["breakdowns"].sum()) if len(conv) else 0,
         "illnesses": int(conv["illnesses"].sum()) if len(conv) else 0,
-        "followup_late": int((m["followup_day"] - m["moved_in_day"] > result.params.followup_days_target).sum()),  # fmt: skip
+        "followup_late": int(
+            (m["followup_day"] - m["moved_in_day"] > result.params.followup_days_target).sum()
+        ),  # fmt: skip
         "max_slip_days": int(m["slip_days"].max()) if len(m) else 0,
     }
 

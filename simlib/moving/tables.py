@@ -98,7 +98,9 @@ def read_roads(path: Path, counties: set[str], speeds: dict[str, float]) -> dict
     roads = {}
     for row in table.itertuples(index=False):
         if row.county not in counties:
-            raise DataError(path, "county", row.county, f"unknown county; known: {sorted(counties)}")
+            raise DataError(
+                path, "county", row.county, f"unknown county; known: {sorted(counties)}"
+            )
         kms = {s: float(getattr(row, f"{s}_km")) for s in SEGMENTS}
         if abs(sum(kms.values()) - row.distance_km) > 0.5 or row.distance_km <= 0:
             raise DataError(
@@ -107,9 +109,7 @@ def read_roads(path: Path, counties: set[str], speeds: dict[str, float]) -> dict
                 row.distance_km,
                 f"must be > 0 and equal the sum of its segments ({sum(kms.values()):g} km)",
             )
-        segments = tuple(
-            Segment(s, km, 60.0 * km / speeds[s]) for s, km in kms.items() if km > 0
-        )
+        segments = tuple(Segment(s, km, 60.0 * km / speeds[s]) for s, km in kms.items() if km > 0)
         roads[row.county] = Road(row.county, row.distance_km, row.road_type, segments)
     missing = sorted(counties - set(roads))
     if missing:

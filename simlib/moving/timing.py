@@ -296,7 +296,9 @@ def time_plan(
             "flat_ready": prep["end"],
             "moved_in": moved_in,
             "settled": after["end"],
-            "moved_in_day": np.where(np.isnan(moved_in), -1, np.floor(np.nan_to_num(moved_in) / DAY)).astype(np.int64),  # fmt: skip
+            "moved_in_day": np.where(
+                np.isnan(moved_in), -1, np.floor(np.nan_to_num(moved_in) / DAY)
+            ).astype(np.int64),  # fmt: skip
             "carried_over": after["carried"],
             "overtime": after["overtime"],
             "moved_during_pause": road.in_pause | after["paused"],

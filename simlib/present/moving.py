@@ -61,7 +61,12 @@ def simulate_text(s: Mapping[str, Any]) -> str:
         f"  binding resource: {s['binding_resource']}  (days: "
         + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
         + ")",
-        "  feasibility at mean times: " + ("the plan keeps every day" if f["feasible"] else f"{f['first_date']} {f['resource']}: {f['detail']}"),  # fmt: skip
+        "  feasibility at mean times: "
+        + (
+            "the plan keeps every day"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),  # fmt: skip
     ]
     if f.get("registered_poor_after_deadline"):
         late = ", ".join(f"{c} {d}" for c, d in f["registered_poor_after_deadline"].items())
@@ -87,7 +92,12 @@ def plan_text(s: Mapping[str, Any]) -> str:
     lines = [
         f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
         f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
-        "  feasibility at mean times: " + ("every convoy day keeps its plan" if f["feasible"] else f"{f['first_date']} {f['resource']}: {f['detail']}"),  # fmt: skip
+        "  feasibility at mean times: "
+        + (
+            "every convoy day keeps its plan"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),  # fmt: skip
     ]
     if "status" in s:
         gap = "" if s["status"] == "optimal" else f", gap to the bound {s['gap']:.2%}" if s["gap"] is not None else ""  # fmt: skip
@@ -101,7 +111,7 @@ def plan_text(s: Mapping[str, Any]) -> str:
 
 
 def needs_sentence(row: Mapping[str, Any]) -> str:
-    """"To move N households from county C on date D you need ..." for one convoy day."""
+    """ "To move N households from county C on date D you need ..." for one convoy day."""
     parts = [f"{int(row[k]):,} {words}" for k, words in RESOURCE_WORDS.items()]
     return (
         f"To move {int(row['households']):,} households from {row['county']} on {row['date']} "
