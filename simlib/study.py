@@ -284,24 +284,26 @@ def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
     m = moving
     start = dt.date.fromisoformat(m["campaign_start"])
     days, poor = m["campaign_days"], m["registered_poor_all_in_day"]
+    # fmt: off
     rows = [
-        ("campaign length (days, first convoy to last family in its flat)", f"{days['mean']:.1f}", _ci(days, "{:.1f}")),  # fmt: skip
-        ("last registered-poor household moved in", _day_date(start, poor["mean"]), _ci(poor, "{:.1f}")),  # fmt: skip
-        ("31 March 2020 deadline", f"day {m['registered_poor_deadline_day']}", f"met in {100 * m['deadline_met_share']:.0f} % of replications"),  # fmt: skip
-        ("households / people moved", f"{m['households_moved']:,.0f} / {m['people_moved']:,.0f}", ""),  # fmt: skip
+        ("campaign length (days, first convoy to last family in its flat)", f"{days['mean']:.1f}", _ci(days, "{:.1f}")),
+        ("last registered-poor household moved in", _day_date(start, poor["mean"]), _ci(poor, "{:.1f}")),
+        ("31 March 2020 deadline", f"day {m['registered_poor_deadline_day']}", f"met in {100 * m['deadline_met_share']:.0f} % of replications"),
+        ("households / people moved", f"{m['households_moved']:,.0f} / {m['people_moved']:,.0f}", ""),
         ("households not moved within the horizon", f"{m['households_not_moved']:,.0f}", ""),
-        ("households in their flat on their planned day (plan kept)", f"{100 * m['plan_kept_share']:.1f} %", f"late {m['late_households']:,.1f}, left behind {m['left_behind_households']:,.1f}"),  # fmt: skip
-        ("vehicle trips (trucks and coaches) / per household", f"{m['vehicle_trips']:,.0f} / {m['vehicles_per_household']:.2f}", ""),  # fmt: skip
+        ("households in their flat on their planned day (plan kept)", f"{100 * m['plan_kept_share']:.1f} %", f"late {m['late_households']:,.1f}, left behind {m['left_behind_households']:,.1f}"),
+        ("vehicle trips (trucks and coaches) / per household", f"{m['vehicle_trips']:,.0f} / {m['vehicles_per_household']:.2f}", ""),
         ("convoys", f"{m['convoys']:,.0f}", ""),
-        ("county convoy days / largest (households)", f"{m['convoy_days']:,.1f} / {m['largest_day_households']:,.0f}", ""),  # fmt: skip
-        ("convoys stopping overnight on the way / leaving the next morning", f"{m['convoys_held_overnight']:,.1f} / {m['late_departures']:,.1f}", ""),  # fmt: skip
+        ("county convoy days / largest (households)", f"{m['convoy_days']:,.1f} / {m['largest_day_households']:,.0f}", ""),
+        ("convoys stopping overnight on the way / leaving the next morning", f"{m['convoys_held_overnight']:,.1f} / {m['late_departures']:,.1f}", ""),
         ("convoys arriving after dark", f"{m['convoys_after_dark']:,.1f}", ""),
-        ("households whose reception was carried past the end of the shift", f"{m['carried_over_households']:,.1f}", ""),  # fmt: skip
-        ("convoy days held or called off by the weather", f"{m['disrupted_convoy_days']:,.1f}", f"called off {m['called_off_days']:,.1f}"),  # fmt: skip
-        ("rule violations (night departures / moved in a pause / overtime)", " / ".join(f"{v:.1f}" for v in m["rule_violations"].values()), ""),  # fmt: skip
+        ("households whose reception was carried past the end of the shift", f"{m['carried_over_households']:,.1f}", ""),
+        ("convoy days held or called off by the weather", f"{m['disrupted_convoy_days']:,.1f}", f"called off {m['called_off_days']:,.1f}"),
+        ("rule violations (night departures / moved in a pause / overtime)", " / ".join(f"{v:.1f}" for v in m["rule_violations"].values()), ""),
         ("binding resource of the campaign", m["binding_resource"], ""),
-        ("most days a family moved in after its planned convoy day", f"{m['max_slip_days']:,.1f}", ""),  # fmt: skip
+        ("most days a family moved in after its planned convoy day", f"{m['max_slip_days']:,.1f}", ""),
     ]
+    # fmt: on
     table = pd.DataFrame(rows, columns=["figure", "model (mean)", "95 % CI / note"])
     return table.set_index("figure")
 
