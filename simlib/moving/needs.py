@@ -393,7 +393,10 @@ def needs_summary(inputs, request: NeedsRequest) -> dict:
         "seed": inputs.seed,
         "replications": request.replications,
         "share": request.share,
-        "days": [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")],
+        "days": [
+            {k: _plain(row[k]) for k in [*COLUMNS, *(c for c in row if c not in COLUMNS)]}
+            for row in table.to_dict("records")
+        ],  # fmt: skip
         "most": most,
         "overrides": overrides(table, inputs.scenario.scale),
         "out": request.out,

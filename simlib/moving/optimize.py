@@ -127,11 +127,12 @@ def _model(data: _Data, objective: str, cuts: list[tuple[int, str, str]]):
     """The formulation of the module docstring, with the cuts found so far."""
     p, days, counties = data.params, data.days, list(data.sizes)
     prob = pulp.LpProblem("batch_plan", pulp.LpMinimize)
-    y = {(c, d): pulp.LpVariable(f"y_{c}_{d}", cat="Binary") for c in counties for d in days}
-    busy = {(c, d): pulp.LpVariable(f"busy_{c}_{d}", 0, 1) for c in counties for d in days}
-    left = {(c, d): pulp.LpVariable(f"poor_left_{c}_{d}", cat="Binary") for c in counties for d in days}  # fmt: skip
-    finish = pulp.LpVariable("finish", 0)
-    poor_end = pulp.LpVariable("last_registered_poor_day", 0)
+    var = prob.add_variable
+    y = {(c, d): var(f"y_{c}_{d}", 0, 1, cat="Integer") for c in counties for d in days}
+    busy = {(c, d): var(f"busy_{c}_{d}", 0, 1) for c in counties for d in days}
+    left = {(c, d): var(f"poor_left_{c}_{d}", 0, 1, cat="Integer") for c in counties for d in days}  # fmt: skip
+    finish = var("finish", 0)
+    poor_end = var("last_registered_poor_day", 0)
     for c in counties:
         k, m = len(data.sizes[c]), data.poor_day[c]
         prob += pulp.lpSum(y[c, d] for d in days) == k, f"convoy_days[{c}]"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simlib.provenance import DataError, read_table, read_text
+from simlib.provenance import LARGEST_INT, DataError, read_table, read_text
 
 PHASES = ("before", "after", "followup")
 SEGMENTS = ("township", "county_road", "expressway")
@@ -88,6 +88,20 @@ def parse_date(text: Any, file: Path | str, field: str) -> dt.date:
         if ISO_DATE.fullmatch(raw):
             raise DataError(file, field, text, "is not a date that exists") from None
         raise DataError(file, field, text, "expected a date YYYY-MM-DD") from None
+
+
+def parse_count(text: Any, file: Path | str, field: str) -> int:
+    """A count of households: a whole number above 0 and at most 2^53, read exactly (a
+    float would round 2^53 + 1 down to 2^53)."""
+    raw = str(text).strip()
+    if not re.fullmatch(r"[+-]?\d+", raw):
+        raise DataError(file, field, text, "expected a whole number of households")
+    value = int(raw)
+    if value > LARGEST_INT:
+        raise DataError(file, field, text, f"is too large (more than {LARGEST_INT:,})")
+    if value <= 0:
+        raise DataError(file, field, text, "must be > 0")
+    return value
 
 
 def read_roads(path: Path, counties: set[str], speeds: dict[str, float]) -> dict[str, Road]:
@@ -200,7 +214,7 @@ def read_batch_plan(path: Path, counties: set[str]) -> tuple[PlannedDay, ...]:
     lines = text.splitlines()
     # the first data row's line, after leading comments (as `BatchPlan.to_csv` writes) and header
     first = next((i for i, line in enumerate(lines) if not line.startswith("#")), 0) + 2
-    columns = {"date": "str", "county": "str", "households": "int"}
+    columns = {"date": "str", "county": "str", "households": "str"}  # counts parsed exactly
     table = read_table(path, columns, provenance=False)
     if table.empty:
         raise DataError(path, "(rows)", 0, "the batch plan has no convoy days")
@@ -212,8 +226,7 @@ def read_batch_plan(path: Path, counties: set[str]) -> tuple[PlannedDay, ...]:
             raise DataError(
                 path, f"county[{where}]", row.county, f"unknown county; known: {sorted(counties)}"
             )
-        if row.households <= 0:
-            raise DataError(path, f"households[{where}]", row.households, "must be > 0")
+        households = parse_count(row.households, path, f"households[{where}]")
         township = str(getattr(row, "township", "") or "")
-        rows.append(PlannedDay(date, row.county, int(row.households), township))
+        rows.append(PlannedDay(date, row.county, households, township))
     return tuple(rows)
