@@ -223,6 +223,7 @@ def _plan(args: argparse.Namespace) -> None:
 
     from simlib.moving import make_plan
     from simlib.moving.feasibility import check_feasibility
+    from simlib.moving.generate import unplanned
     from simlib.present.moving import plan_text
 
     inputs = _moving_inputs(args)
@@ -236,6 +237,9 @@ def _plan(args: argparse.Namespace) -> None:
         extra = optimised.summary()
     else:
         plan = make_plan(inputs.moving, households)
+        left = unplanned(plan, households)
+        if left:  # a plan file must account for every household: this one cannot be written
+            raise RunFailed(f"the generated plan leaves {left} households unplanned within the horizon (max_campaign_days {inputs.moving.max_campaign_days})")  # fmt: skip
     feasibility = check_feasibility(inputs.moving, plan, households)
     text = io.StringIO()
     if args.out:

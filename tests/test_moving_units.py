@@ -110,7 +110,7 @@ def test_a_team_must_name_a_count(data_copy):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"latest_departure": 1200}, "latest_departure"),
+        ({"latest_departure": 1200}, "latest_departure"),  # after dark
         ({"coaches_per_county_day": 200}, "coaches_per_county_day"),
         ({"dark_rule": "fly"}, "dark_rule"),
         ({"police_officers_per_county": 0}, "police_officers_per_county"),

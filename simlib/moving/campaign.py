@@ -42,6 +42,7 @@ from simlib.moving.convoys import (
     CENTRAL,
     REQUESTS,
     convoy_needs,
+    cutoff_minute,
     depart_time,
     drive_mean,
     form_convoys,
@@ -216,7 +217,7 @@ class Campaign:
                 k: simpy.Container(env, self.pools[k] * len(running), init=self.pools[k] * len(running))
                 for k in CENTRAL
             }  # fmt: skip
-            cutoff = day * DAY + (p.latest_departure if p.dark_rule == "stop" else DAY)
+            cutoff = day * DAY + cutoff_minute(p)
             cut = env.timeout(cutoff - env.now)
             decided: list[simpy.Event] = []
             for cd in running:

@@ -91,6 +91,15 @@ def clock(t: float) -> float:
     return t - math.floor(t / DAY) * DAY
 
 
+def cutoff_minute(params: MovingParams) -> float:
+    """Minute of a convoy day by which a convoy must have its resources (else its families
+    are left behind): `latest_departure` (never before `gather_start`: then no convoy gets
+    away), or midnight when convoys may drive in the dark."""
+    if params.dark_rule == "drive":
+        return DAY
+    return max(params.latest_departure, params.gather_start)
+
+
 def next_departure(t: float, params: MovingParams) -> float:
     """The earliest moment at or after t at which a convoy may leave its gathering point:
     with `dark_rule: stop`, not before `gather_start` and not at or after
@@ -102,7 +111,7 @@ def next_departure(t: float, params: MovingParams) -> float:
     c = t - day * DAY
     if c < p.gather_start:
         return day * DAY + p.gather_start
-    if c >= p.latest_departure:
+    if c >= cutoff_minute(p):
         return (day + 1) * DAY + p.gather_start
     return t
 

@@ -5,7 +5,9 @@ staggered over the rest period), `county_waves` (one county after another) and
 `daily_quota` (the county whose next household registered earliest first) plan a convoy
 day as large as keeps it at mean times with `plan_slack` minutes to spare, given the
 counties already planned that date (they share the vehicles and the move-in teams), and
-no larger than `convoy_day_households_max`. `even_days` is a planner's rule of thumb:
+no larger than `convoy_day_households_max`; a county whose days, so sized, cannot all be
+planned within the horizon (a route too long for the daylight) is planned at what its
+resources allow instead, and the simulation shows what that costs. `even_days` is a planner's rule of thumb:
 every county in turn each rest period, its households in equal days of at most
 `convoy_day_households_max`, sized without looking at the resources.
 """
@@ -30,14 +32,14 @@ from simlib.moving.plan import (
     slack_params,
 )
 from simlib.moving.timing import kept, time_plan
-from simlib.provenance import RunFailed
 
 
 class DaySizer:
     """The largest convoy day of a county that keeps its plan at mean times (with the
     plan's slack), next to the county days already planned on the same date."""
 
-    def __init__(self, params: MovingParams, households: pd.DataFrame, queues) -> None:
+    def __init__(self, params: MovingParams, households: pd.DataFrame, queues, road_only: bool = False) -> None:  # fmt: skip
+        self.road_only = road_only  # only the road resources: every household sent that day
         self.params = slack_params(params)
         self.calendar = Calendar(self.params)
         self.sizes = households["size"].to_numpy()
@@ -56,6 +58,8 @@ class DaySizer:
         sub = pd.DataFrame({"size": self.sizes[members]})
         plan = pd.DataFrame(rows, columns=["day", "county", "households"])
         table = time_plan(self.params, sub, plan, queues, calendar=self.calendar).households
+        if self.road_only:
+            return bool((table["sent_day"] == day).all())
         return bool(kept(table, self.params).all())
 
     def largest(self, day: int, today: list, county: str, first: int, most: int) -> int:
@@ -99,8 +103,11 @@ def _active(params: MovingParams, day: int, counties: list[str], head, queues, o
     return [c for c in counties[turn:] + counties[:turn] if c in left]
 
 
-def _fitted_rows(params: MovingParams, households: pd.DataFrame, queues) -> list:
-    sizer = DaySizer(params, households, queues)
+def _fitted_rows(params: MovingParams, households: pd.DataFrame, queues, relaxed: set[str]) -> list:  # fmt: skip
+    """The plan's rows; the counties in `relaxed` are sized by their road resources alone
+    (every household sent that day, the time rules set aside)."""
+    strict = DaySizer(params, households, queues)
+    loose = DaySizer(replace(params, dark_rule="drive", plan_slack=0.0), households, queues, road_only=True)  # fmt: skip
     order = households["registration_order"].to_numpy()
     counties = list(queues)
     head = dict.fromkeys(counties, 0)
@@ -113,7 +120,7 @@ def _fitted_rows(params: MovingParams, households: pd.DataFrame, queues) -> list
             if day < next_day[c]:
                 continue
             most = min(len(queues[c]) - head[c], params.day_households_max)
-            n = sizer.largest(day, today, c, head[c], most)
+            n = (loose if c in relaxed else strict).largest(day, today, c, head[c], most)
             if n:
                 today.append((c, head[c], n))
                 rows.append((day, c, n))
@@ -145,26 +152,29 @@ def generate_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
     households = households.reset_index(drop=True)
     queues = county_queues(households, params)
     if params.policy == "even_days":
-        rows = _even_rows(params, queues)
-    else:
-        rows = _fitted_rows(params, households, queues)
+        return BatchPlan(plan_frame(_even_rows(params, queues), params), "generated: even_days")
+    rows = _fitted_rows(params, households, queues, set())
+    planned = pd.DataFrame(rows, columns=["day", "county", "households"]).groupby("county")["households"].sum()  # fmt: skip
+    short = {c for c, q in queues.items() if planned.get(c, 0) < len(q)}
+    if short:  # counties whose days the time rules keep too small to finish in the horizon
+        rows = _fitted_rows(params, households, queues, short)
     return BatchPlan(plan_frame(rows, params), f"generated: {params.policy}")
 
 
 def make_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
     """The planner's plan (checked) if the scenario names one, else a generated plan
-    (checked the same way)."""
+    (checked the same way; one the horizon cuts short leaves the rest not moved, see
+    `unplanned`)."""
     households = households.reset_index(drop=True)
     if params.batch_plan is not None:
         return read_plan(params, households)
     plan = generate_plan(params, households)
-    left = len(households) - int(plan.rows["households"].sum())
-    if left:
-        raise RunFailed(
-            f"the {params.policy} plan leaves {left} households unplanned within the "
-            f"horizon of {params.max_campaign_days} days (max_campaign_days)"
-        )
-    return check_plan(params, households, plan.rows, plan.source)
+    return check_plan(params, households, plan.rows, plan.source, short_ok=True)
+
+
+def unplanned(plan: BatchPlan, households: pd.DataFrame) -> int:
+    """Households a plan never calls (a generated plan cut short by the horizon)."""
+    return len(households) - int(plan.rows["households"].sum())
 
 
 def planners_plan(inputs) -> BatchPlan:

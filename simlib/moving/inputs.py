@@ -267,13 +267,8 @@ def _check_values(v: dict[str, Any], where: Path | str) -> None:
             raise DataError(where, name, v[name], f"must be one of {allowed}")
     if not v["gather_start"] < v["dark"] <= DAY:
         raise DataError(where, "dark", v["dark"], "must be after gather_start and within the day")
-    if not v["gather_start"] <= v["latest_departure"] <= v["dark"]:
-        raise DataError(
-            where,
-            "latest_departure",
-            v["latest_departure"],
-            "must lie between gather_start and dark",
-        )
+    if not v["latest_departure"] <= v["dark"]:
+        raise DataError(where, "latest_departure", v["latest_departure"], "must not be after dark")
     if not v["work_start"] < v["work_end"] <= DAY:
         raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")
     if v["bus_seats"] < 12:

@@ -32,6 +32,7 @@ from simlib.moving.convoys import (
     CENTRAL,
     REQUESTS,
     convoy_needs,
+    cutoff_minute,
     depart_time,
     drive_mean,
     form_convoys,
@@ -129,7 +130,7 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
     pools = {**central, **{k: _Pool(ctx.pools[k]) for k in REQUESTS if k not in CENTRAL}}
     crews = [-INF] * ctx.pools["loading_crews"]
     start = cd.day * DAY + p.gather_start
-    cutoff = cd.day * DAY + (p.latest_departure if p.dark_rule == "stop" else DAY)
+    cutoff = cd.day * DAY + cutoff_minute(p)
     route, left, paused = ctx.roads[cd.county], [], []
     free = -INF  # when the county's next convoy may leave (headway)
     decided = -INF  # when the county's previous convoy left (or was called off)
