@@ -622,15 +622,19 @@ def matching_text(matching: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame) -> str:
-    """The move-in day's bottleneck in one sentence, from a campaign's tables."""
+def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame, arrival_steps=None) -> str:
+    """The move-in day's bottleneck in one sentence, from a campaign's tables: the busiest
+    team, and the longest wait of a family once it is there (steps 1-3 are done on empty
+    flats the day before, so their queue keeps no family waiting). `arrival_steps` names
+    the steps after arrival (default: steps 4-7)."""
     busiest = utilization.sort_values("utilization").iloc[-1]
-    w = waits[waits["step"] != "followup"].sort_values("p95").iloc[-1]
+    after = waits[waits["step"].isin(arrival_steps)] if arrival_steps else waits[waits["order"].between(4, 7)]  # fmt: skip
+    w = after.sort_values("p95").iloc[-1]
     return (
         f"The busiest team is **{busiest['resource'].replace('_', ' ')}**, busy "
-        f"{100 * busiest['utilization']:.0f} % of its open time; the longest wait is before "
-        f"step {w['order']} (**{w['step'].replace('_', ' ')}**): median {w['p50']:.0f} min, "
-        f"1 in 20 families over {w['p95']:.0f} min."
+        f"{100 * busiest['utilization']:.0f} % of its open time; once a family is there, "
+        f"its longest wait is before step {w['order']} (**{w['step'].replace('_', ' ')}**): "
+        f"median {w['p50']:.0f} min, 1 in 20 families over {w['p95']:.0f} min."
     )
 
 

@@ -30,6 +30,9 @@ passes. Solved with HiGHS through PuLP, as the job matching is.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from simlib.matching.solve import _quiet_stdout, model_residuals
+from simlib.matching.solve import model_residuals
 from simlib.moving.generate import DaySizer
 from simlib.moving.inputs import ROAD_POOLS, MovingParams
 from simlib.moving.plan import BatchPlan, check_plan, county_queues, moving_days, plan_frame
@@ -159,12 +162,33 @@ def _model(data: _Data, objective: str, cuts: list[tuple[int, str, str]]):
     return prob, y
 
 
+@contextlib.contextmanager
+def _silent():
+    """HiGHS prints a banner from C++ whatever its options: send the process's stdout to
+    the null device while it solves (so that `--json` and the notebooks show nothing)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def _solve(prob, time_limit: float) -> tuple[str, float | None]:
     """Solve with HiGHS (its chatter away from stdout); the status and the relative gap."""
     # the objective counts days (the tie-breaker adds less than one), so a solution within
     # half a day of the bound is proven optimal in days
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0, gapAbs=0.5)
-    with _quiet_stdout():
+    with _silent():
         prob.solve(solver)
     gap = None
     info = getattr(prob, "solverModel", None)
