@@ -86,7 +86,7 @@ class Calendar:
         return self.params.work_start <= c < self.params.work_end
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key looked up at every service
 class Group:
     """Consecutive steps of one phase served by one team, held as one unit (the squad that
     guides a family also carries its belongings up)."""

@@ -426,7 +426,7 @@ class Campaign:
 
     def serve(self, h: int, group: Group):
         """One team's consecutive steps for one household, within the shift."""
-        env = self.env
+        env, later_start = self.env, self.cal.later_start
         team = self.teams[group.resource]
         total = self.group_minutes[group][h]
         self.ready[h][group.steps[0]] = env.now
@@ -434,7 +434,7 @@ class Campaign:
             with team.request() as request:
                 yield request
                 t = env.now
-                later = self.cal.later_start(t, total, group.kind)
+                later = later_start(t, total, group.kind)
                 if later is None:
                     self._served(h, group, t, total)
                     yield env.timeout(total)
