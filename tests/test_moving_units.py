@@ -318,3 +318,50 @@ def test_the_generated_days_keep_their_plan_at_mean_times(params, households):
     table = time_plan(strict, households, plan, county_queues(households, params)).households
     assert kept(table, strict).all()
     assert isinstance(table, pd.DataFrame) and len(table) == len(households)
+
+
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True).map(str),
+            st.text(max_size=6),
+            st.integers(-3, 10**18).map(str),
+        ),  # fmt: skip
+        min_size=4,
+        max_size=4,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_any_road_or_weather_cell_loads_or_is_refused_with_a_data_error(tmp_path_factory, cells):
+    """The loader property test for the new tables: whatever a cell holds, roads.csv and
+    weather.csv load into sensible values or are refused with a DataError naming the file."""
+    from simlib.moving.tables import read_roads, read_weather
+
+    folder = tmp_path_factory.mktemp("tables")
+    counties = {"Ludian"}
+    roads = folder / "roads.csv"
+    roads.write_text(
+        "county,distance_km,road_type,township_km,county_road_km,expressway_km,provenance,source\n"
+        f'Ludian,"{cells[0]}",mountain,"{cells[1]}","{cells[2]}",0,assumed,x\n',
+        encoding="utf-8",
+    )
+    try:
+        road = read_roads(roads, counties, {"township": 20.0, "county_road": 35.0, "expressway": 60.0})["Ludian"]  # fmt: skip
+        assert math.isfinite(road.travel_time) and road.travel_time > 0
+    except DataError as error:
+        assert error.file.endswith("roads.csv")
+    weather = folder / "weather.csv"
+    rows = "".join(
+        f'Ludian,{m},"{cells[3] if m == 1 else 0.01}",0,0.5,0.05,0,0.5,60,assumed,x\n'
+        for m in range(1, 13)
+    )
+    weather.write_text(
+        "county,month,cancel_probability,cancel_low,cancel_high,delay_probability,delay_low,delay_high,delay_mean_minutes,provenance,source\n"  # fmt: skip
+        + rows,
+        encoding="utf-8",
+    )
+    try:
+        w = read_weather(weather, counties)[("Ludian", 1)]
+        assert 0 <= w.cancel <= 0.5
+    except DataError as error:
+        assert error.file.endswith("weather.csv")
