@@ -1,0 +1,77 @@
+"""The only places where the community model reads the moving and housing models.
+
+Each adapter is a few lines, so that a change in those models meets the community model
+here and nowhere else:
+- `move_in_days`: one moving replication -> each household's day of moving in;
+- `pause_windows`, `campaign_start`, `followup_target_days`: from the moving inputs;
+- `household_buildings`: which building each household lives in. The housing package
+  offers no allocation yet on this branch, so this is the assumed placement of
+  data/community/parameters.csv (`placement_rule`); once the housing lottery's
+  allocation exists, this function is the one to re-point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from simlib.community.site import Site
+from simlib.inputs import Inputs
+from simlib.population import largest_remainder
+from simlib.randomness import stream
+
+
+def move_in_days(inputs: Inputs, replication: int) -> pd.DataFrame:
+    """One moving replication: household_id and moved_in_day (days from the campaign's
+    first day; -1 = not moved within the horizon)."""
+    from simlib.moving import run_campaign
+
+    households = run_campaign(
+        inputs.moving, inputs.population.households, inputs.seed, replication
+    ).households
+    return pd.DataFrame(
+        {
+            "household_id": households["household_id"].to_numpy(dtype=np.int64),
+            "moved_in_day": households["moved_in_day"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def campaign_start(inputs: Inputs) -> dt.date:
+    return inputs.moving.campaign_start
+
+
+def pause_windows(inputs: Inputs) -> list[tuple[int, int]]:
+    """The moving pauses as (first day, last day), inclusive, counted from the campaign's
+    first day (the epidemic's returning people arrive over them)."""
+    start = campaign_start(inputs)
+    return [((a - start).days, (b - start).days) for a, b in inputs.moving.pauses]
+
+
+def followup_target_days(inputs: Inputs) -> int:
+    """Days after moving in by which the step-8 follow-up visit is due."""
+    return int(inputs.moving.followup_days_target)
+
+
+def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.DataFrame:
+    """household_id -> building, by the assumed placement (module docstring).
+
+    Every residential building gets the same occupancy (households in proportion to its
+    flats, largest remainder); `arrival_order` fills them in site order with households in
+    the order they moved in (`moves`, ties and households not moved last, by id),
+    `random` with a permutation drawn from the seed.
+    """
+    rule = inputs.community.placement_rule
+    residential = [b for b in site.buildings if b.residential]
+    ids = inputs.population.households["household_id"].to_numpy(dtype=np.int64)
+    slots = largest_remainder(np.array([b.units for b in residential], dtype=float), len(ids))
+    if rule == "random":
+        order = stream(inputs.seed, "community", "placement").permutation(ids)
+    else:
+        day = moves.set_index("household_id")["moved_in_day"].reindex(ids).to_numpy()
+        day = np.where(day < 0, np.iinfo(np.int64).max, day)
+        order = ids[np.lexsort((ids, day))]
+    building = np.repeat([b.building for b in residential], slots)
+    return pd.DataFrame({"household_id": order, "building": building})
