@@ -13,14 +13,17 @@ here and nowhere else:
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from simlib.community.site import Site
-from simlib.inputs import Inputs
 from simlib.population import largest_remainder
 from simlib.randomness import stream
+
+if TYPE_CHECKING:  # simlib.inputs imports this package for Inputs.community
+    from simlib.inputs import Inputs
 
 
 def move_in_days(inputs: Inputs, replication: int) -> pd.DataFrame:

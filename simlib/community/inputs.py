@@ -146,6 +146,7 @@ class EpidemicParams:
     registration: float  # min
     service_cv: float
     followup_hours: float  # h
+    return_share_range: tuple[float, float] = (0.0, 1.0)  # the product of the shares' ranges
 
     @property
     def return_share(self) -> float:
@@ -467,4 +468,20 @@ def _epidemic(scenario: Scenario, values: dict[str, Any], scale: float, file_of)
         registration=values["registration_minutes"],
         service_cv=values["checkpoint_cv"],
         followup_hours=values["returnee_followup_hours"],
+        return_share_range=_return_share_range(scenario),
     )
+
+
+RETURN_SHARES = ("away_share", "festival_return_share", "window_return_share")
+
+
+def _return_share_range(scenario: Scenario) -> tuple[float, float]:
+    """The share of willing migrants who pass a checkpoint at the low and at the high ends
+    of the three shares' recorded ranges (the assumptions' range, not noise)."""
+    records = scenario.parameters("community")
+    low = high = 1.0
+    for name in RETURN_SHARES:
+        record = records[name]
+        low *= record.value if record.low is None else record.low
+        high *= record.value if record.high is None else record.high
+    return low, high
