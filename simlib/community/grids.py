@@ -216,7 +216,7 @@ def solve_partition(
     if any(not h for h in holders) or len(subset) < k:
         return Solve("infeasible", None, seconds=time.perf_counter() - start)
     problem = pulp.LpProblem("grids", pulp.LpMinimize)
-    grid = [pulp.LpVariable(f"grid_{s}", cat="Binary") for s in subset]
+    grid = [problem.add_variable(f"grid_{s}", 0, 1, pulp.LpBinary) for s in subset]
     for i, h in enumerate(holders):
         problem += pulp.lpSum(grid[p] for p in h) == 1, f"one_grid[{site.ids[i]}]"
     problem += pulp.lpSum(grid) == k, "grid_count"
@@ -504,9 +504,9 @@ def diagnose(site: Site, table: pd.DataFrame, rules: GridRules, k: int) -> str:
     give way (penalised) over every candidate, and says how many grids would fit."""
     cands = candidates(site, table, rules, math.inf)
     problem = pulp.LpProblem("grids_elastic", pulp.LpMinimize)
-    grid = [pulp.LpVariable(f"grid_{s}", cat="Binary") for s in range(len(cands))]
-    more = pulp.LpVariable("more_grids", lowBound=0, cat="Integer")
-    fewer = pulp.LpVariable("fewer_grids", lowBound=0, cat="Integer")
+    grid = [problem.add_variable(f"grid_{s}", 0, 1, pulp.LpBinary) for s in range(len(cands))]
+    more = problem.add_variable("more_grids", lowBound=0, cat=pulp.LpInteger)
+    fewer = problem.add_variable("fewer_grids", lowBound=0, cat=pulp.LpInteger)
     holders: list[list[int]] = [[] for _ in range(len(site))]
     for s, members in enumerate(cands.members):
         for i in members:

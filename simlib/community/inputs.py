@@ -58,6 +58,20 @@ OTHER_COLUMNS = {
     "high": "float",
 }
 SAME_SPOT_M = 1.0  # two buildings closer than this stand on the same spot
+# every row data/community/parameters.csv must have
+PARAMETERS = (
+    "grids", "placement_rule", "weight_household", "weight_special_member",
+    "weight_new_arrival", "grid_households_max", "grid_max_walk_m", "balance_tolerance",
+    "grid_time_limit", "grid_candidates_max", "grid_leaders_per_grid", "grid_members_per_grid",
+    "party_members", "party_member_active_share", "volunteer_turnout", "staff_duty_share",
+    "staff_hours", "volunteer_hours", "work_start", "special_visit_base_minutes",
+    "special_visit_member_minutes", "followup_visit_minutes", "returnee_visit_minutes",
+    "visit_cv", "building_access_minutes", "walking_speed", "followup_priority", "tail_days",
+    "checkpoints", "epidemic_team", "away_share", "festival_return_share",
+    "window_return_share", "return_peak_position", "arrival_start", "arrival_end",
+    "checkpoint_team_share", "shifts_per_day", "health_check_minutes", "registration_minutes",
+    "checkpoint_cv", "returnee_followup_hours",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -297,6 +311,9 @@ def load_community_params(scenario: Scenario, housing: HousingParams) -> Communi
     def file_of(name: str) -> Path:
         return scenario.path if name in overridden else params_file
 
+    missing = [name for name in PARAMETERS if name not in values]
+    if missing:
+        raise DataError(params_file, missing[0], None, "is missing; the community model needs it")
     reported = _reported(scenario)
     _check_values(values, file_of)
     site = _full_site(scenario, housing, reported)
@@ -347,12 +364,33 @@ POSITIVE = (
 DAY_MINUTES = 24 * 60
 
 
+TEXT = ("placement_rule", "followup_priority")
+COUNTS = (
+    "grids", "grid_households_max", "grid_candidates_max", "grid_leaders_per_grid",
+    "grid_members_per_grid", "party_members", "tail_days", "checkpoints", "epidemic_team",
+    "shifts_per_day",
+)  # fmt: skip
+
+
 def _check_values(values: dict[str, Any], file_of) -> None:
-    """Choices, signs and clock times of the scalar rules; `file_of(name)` is the file that
-    set it (negative numbers and shares outside [0, 1] are refused by the reader)."""
+    """Types, choices, signs and clock times of the scalar rules; `file_of(name)` is the
+    file that set it (negative numbers and shares outside [0, 1] are refused by the
+    reader)."""
 
     def bad(name: str, problem: str) -> DataError:
         return DataError(file_of(name), name, values[name], problem)
+
+    for name in PARAMETERS:
+        value = values[name]
+        if name in TEXT:
+            ok = isinstance(value, str)
+        elif name in COUNTS:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok:
+            kind = "text" if name in TEXT else "a whole number" if name in COUNTS else "a number"
+            raise bad(name, f"must be {kind} (type in parameters.csv)")
 
     for name, choices in (("placement_rule", PLACEMENT_RULES), ("followup_priority", PRIORITIES)):
         if values[name] not in choices:
