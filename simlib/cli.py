@@ -623,6 +623,8 @@ def _community(args: argparse.Namespace) -> None:
     from simlib.inputs import load_inputs, vary
     from simlib.present.community import text
 
+    if args.sweep:
+        return _community_sweep(args)
     inputs = load_inputs(args.scenario, seed=args.seed)
     if args.grids is not None:
         inputs = vary(inputs, {"community.grids": args.grids}, where=COMMAND_LINE)
@@ -643,8 +645,31 @@ def _add_community(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--grids", type=int, default=None, help="number of grids (default: the scenario's, 36)"
     )
-    parser.add_argument("--out", default=None, help="folder for the result tables (CSV)")
+    parser.add_argument(
+        "--out", default=None, help="folder for the result tables (CSV), or for --sweep's points"
+    )
+    parser.add_argument(
+        "--sweep",
+        default=None,
+        metavar="SPEC",
+        help="instead, run a sweep over the community assumptions (e.g. "
+        "data/sweeps/community.yaml), resumable, with the community outputs",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="--sweep: local worker processes (default: CPUs)"
+    )
     parser.set_defaults(run=_community)
+
+
+def _community_sweep(args: argparse.Namespace) -> None:
+    from simlib.community.sweep import run_spec
+    from simlib.sweep import load_spec
+
+    spec = load_spec(args.sweep)
+    run = run_spec(spec, out=args.out, workers=args.workers, progress=not args.json)
+    emit(run.summary(), args.json, _sweep_text)
+    if run.failed:
+        raise RunFailed(f"{run.failed} of {run.points} sweep points failed")
 
 
 SUBCOMMANDS.append(_add_community)

@@ -110,3 +110,30 @@ def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, An
             )
         },
     }
+
+
+def run_spec(spec, *, out=None, workers: int | None = None, progress: bool = True):
+    """Run a sweep specification over the community assumptions (resumable, as `simlib
+    sweep` does) with this module's evaluator."""
+    from simlib.sweep import run_sweep
+
+    return run_sweep(spec, out=out, workers=workers, progress=progress, evaluate=evaluate_point)
+
+
+def sweep_on_scenario(scenario, *, seed: int | None = None, workers: int | None = None, root=None):
+    """data/sweeps/community.yaml around a report's scenario and seed, kept under
+    results/sweeps/community-<scenario>/ and re-read while the specification and the code
+    are the same (recomputed otherwise)."""
+    from simlib.sweep import load_spec
+    from simlib.sweep.runner import DEFAULT_ROOT
+    from simlib.sweep.store import StaleSweep
+
+    spec = load_spec("community.yaml").on_scenario(scenario, seed=seed)
+    out = (root or DEFAULT_ROOT) / f"community-{scenario.name}"
+    try:
+        return run_spec(spec, out=out, workers=workers, progress=False)
+    except StaleSweep:
+        from simlib.sweep import run_sweep
+
+        return run_sweep(spec, out=out, workers=workers, progress=False, restart=True,
+                         evaluate=evaluate_point)  # fmt: skip
