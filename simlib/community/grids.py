@@ -169,21 +169,24 @@ def candidates(site: Site, table: pd.DataFrame, rules: GridRules, max_load: floa
 
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Send what HiGHS prints from C++ (its banner) to stderr, so that `--json` leaves
-    nothing but JSON on stdout."""
+    """Drop what HiGHS prints from C++ (its banner; the solves run with msg=False and their
+    status is read and checked here), so that `--json` leaves nothing but JSON on stdout
+    and a report shows no solver banner."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)
+        sink = os.open(os.devnull, os.O_WRONLY)
     except OSError:  # no real stdout (e.g. inside a notebook)
         yield
         return
     try:
-        os.dup2(2, 1)
+        os.dup2(sink, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(sink)
 
 
 @dataclass(frozen=True)

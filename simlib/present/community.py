@@ -140,6 +140,13 @@ def planner_text(s: dict[str, Any]) -> str:
 # --- figures ---------------------------------------------------------------------------------
 
 
+def _figure(width: float, height: float):
+    """A figure shown once as a notebook cell's value (simlib.plots.PlotFigure)."""
+    from simlib.plots import PlotFigure
+
+    return PlotFigure(figsize=(width, height), layout="constrained")
+
+
 def _colours(grids: pd.DataFrame, neighbours, grid_of: np.ndarray) -> dict[int, str]:
     """A colour per grid, different from its neighbouring grids' (greedy, Okabe-Ito)."""
     from simlib.plots import OKABE_ITO
@@ -162,15 +169,14 @@ def grid_map(result, title: str | None = None):
     """The grids on the site plan: buildings (size by workload; squares for buildings
     without homes) coloured by grid, neighbours of one grid joined, the grid's number at
     its base building."""
-    import matplotlib.pyplot as plt
-
     from simlib.plots import WIDTH
 
     b = result.buildings
     site = result.params.site
     grid_of = b["grid"].to_numpy()
     colour = _colours(result.grids, site.neighbours, grid_of)
-    fig, ax = plt.subplots(figsize=(WIDTH, WIDTH * 0.62))
+    fig = _figure(WIDTH, WIDTH * 0.62)
+    ax = fig.subplots()
     for i, near in enumerate(site.neighbours):
         for j in near:
             if i < j and grid_of[i] == grid_of[j]:
@@ -196,8 +202,6 @@ def grid_map(result, title: str | None = None):
 def coverage_curve(result):
     """Special-group members visited each day (share of those present), mean over
     replications with the lowest and highest, beside the households moving in each day."""
-    import matplotlib.pyplot as plt
-
     from simlib.plots import OKABE_ITO, WIDTH
 
     cov = result.coverage
@@ -205,7 +209,8 @@ def coverage_curve(result):
     dates = [result.date(d) for d in per_day.index]
     arrivals = result.visits.groupby(["replication", "moved_in_day"]).size()
     arrivals = arrivals.groupby("moved_in_day").mean()
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.5))
+    fig = _figure(WIDTH, 4.5)
+    ax = fig.subplots()
     bars = ax.twinx()
     bars.bar([result.date(d) for d in arrivals.index], arrivals.to_numpy(), width=1.0,
              color=OKABE_ITO[1], alpha=0.35, label="households moving in")  # fmt: skip
@@ -228,12 +233,11 @@ def coverage_curve(result):
 
 def checkpoint_queues(result):
     """Returning people per day at each checkpoint, and their waits."""
-    import matplotlib.pyplot as plt
-
     from simlib.plots import WIDTH
 
     q = result.checkpoint.copy()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 4.2), width_ratios=(3, 2))
+    fig = _figure(WIDTH, 4.2)
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
     if not len(q):
         left.set_title("no returning people (no pause window)")
         return fig
@@ -254,19 +258,17 @@ def checkpoint_queues(result):
                   whis=(5, 95), showfliers=True)  # fmt: skip
     right.set_ylabel("wait before the check (min)")
     right.set_title("Waits (whiskers: P5-P95)")
-    fig.tight_layout()
     return fig
 
 
 def utilisation_map(result):
     """Share of the grid workers' hours spent walking and visiting, per grid and day (mean
     over replications)."""
-    import matplotlib.pyplot as plt
-
     from simlib.plots import WIDTH
 
     table = result.grid_days.groupby(["grid", "day"])["utilisation"].mean().unstack()
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.8))
+    fig = _figure(WIDTH, 4.8)
+    ax = fig.subplots()
     image = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1,
                       extent=(table.columns.min() - 0.5, table.columns.max() + 0.5,
                               table.index.max() + 0.5, table.index.min() - 0.5))  # fmt: skip
@@ -281,11 +283,10 @@ def utilisation_map(result):
 def grid_count_figure(table: pd.DataFrame):
     """What another grid changes: balance and walking (and the visits, if run) by the
     number of grids."""
-    import matplotlib.pyplot as plt
-
     from simlib.plots import OKABE_ITO, WIDTH
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 4))
+    fig = _figure(WIDTH, 4)
+    left, right = fig.subplots(1, 2)
     left.plot(
         table["grids"], table["max_to_mean_workload"], "o-", label="optimised: largest / mean"
     )
@@ -308,5 +309,4 @@ def grid_count_figure(table: pd.DataFrame):
         twin.grid(False)
         twin.legend(loc="lower right", fontsize=8)
     right.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
     return fig
