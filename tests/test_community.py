@@ -240,3 +240,9 @@ def test_the_command_prints_the_named_json_and_writes_its_tables(tmp_path):
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 2
     assert data["special_visit_coverage"]["mean"] == pytest.approx(runs["coverage_mean"].mean())
+
+
+def test_the_community_notebook_is_published():
+    from simlib.report import notebook_paths
+
+    assert "08-community.ipynb" in [p.name for p in notebook_paths()]

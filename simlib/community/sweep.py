@@ -40,6 +40,7 @@ OUTPUTS = {
     "returning_people_followed_up": ("people", "returning people followed up (reported 972)"),
     "checkpoint_wait_p95": ("min", "P95 wait at a checkpoint"),
     "followups_on_time_share": ("share", "epidemic follow-ups within the target hours"),
+    "epidemic_grids_with_residents": ("grids", "grids with residents when the pause began (29)"),
 }
 
 
@@ -107,6 +108,7 @@ def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, An
                 "returning_people_followed_up",
                 "checkpoint_wait_p95",
                 "followups_on_time_share",
+                "epidemic_grids_with_residents",
             )
         },
     }
