@@ -150,8 +150,11 @@ def build_model(households: pd.DataFrame, flats: pd.DataFrame, params: HousingPa
     low_total = data["low"].groupby(level=1).sum().reindex(types, fill_value=0)
     short = {t: asked[t] > low_total[t] for t in types}  # more asked than low flats
 
+    problem = pulp.LpProblem("community", pulp.LpMinimize)
+
     def var(name: str, key: tuple) -> pulp.LpVariable:
-        return pulp.LpVariable(f"{name}[{','.join(map(str, key))}]", lowBound=0, cat="Integer")
+        label = f"{name}[{','.join(map(str, key))}]"
+        return problem.add_variable(label, lowBound=0, cat=pulp.LpInteger)
 
     x = {k: var("x", k) for k in x_arcs}
     xl = {k: var("xl", k) for k in xl_arcs}
@@ -162,7 +165,6 @@ def build_model(households: pd.DataFrame, flats: pd.DataFrame, params: HousingPa
     rl = {k: var("rl", k) for k in cells if data["low"].get(k, 0) > 0}
     u = {k: var("u", k) for k in cells if data["low"].get(k, 0) > 0 and not short[k[1]]}
     w = {k: var("w", k) for k in cells}
-    problem = pulp.LpProblem("community", pulp.LpMinimize)
     problem += (
         pulp.lpSum(c * x[k] for k, c in x_arcs.items())
         + pulp.lpSum(c * xl[k] for k, c in xl_arcs.items())

@@ -165,8 +165,8 @@ def check_meta(path: str | Path, meta: dict[str, str], expected: dict[str, Any])
             path,
             "commitment",
             meta["commitment"][:16],
-            f"does not match seed {meta['seed']} and these inputs: the list is from another "
-            "seed (or its seed line was changed)",
+            f"does not match seed {meta['seed']}, method {meta['method']} and these inputs: the "
+            "list is from another seed or method (or its header was changed)",
         )
 
 
