@@ -33,6 +33,9 @@ simlib.matching does) before the draw runs within it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -224,7 +227,7 @@ def _rows(problem, data, v, short, cells) -> None:
 def solve(households: pd.DataFrame, flats: pd.DataFrame, params: HousingParams):
     """Build, solve with HiGHS, and verify. Returns (Reservations, CommunityLog); raises
     CommunityFailed when there is no verified plan."""
-    from simlib.matching.solve import _quiet_stdout, _status, make_solver, model_residuals
+    from simlib.matching.solve import _status, make_solver, model_residuals
 
     log = CommunityLog()
     start = time.perf_counter()
@@ -232,7 +235,7 @@ def solve(households: pd.DataFrame, flats: pd.DataFrame, params: HousingParams):
     log.build_seconds = time.perf_counter() - start
     log.variables, log.constraints = len(model.variables()), len(model.problem.constraints())
     start = time.perf_counter()
-    with _quiet_stdout():
+    with _silent_stdout():
         model.problem.solve(make_solver("highs", params.community_time_limit))
     log.solve_seconds = time.perf_counter() - start
     log.status = _status(model.problem)
@@ -248,6 +251,27 @@ def solve(households: pd.DataFrame, flats: pd.DataFrame, params: HousingParams):
             f"{log.max_violation:.3g}, largest distance from an integer {log.max_fraction:.3g}"
         )
     return reservations_of(model), log
+
+
+@contextlib.contextmanager
+def _silent_stdout():
+    """HiGHS prints a banner from C++ on the first solve of a process: send it nowhere, so
+    that `--json` leaves only JSON on stdout and a notebook shows no solver chatter."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _bound(problem: pulp.LpProblem, log: CommunityLog) -> float | None:
