@@ -70,3 +70,18 @@ def test_fewer_desks_make_a_longer_wait(inputs, households):
     base, _ = simulate_day(households, inputs.housing, inputs.seed, replications=3)
     slow, _ = simulate_day(households, few.housing, inputs.seed, replications=3)
     assert slow["wait_mean_minutes"].mean() > base["wait_mean_minutes"].mean()
+
+
+def test_the_housing_sweep_records_its_outputs(inputs):
+    from simlib.housing.evaluate import OUTPUTS, evaluate_housing
+    from simlib.sweep.design import design_points
+    from simlib.sweep.spec import load_spec
+
+    outputs = evaluate_housing(inputs, replications=2, seed=inputs.seed)
+    assert set(outputs) == set(OUTPUTS)
+    assert 0 <= outputs["priority_low_floor_share"] <= 1 and outputs["day_hours"] > 0
+    spec = load_spec("housing.yaml")
+    keys = {k for point in design_points(spec) for k in point.changes}
+    assert keys and all(k.startswith("housing.") for k in keys)
+    fewer = evaluate_housing(vary(inputs, {"housing.priority_ask_share": 0.4}), 2, inputs.seed)
+    assert fewer["households_asked"] < outputs["households_asked"]

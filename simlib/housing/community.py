@@ -22,7 +22,8 @@ Formulation (one min-cost flow per unit type, solved together; HiGHS through PuL
   low flat then goes to one of them); `upper_floors[b,t]`: w <= cap - low. Where the
   type's low flats suffice, q = 0: every household that asked gets one.
 - Objective: the metres between each household's building and its village's anchor, the
-  shared pool counted at twice the longest walk on the site. Households of a village
+  shared pool counted at `community_shared_pool_factor` (2) times the longest walk on the
+  site. Households of a village
   therefore fill their anchor building, then the nearest buildings with their type.
 
 Every column has at most two nonzeros of opposite sign in flow rows, so the matrix is a
@@ -145,7 +146,7 @@ def build_model(households: pd.DataFrame, flats: pd.DataFrame, params: HousingPa
     data = _data(households, flats)
     anchor_of = anchors(households, params)
     dist = walking_distances(params)
-    shared_cost = 2.0 * float(dist.to_numpy().max()) + 1.0
+    shared_cost = params.community_shared_pool_factor * float(dist.to_numpy().max()) + 1.0
     x_arcs, xl_arcs = _arcs(data, anchor_of, dist, params)
     types = params.type_names
     cells = [(b, t) for (b, t), n in data["cap"].items() if n > 0]

@@ -166,7 +166,6 @@ def _household_pools(
     codes = np.asarray(pd.factorize(cell)[0], dtype=np.int64)
     asks = households["asks_low"].to_numpy(bool)
     result = np.full((draws, n), NONE)
-    counts = members.set_index(["village", "unit_type", "kind", "pool"])["households"]
     ask_rank, _ = ranks_within(np.where(asks, codes, codes.max() + 1), rng.random((draws, n)))
     for kind, eligible in (("low", asks), ("any", None)):
         if kind == "any":
@@ -177,7 +176,7 @@ def _household_pools(
             rank = np.where(eligible, ask_rank, np.iinfo(np.int64).max)
         lower = np.zeros(n, dtype=np.int64)
         for own in (True, False):
-            size = _member_counts(households, counts, kind, own)
+            size = _member_counts(households, members, kind, own)
             upper = lower + size
             inside = np.broadcast_to(eligible, (draws, n)) & (rank >= lower) & (rank < upper)
             pool = np.array(
@@ -191,14 +190,19 @@ def _household_pools(
     return result
 
 
-def _member_counts(households: pd.DataFrame, counts: pd.Series, kind: str, own: bool):
+def _member_counts(households: pd.DataFrame, members: pd.DataFrame, kind: str, own: bool):
     """Per household: how many of its village's households of its type draw in the
     village's own pool (`own`) or the shared pool of this kind."""
-    keys = [
-        (v, t, kind, v if own else "*")
-        for v, t in zip(households["village"], households["unit_type"], strict=True)
-    ]
-    return np.array([int(counts.get(k, 0)) for k in keys], dtype=np.int64)
+    keys = pd.DataFrame(
+        {
+            "village": households["village"].to_numpy(),
+            "unit_type": households["unit_type"].to_numpy(),
+            "kind": kind,
+            "pool": households["village"].to_numpy() if own else "*",
+        }
+    )
+    merged = keys.merge(members, on=["village", "unit_type", "kind", "pool"], how="left")
+    return merged["households"].fillna(0).to_numpy(dtype=np.int64)
 
 
 def community_draw(

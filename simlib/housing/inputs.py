@@ -73,6 +73,7 @@ PARAMETERS = (
     "site_depth_m",
     "adjacency_max_m",
     "community_window",
+    "community_shared_pool_factor",
     "community_time_limit",
     "fairness_draws",
     "fairness_alpha",
@@ -202,6 +203,7 @@ class HousingParams:
     site_depth_m: float
     adjacency_max_m: float
     community_window: int  # buildings per village and type in the community model
+    community_shared_pool_factor: float  # x the longest walk: cost of the shared pool
     community_time_limit: float  # seconds
     fairness_draws: int
     fairness_alpha: float
@@ -495,6 +497,7 @@ def _check_values(values: dict[str, Any], reported: Reported, file_of) -> None:
         "confirm_minutes",
         "community_time_limit",
         "community_window",
+        "community_shared_pool_factor",
         "adjacency_max_m",
         "site_width_m",
         "site_depth_m",
@@ -575,6 +578,7 @@ def load_housing_params(scenario: Scenario) -> HousingParams:
         site_depth_m=values["site_depth_m"],
         adjacency_max_m=values["adjacency_max_m"],
         community_window=values["community_window"],
+        community_shared_pool_factor=values["community_shared_pool_factor"],
         community_time_limit=values["community_time_limit"],
         fairness_draws=values["fairness_draws"],
         fairness_alpha=values["fairness_alpha"],

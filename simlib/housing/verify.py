@@ -59,6 +59,7 @@ def rules_bytes(params: HousingParams) -> bytes:
         "low_floor_max": params.low_floor_max,
         "low_floor_priority": params.low_floor_priority,
         "community_window": params.community_window,
+        "community_shared_pool_factor": params.community_shared_pool_factor,
     }
     return "".join(f"{k}={v}\n" for k, v in rules.items()).encode("utf-8")
 
