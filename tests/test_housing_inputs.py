@@ -107,22 +107,23 @@ def _case(data: Path, body: str = "") -> Path:
 @pytest.mark.parametrize(
     ("file", "old", "new", "words"),
     [
-        # a stock that does not add up: a building of 17 floors listed as 16 (units too)
+        # a stock that does not add up: a walk-up of 6 floors listed as 5 (its units too)
         (
             "buildings.csv",
-            "B04,Q1,2,1,560.0,495.0,H2-17,17,2,6,T2 T4 T3,0,34,34,34,0,0,102",
-            "B04,Q1,2,1,560.0,495.0,H2-17,16,2,6,T2 T4 T3,0,32,32,32,0,0,96",
+            "B01,Q1,1,1,560.0,420.0,W6,6,3,6,T1 T2 / T2 T3 / T1 T3,12,12,12,0,0,0,36",
+            "B01,Q1,1,1,560.0,420.0,W6,5,3,6,T1 T2 / T2 T3 / T1 T3,10,10,10,0,0,0,30",
             "8,866",
         ),
         # units by type that disagree with the floor plan
         (
             "buildings.csv",
-            "B04,Q1,2,1,560.0,495.0,H2-17,17,2,6,T2 T4 T3,0,34,34,34",
-            "B04,Q1,2,1,560.0,495.0,H2-17,17,2,6,T2 T4 T3,0,34,35,34",
-            "units_T3[B04]",
+            "B01,Q1,1,1,560.0,420.0,W6,6,3,6,T1 T2 / T2 T3 / T1 T3,12,12,12",
+            "B01,Q1,1,1,560.0,420.0,W6,6,3,6,T1 T2 / T2 T3 / T1 T3,12,12,13",
+            "units_T3[B01]",
         ),
+        ("buildings.csv", "W6,6,3,6,T1 T2 / T2 T3 / T1 T3", "W6,6,3,6,T1 T2 / T2 T3", "floor_plan"),
         # a unit type that no rule serves
-        ("buildings.csv", "T2 T4 T3", "T2 T7 T3", "served by no rule"),
+        ("buildings.csv", "T1 T2 / T2 T3", "T1 T7 / T2 T3", "served by no rule"),
         ("unit_types.csv", "T3,three people,3,", "T3,three people,,", "no rule says"),
         # a household size no type serves
         ("unit_types.csv", "T6,six or more,6+,", "T6,six or more,6-8,", "9 or more"),
@@ -130,13 +131,8 @@ def _case(data: Path, body: str = "") -> Path:
         # a flat over the national cap
         ("unit_types.csv", "T2,two people,2,45,40,50", "T2,two people,2,55,40,60", "cap"),
         # a high building without lifts
-        ("buildings.csv", "0,102,lift,4,2", "0,102,stairs,0,2", "needs lifts"),
-        (
-            "buildings.csv",
-            "H2-17,17,2,6,T2 T4 T3,0,34,34,34,0,0,102,lift,4,2",
-            "H2-17,17,2,6,T2 T4 T3,0,34,34,34,0,0,102,lift,0,2",
-            "lifts[B04]",
-        ),
+        ("buildings.csv", "144,lift,6,3", "144,stairs,0,3", "needs lifts"),
+        ("buildings.csv", "144,lift,6,3", "144,lift,0,3", "lifts[B04]"),
         ("parameters.csv", "larger_then_smaller,str", "bigger,str", "shortfall_rule"),
         ("parameters.csv", "site_width_m,2300", "site_width_m,2600", "3.31 km²"),
     ],

@@ -63,6 +63,7 @@ BUILDING_COLUMNS = {
 PARAMETERS = (
     "shortfall_rule",
     "low_floor_max",
+    "low_floor_priority",
     "priority_elderly_age",
     "priority_disabled",
     "priority_ask_share",
@@ -71,6 +72,8 @@ PARAMETERS = (
     "site_width_m",
     "site_depth_m",
     "adjacency_max_m",
+    "community_window",
+    "community_shared_pool_factor",
     "community_time_limit",
     "fairness_draws",
     "fairness_alpha",
@@ -127,21 +130,21 @@ class Building:
     design: str
     floors: int
     stairwells: int
-    floor_plan: tuple[str, ...]  # unit types of one stairwell's flats on one floor
+    floor_plan: tuple[tuple[str, ...], ...]  # per stairwell: unit types of its flats on a floor
     access: str  # lift | stairs
     lifts: int
     unloading_bays: int
 
     @property
     def units_per_floor(self) -> int:
-        return self.stairwells * len(self.floor_plan)
+        return sum(len(plan) for plan in self.floor_plan)
 
     @property
     def units(self) -> int:
         return self.floors * self.units_per_floor
 
     def units_of(self, unit_type: str) -> int:
-        return self.floors * self.stairwells * self.floor_plan.count(unit_type)
+        return self.floors * sum(plan.count(unit_type) for plan in self.floor_plan)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ class HousingParams:
     reported: Reported
     shortfall_rule: str
     low_floor_max: int  # floors 1..low_floor_max are low floors
+    low_floor_priority: bool  # households that asked draw first for low floors
     priority_elderly_age: int  # years
     priority_disabled: bool
     priority_ask_share: float  # share
@@ -198,6 +202,8 @@ class HousingParams:
     site_width_m: float
     site_depth_m: float
     adjacency_max_m: float
+    community_window: int  # buildings per village and type in the community model
+    community_shared_pool_factor: float  # x the longest walk: cost of the shared pool
     community_time_limit: float  # seconds
     fairness_draws: int
     fairness_alpha: float
@@ -336,15 +342,22 @@ def _building(row: Any, types: tuple[str, ...], path: Path) -> Building:
     def bad(field: str, value: Any, problem: str) -> DataError:
         return DataError(path, f"{field}[{where}]", value, problem)
 
-    plan = tuple(row["floor_plan"].split())
-    if not plan:
-        raise bad("floor_plan", row["floor_plan"], "must list the unit types of one floor")
-    for t in plan:
-        if t not in types:
-            raise bad("floor_plan", t, f"unit type served by no rule: unit_types.csv has {types}")
     for field in ("floors", "stairwells", "unloading_bays"):
         if row[field] < 1:
             raise bad(field, row[field], "must be at least 1")
+    plan = tuple(tuple(part.split()) for part in row["floor_plan"].split("/"))
+    if len(plan) == 1:  # one plan for every stairwell
+        plan = plan * int(row["stairwells"])
+    if len(plan) != row["stairwells"] or not all(plan):
+        raise bad(
+            "floor_plan",
+            row["floor_plan"],
+            f"must list the unit types of each of the {row['stairwells']} stairwells' flats on "
+            "one floor, stairwells separated by /",
+        )
+    for t in (t for part in plan for t in part):
+        if t not in types:
+            raise bad("floor_plan", t, f"unit type served by no rule: unit_types.csv has {types}")
     building = Building(
         building=str(where),
         block=str(row["block"]),
@@ -364,7 +377,7 @@ def _building(row: Any, types: tuple[str, ...], path: Path) -> Building:
         raise bad(
             "units_per_floor",
             row["units_per_floor"],
-            f"disagrees with {building.stairwells} stairwells x {len(plan)} units in the plan",
+            f"disagrees with the floor plan's {building.units_per_floor} units a floor",
         )
     for t in types:
         if row[f"units_{t}"] != building.units_of(t):
@@ -483,6 +496,8 @@ def _check_values(values: dict[str, Any], reported: Reported, file_of) -> None:
         "subvenue_desks",
         "confirm_minutes",
         "community_time_limit",
+        "community_window",
+        "community_shared_pool_factor",
         "adjacency_max_m",
         "site_width_m",
         "site_depth_m",
@@ -554,6 +569,7 @@ def load_housing_params(scenario: Scenario) -> HousingParams:
         reported=reported,
         shortfall_rule=values["shortfall_rule"],
         low_floor_max=values["low_floor_max"],
+        low_floor_priority=values["low_floor_priority"],
         priority_elderly_age=values["priority_elderly_age"],
         priority_disabled=values["priority_disabled"],
         priority_ask_share=values["priority_ask_share"],
@@ -561,6 +577,8 @@ def load_housing_params(scenario: Scenario) -> HousingParams:
         site_width_m=values["site_width_m"],
         site_depth_m=values["site_depth_m"],
         adjacency_max_m=values["adjacency_max_m"],
+        community_window=values["community_window"],
+        community_shared_pool_factor=values["community_shared_pool_factor"],
         community_time_limit=values["community_time_limit"],
         fairness_draws=values["fairness_draws"],
         fairness_alpha=values["fairness_alpha"],
@@ -603,10 +621,12 @@ def flats_table(params: HousingParams) -> pd.DataFrame:
     floor, unit type and whether it is on a low floor."""
     parts = []
     for b in params.buildings:
-        per_floor = len(b.floor_plan)
-        floor = np.repeat(np.arange(1, b.floors + 1), b.stairwells * per_floor)
-        stair = np.tile(np.repeat(np.arange(1, b.stairwells + 1), per_floor), b.floors)
-        position = np.tile(np.arange(1, per_floor + 1), b.floors * b.stairwells)
+        one_floor = [
+            (s + 1, p + 1, t) for s, plan in enumerate(b.floor_plan) for p, t in enumerate(plan)
+        ]
+        stair, position, kind = (np.array(c) for c in zip(*one_floor, strict=True))
+        floor = np.repeat(np.arange(1, b.floors + 1), len(one_floor))
+        stair, position = np.tile(stair, b.floors), np.tile(position, b.floors)
         parts.append(
             pd.DataFrame(
                 {
@@ -617,7 +637,7 @@ def flats_table(params: HousingParams) -> pd.DataFrame:
                     "building": b.building,
                     "stairwell": stair,
                     "floor": floor,
-                    "unit_type": np.tile(np.array(b.floor_plan), b.floors * b.stairwells),
+                    "unit_type": np.tile(kind, b.floors),
                 }
             )
         )
