@@ -161,19 +161,41 @@ def test_no_pause_no_returning_people(quarter):
 # --- invariants and reproducibility ----------------------------------------------------------
 
 
-def test_placement_puts_every_household_in_one_building_within_its_flats(quarter):
-    moves = adapters.move_in_days(quarter, 0)
-    placed = adapters.household_buildings(quarter, quarter.community.site, moves)
-    ids = quarter.population.households["household_id"]
+def test_arrival_order_puts_every_household_in_one_building_within_its_flats(quarter):
+    inputs = vary(quarter, {"community.placement_rule": "arrival_order"})
+    moves = adapters.move_in_days(inputs, 0)
+    placed = adapters.household_buildings(inputs, inputs.community.site, moves)
+    ids = inputs.population.households["household_id"]
     assert sorted(placed["household_id"]) == sorted(ids)
-    units = {b.building: b.units for b in quarter.community.site.buildings}
+    units = {b.building: b.units for b in inputs.community.site.buildings}
     counts = placed["building"].value_counts()
     assert all(counts[b] <= units[b] for b in counts.index)
     # arrival order: the first building's families moved in no later than the last one's
     day = moves.set_index("household_id")["moved_in_day"]
-    first = placed[placed["building"] == quarter.community.site.ids[0]]["household_id"]
+    first = placed[placed["building"] == inputs.community.site.ids[0]]["household_id"]
     last = placed[placed["building"] == placed["building"].iloc[-1]]["household_id"]
     assert day.reindex(first).max() <= day.reindex(last).min()
+
+
+def test_at_full_scale_households_live_where_the_housing_lottery_puts_them():
+    from simlib import housing
+
+    inputs = load_inputs()
+    assert adapters.placement_used(inputs) == "housing_lottery"
+    placed = adapters.household_buildings(inputs, inputs.community.site, pd.DataFrame())
+    households, flats, _ = housing.prepare(inputs, "lottery")
+    index, _, _ = housing.allocate(inputs, "lottery", households, flats)
+    housed, _ = housing.joined(households, flats, index)
+    drawn = dict(zip(housed["household"], housed["building"], strict=True))
+    assert len(placed) == 8322 and placed["household_id"].is_unique
+    assert all(
+        drawn[h] == b for h, b in zip(placed["household_id"], placed["building"], strict=True)
+    )
+    units = {b.building: b.units for b in inputs.community.site.buildings}
+    counts = placed["building"].value_counts()
+    assert all(counts[b] <= units[b] for b in counts.index)
+    # below full scale the lottery's buildings are spread: a random placement is used
+    assert adapters.placement_used(vary(inputs, {"scale": 0.25})) == "random"
 
 
 def test_the_tables_keep_their_invariants(quarter_run):

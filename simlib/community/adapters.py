@@ -4,10 +4,9 @@ Each adapter is a few lines, so that a change in those models meets the communit
 here and nowhere else:
 - `move_in_days`: one moving replication -> each household's day of moving in;
 - `pause_windows`, `campaign_start`, `followup_target_days`: from the moving inputs;
-- `household_buildings`: which building each household lives in. The housing package
-  offers no allocation yet on this branch, so this is the assumed placement of
-  data/community/parameters.csv (`placement_rule`); once the housing lottery's
-  allocation exists, this function is the one to re-point.
+- `household_buildings`: which building each household lives in: by default the housing
+  lottery's allocation (simlib.housing, the public draw), or an assumed placement
+  (data/community/parameters.csv `placement_rule`).
 """
 
 from __future__ import annotations
@@ -58,15 +57,30 @@ def followup_target_days(inputs: Inputs) -> int:
     return int(inputs.moving.followup_days_target)
 
 
-def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.DataFrame:
-    """household_id -> building, by the assumed placement (module docstring).
-
-    Every residential building gets the same occupancy (households in proportion to its
-    flats, largest remainder); `arrival_order` fills them in site order with households in
-    the order they moved in (`moves`, ties and households not moved last, by id),
-    `random` with a permutation drawn from the seed.
-    """
+def placement_used(inputs: Inputs) -> str:
+    """The placement rule a run applies: `placement_rule`, except that below full scale
+    the housing lottery's flats lie in buildings spread over the whole site (the housing
+    model keeps an evenly spread subset), which are not neighbours; the community model
+    then keeps its compact part of the site and places households at random instead."""
     rule = inputs.community.placement_rule
+    if rule == "housing_lottery" and inputs.scenario.scale < 1:
+        return "random"
+    return rule
+
+
+def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.DataFrame:
+    """household_id -> building, by `placement_used`.
+
+    housing_lottery: the building of the flat the housing lottery's public draw gives
+    (a household the draw leaves without a flat, if any, takes a spare flat in site
+    order). The assumed rules give every residential building the same occupancy
+    (households in proportion to its flats, largest remainder); `arrival_order` fills
+    them in site order with households in the order they moved in (`moves`, ties and
+    households not moved last, by id), `random` with a permutation drawn from the seed.
+    """
+    rule = placement_used(inputs)
+    if rule == "housing_lottery":
+        return _lottery_buildings(inputs, site)
     residential = [b for b in site.buildings if b.residential]
     ids = inputs.population.households["household_id"].to_numpy(dtype=np.int64)
     slots = largest_remainder(np.array([b.units for b in residential], dtype=float), len(ids))
@@ -78,3 +92,22 @@ def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.D
         order = ids[np.lexsort((ids, day))]
     building = np.repeat([b.building for b in residential], slots)
     return pd.DataFrame({"household_id": order, "building": building})
+
+
+def _lottery_buildings(inputs: Inputs, site: Site) -> pd.DataFrame:
+    from simlib import housing
+
+    households, flats, _ = housing.prepare(inputs, "lottery")
+    index, _, _ = housing.allocate(inputs, "lottery", households, flats)
+    housed, _ = housing.joined(households, flats, index)
+    table = pd.DataFrame(
+        {"household_id": housed["household"].to_numpy(dtype=np.int64),
+         "building": housed["building"].to_numpy()}
+    )  # fmt: skip
+    left = table["building"] == ""
+    if left.any():  # spare flats, building by building in site order
+        used = table.loc[~left, "building"].value_counts()
+        spare = [b.building for b in site.buildings if b.residential
+                 for _ in range(b.units - int(used.get(b.building, 0)))]  # fmt: skip
+        table.loc[left, "building"] = spare[: int(left.sum())]
+    return table

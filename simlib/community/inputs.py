@@ -30,7 +30,7 @@ from simlib.housing.inputs import HousingParams
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
-PLACEMENT_RULES = ("arrival_order", "random")
+PLACEMENT_RULES = ("housing_lottery", "arrival_order", "random")
 PRIORITIES = ("due_first", "special_first", "followup_first")
 # reported figure -> its key in data/reported_figures.csv
 REPORTED_KEYS = {

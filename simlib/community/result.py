@@ -167,6 +167,7 @@ class CommunityResult:
     campaign_start: dt.date
     windows: tuple[tuple[int, int], ...]
     target_days: int
+    placement: str  # the placement rule applied (adapters.placement_used)
     params: CommunityParams
     plan: GridPlan
     buildings: pd.DataFrame
@@ -215,6 +216,7 @@ class CommunityResult:
         """The headline figures (what `simlib community --json` prints)."""
         r = self.params.reported
         out: dict[str, Any] = {"scenario": self.scenario, "seed": self.seed, "scale": self.scale}
+        out["placement"] = self.placement
         out.update(figures.grid_summary(self.plan.figures(), self.simple_cuts))
         out["grid_buildings"] = len(self.buildings)
         out["reported"] = {"grids": r.grids, "grid_buildings": r.grid_buildings}
@@ -289,6 +291,7 @@ def _result(inputs: Inputs, town: TownPlan, parts, rows, calendar) -> CommunityR
         campaign_start=adapters.campaign_start(inputs),
         windows=tuple(windows),
         target_days=target,
+        placement=adapters.placement_used(inputs),
         params=inputs.community,
         plan=town.plan,
         buildings=town.plan.measured.buildings,

@@ -97,10 +97,31 @@ def headline_table(s: dict[str, Any]) -> pd.DataFrame:
         ("returning people followed up", round(back["mean"]), back["reported_at_scale"],
          "derived, not calibrated: a check"),
         ("grids with residents when the pause began", grids["mean"], grids["reported"],
-         "reported: epidemic grids; a check of the placement"),
+         f"reported: epidemic grids; households placed by {s['placement']}"),
         ("checkpoint wait P95 (min)", s["checkpoint_wait_minutes"]["p95"], None, ""),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["figure", "model", "reported", "note"]).set_index("figure")
+
+
+def placement_table(results: dict[str, Any]) -> pd.DataFrame:
+    """The visits and the epidemic under each placement of the households, one column
+    each (`results`: name -> CommunityResult)."""
+    rows = {}
+    for name, result in results.items():
+        s = result.summary()
+        rows[name] = {
+            "special-group coverage, mean day": s["special_visit_coverage"]["mean"],
+            "special-group coverage, lowest day": s["special_visit_coverage"]["lowest_day"],
+            "step-8 visit, P50 days": s["days_to_first_visit"]["p50"],
+            "step-8 visit, P95 days": s["days_to_first_visit"]["p95"],
+            "step-8 visits on time": s["step8_on_time_share"],
+            "busiest grid's utilisation": s["utilisation"]["busiest_grid"],
+            "grids with residents when the pause began (reported: 29)": s[
+                "epidemic_grids_with_residents"
+            ]["mean"],
+            "largest / mean grid workload": s["max_to_mean_workload"],
+        }
+    return pd.DataFrame(rows).round(3)
 
 
 def planner_text(s: dict[str, Any]) -> str:
@@ -121,10 +142,10 @@ def planner_text(s: dict[str, Any]) -> str:
             "buildings set the floor: a 216-flat tower is almost a grid's work on its own.",
             f"**Daily visits.** On an average day {cov['mean']:.1%} of the special-group members "
             f"present are visited; the worst day ({cov['lowest_date']}) falls to "
-            f"{cov['lowest_day']:.0%}, when the buildings that fill at once keep their grid on "
-            f"step-8 visits. Half the families are visited within "
+            f"{cov['lowest_day']:.0%}: on days when many families in one grid are due for "
+            "their step-8 visit, those visits go first. Half the families are visited within "
             f"{s['days_to_first_visit']['p50']:.1f} days of moving in, 95 % within "
-            f"{s['days_to_first_visit']['p95']:.1f}.",
+            f"{s['days_to_first_visit']['p95']:.1f} (target {s['step8_target_days']}).",
             f"**Epidemic.** About {back['mean']:,.0f} people come back over the pause and are "
             f"followed up (the source reports {back['reported']:,}); this count is derived "
             "from the population and three assumed shares, so it is a check, but a weak one: "
