@@ -270,7 +270,7 @@ def load_parameters(path: str | Path) -> dict[str, Parameter]:
             **{c: _read_limit(row.get(c), path, f"{name}.{c}") for c in LIMIT_COLUMNS},
         )
     _check_limit_rows(parameters, path)
-    check_limits(parameters, {name: p.value for name, p in parameters.items()}, path)
+    _check_limits(parameters, {name: p.value for name, p in parameters.items()}, path)
     return parameters
 
 
@@ -303,7 +303,7 @@ def apply_overrides(
         value = parse_value(raw, parameter.type, file, name)
         check_number(value, parameter.unit, file, name)
         values[name] = value
-    check_limits(parameters, values, file, changed=set(overrides))
+    _check_limits(parameters, values, file, changed=set(overrides))
     return values
 
 
@@ -337,25 +337,24 @@ def _check_limit_rows(parameters: Mapping[str, Parameter], path: Path) -> None:
                 raise DataError(path, field, limit, "a parameter cannot limit itself")
             end = "low" if column == "min" else "high"  # this range's end nearest the limit
             if getattr(p, end) is None:
-                continue  # no range: the value itself is checked by check_limits
+                continue  # no range: the value itself is checked by _check_limits
             # the tightest the limit gets: the far end of the limiting parameter's range
             far = "high" if column == "min" else "low"
             bound = limit if other is None else getattr(other, far)
             bound = other.value if bound is None else bound
             if _outside(getattr(p, end), bound, column):
-                shown = limit if other is None else f"{limit} (up to {_number(bound)})"
-                if other is not None and column == "max":
-                    shown = f"{limit} (down to {_number(bound)})"
-                raise DataError(
-                    path, f"{name}.{end}", getattr(p, end), f"leaves its {column} {shown}"
-                )
+                problem = f"leaves its {column} {_number(limit) if other is None else limit}"
+                if other is not None:
+                    reach = "as high as" if column == "min" else "as low as"
+                    problem += f", which its own range lets be {reach} {_number(bound)}"
+                raise DataError(path, f"{name}.{end}", getattr(p, end), problem)
 
 
 def _outside(value: float, bound: float, column: str) -> bool:
     return value < bound if column == "min" else value > bound
 
 
-def check_limits(
+def _check_limits(
     parameters: Mapping[str, Parameter],
     values: Mapping[str, Any],
     file: str | Path,

@@ -60,8 +60,8 @@ def test_files_without_limit_columns_load_unchanged(tmp_path):
         ("s,a,str,label,assumed,why,,,0,\n", "s.min", 0.0, "a limit needs a number"),
         ("s,a,str,label,assumed,why,,,,\nx,5,int,n,assumed,why,3,7,s,\n", "x.min", "s", "numeric"),
         # the limit's own range reaches into this one's: a sweep could draw first > split
-        (AGES.replace("why,25,35,first", "why,17,35,first"), "split.low", 17.0, "up to 18"),
-        (AGES.replace("why,59,69,first", "why,30,69,first"), "split.high", 35.0, "down to 30"),
+        (AGES.replace("why,25,35,first", "why,17,35,first"), "split.low", 17.0, "be as high as 18"),
+        (AGES.replace("why,59,69,first", "why,30,69,first"), "split.high", 35.0, "be as low as 30"),
         # a value outside the limit named by another parameter
         (
             AGES.replace(
