@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -97,12 +99,10 @@ class PopulationParams:
             self.older_age_band_from,
             self.laborer_max_age + 1,
         )
-        return tuple((first, end - 1) for first, end in zip(edges, edges[1:], strict=False))
+        return tuple((first, end - 1) for first, end in pairwise(edges))
 
 
 def _population_params(fields: dict[str, Any]) -> PopulationParams:
-    from types import MappingProxyType
-
     return PopulationParams(**dict(fields, values=MappingProxyType(fields["values"])))
 
 
@@ -152,11 +152,13 @@ def load_population_params(scenario: Scenario) -> PopulationParams:
     skill_table = _read_skills(scenario)
     for skill in _split_list(values["migrate_skills"]):
         if skill not in SKILLS:
-            raise DataError(scenario.path, "migrate_skills", skill, f"must be one of {SKILLS}")
+            overridden = "migrate_skills" in scenario.overrides.get("population", {})
+            where = (
+                scenario.path if overridden else scenario.data_dir / "population" / "parameters.csv"
+            )
+            raise DataError(where, "migrate_skills", skill, f"must be one of {SKILLS}")
     counties = _scaled_counties(counties, scenario.scale, max_size)
     people = sum(c.people for c in counties)
-    from types import MappingProxyType
-
     return PopulationParams(
         counties=tuple(counties),
         size_shares=sizes,
