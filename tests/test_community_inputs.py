@@ -104,7 +104,7 @@ def test_inputs_carry_the_community_and_vary_reloads_it(smoke):
         ("parameters.csv", "weight_special_member,3.0,", "weight_special_member,-3.0,",
          "must not be negative"),
         ("parameters.csv", "grids,36,", "grids,80,", "80 grids for 76 buildings"),
-        ("parameters.csv", "placement_rule,arrival_order,", "placement_rule,by_village,",
+        ("parameters.csv", "placement_rule,housing_lottery,", "placement_rule,by_village,",
          "placement_rule"),
         ("parameters.csv", "checkpoints,6,", "checkpoints,7,", "lists 6 checkpoints"),
         ("checkpoints.csv", "K6,site service road,0.08", "K6,site service road,0.18",

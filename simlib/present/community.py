@@ -103,6 +103,45 @@ def headline_table(s: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "model", "reported", "note"]).set_index("figure")
 
 
+def grid_count_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """What another grid changes (simlib.community.sweep.grid_counts), one row per count."""
+    columns = {
+        "status": "status",
+        "max_to_mean_workload": "largest / mean",
+        "max_to_min_workload": "largest / smallest",
+        "best_cut_max_to_mean": "best simple cut: largest / mean",
+        "largest_households": "most households in a grid",
+        "mean_walk_to_base_m": "mean walk to base (m)",
+        "coverage_mean": "coverage, mean day",
+        "coverage_lowest": "coverage, lowest day",
+        "days_to_first_visit_p95": "step-8 visit, P95 days",
+    }
+    keep = [c for c in columns if c in counts]
+    return counts.set_index("grids")[keep].rename(columns=columns).round(3)
+
+
+def epidemic_table(result) -> pd.DataFrame:
+    """The epidemic figures of each replication."""
+    columns = {
+        "returning_people": "returning people",
+        "returning_people_followed_up": "followed up",
+        "followups_on_time_share": "on time",
+        "checkpoint_wait_p95": "wait P95 (min)",
+        "checkpoint_wait_max": "longest wait (min)",
+        "checkpoint_staff_hours": "staff-hours on duty",
+        "checkpoint_busy_hours": "hours checking",
+        "epidemic_grids_with_residents": "grids with residents",
+    }
+    return result.runs.set_index("replication")[list(columns)].rename(columns=columns).round(2)
+
+
+def grids_table(result) -> pd.DataFrame:
+    """Every grid of the plan as checked from the chosen variables."""
+    columns = ["base", "buildings", "households", "special_members", "workload", "max_walk_m",
+               "contiguous"]  # fmt: skip
+    return result.grids.set_index("grid")[columns]
+
+
 def placement_table(results: dict[str, Any]) -> pd.DataFrame:
     """The visits and the epidemic under each placement of the households, one column
     each (`results`: name -> CommunityResult)."""
