@@ -436,9 +436,7 @@ def plan_grids(site: Site, table: pd.DataFrame, rules: GridRules) -> GridPlan:
         if s["stage"] == "smallest_workload"
     ]
     gap = max(gaps)
-    grid_of = np.zeros(len(site), dtype=int)
-    for number, s in enumerate(sorted(final.chosen, key=lambda s: cands.members[s]), start=1):
-        grid_of[list(cands.members[s])] = number
+    grid_of = _assignment(site, cands, final.chosen)
     measured = measure(site, table, grid_of, rules.max_walk_m)
     verify(site, measured, rules, k)
     return GridPlan(
@@ -450,6 +448,20 @@ def plan_grids(site: Site, table: pd.DataFrame, rules: GridRules) -> GridPlan:
         largest_bound=min(lower, largest),
         seconds=time.perf_counter() - start,
     )
+
+
+def _assignment(site: Site, cands: Candidates, chosen: np.ndarray) -> np.ndarray:
+    """Grid number of each building from the chosen candidates, checked: every building
+    held by exactly one chosen grid."""
+    held = np.bincount([i for s in chosen for i in cands.members[s]], minlength=len(site))
+    if (held != 1).any():
+        bad = [site.ids[i] for i in np.flatnonzero(held != 1)]
+        raise GridsFailed(f"the grid plan failed its own check: buildings {bad} are in no "
+                          "chosen grid or in two")  # fmt: skip
+    grid_of = np.zeros(len(site), dtype=int)
+    for number, s in enumerate(sorted(chosen, key=lambda s: cands.members[s]), start=1):
+        grid_of[list(cands.members[s])] = number
+    return grid_of
 
 
 def verify(site: Site, measured: Measured, rules: GridRules, k: int) -> None:
