@@ -79,26 +79,28 @@ def cuts_table(result) -> pd.DataFrame:
 
 
 def headline_table(s: dict[str, Any]) -> pd.DataFrame:
-    """The answers beside what the source reports (for the notebooks and the summary)."""
+    """The answers beside what the source reports (for the notebooks and the summary); a
+    blank where the source reports nothing to compare."""
     back, grids = s["returning_people_followed_up"], s["epidemic_grids_with_residents"]
+    cov, best = s["special_visit_coverage"], s["best_simple_cut"]
+    full = "" if s["scale"] >= 1 else " (full scale)"
     rows = [
-        ("grids", s["grids"], s["reported"]["grids"], "an input"),
-        ("buildings the grids cover", s["grid_buildings"], s["reported"]["grid_buildings"],
+        ("grids", f"{s['grids']}", f"{s['reported']['grids']}{full}", "an input"),
+        ("buildings the grids cover", f"{s['grid_buildings']}",
+         f"{s['reported']['grid_buildings']}{full}",
          "66 residential (reported) + 10 others (assumed)"),
-        ("largest / mean grid workload", round(s["max_to_mean_workload"], 3), None,
-         f"best simple cut ({s['best_simple_cut']['name']}) "
-         f"{s['best_simple_cut']['max_to_mean_workload']:.3f}"),
-        ("special-group coverage, mean day", round(s["special_visit_coverage"]["mean"], 3),
-         None, "reported: visited every day"),
-        ("special-group coverage, lowest day", round(s["special_visit_coverage"]["lowest_day"], 3),
-         None, ""),
-        ("step-8 visit, P95 days after moving in", s["days_to_first_visit"]["p95"], None,
-         f"target {s['step8_target_days']} days"),
-        ("returning people followed up", round(back["mean"]), back["reported_at_scale"],
-         "derived, not calibrated: a check"),
-        ("grids with residents when the pause began", grids["mean"], grids["reported"],
-         f"reported: epidemic grids; households placed by {s['placement']}"),
-        ("checkpoint wait P95 (min)", s["checkpoint_wait_minutes"]["p95"], None, ""),
+        ("largest / mean grid workload", f"{s['max_to_mean_workload']:.3f}", "",
+         f"best simple cut ({best['name']}) {best['max_to_mean_workload']:.3f}"),
+        ("special-group coverage, mean day", _f(cov["mean"], "{:.1%}"), "every day", ""),
+        ("special-group coverage, lowest day", _f(cov["lowest_day"], "{:.1%}"), "every day",
+         f"on {cov['lowest_date']}"),
+        ("step-8 visit, P95 days after moving in", _f(s["days_to_first_visit"]["p95"], "{:.1f}"),
+         "", f"target {s['step8_target_days']} days"),
+        ("returning people followed up", _f(back["mean"], "{:,.0f}"),
+         f"{back['reported_at_scale']:,}", "derived, not calibrated: a check"),
+        ("grids with residents when the pause began", _f(grids["mean"], "{:.0f}"),
+         f"{grids['reported']} (epidemic grids)", f"households placed by {s['placement']}"),
+        ("checkpoint wait P95 (min)", _f(s["checkpoint_wait_minutes"]["p95"], "{:.1f}"), "", ""),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["figure", "model", "reported", "note"]).set_index("figure")
 
