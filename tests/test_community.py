@@ -268,3 +268,31 @@ def test_the_community_notebook_is_published():
     from simlib.report import notebook_paths
 
     assert "08-community.ipynb" in [p.name for p in notebook_paths()]
+
+
+def test_the_community_sweep_records_the_community_outputs(tmp_path):
+    from simlib.sweep.store import load_results
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        f"name: tiny\nscenario: {SMOKE_SCENARIO}\nreplications: 1\nbudget: 5\n"
+        "design: {method: oat}\nparameters:\n  community.grid_members_per_grid: {}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "sweep"
+    result = subprocess.run(
+        [sys.executable, "-m", "simlib", "community", "--sweep", str(spec), "--out", str(out),
+         "--workers", "1", "--json"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["points"] == summary["completed"] == 3 and summary["failed"] == 0
+    table = load_results(out)
+    assert {"coverage_mean", "returning_people_followed_up", "max_to_mean_workload"} <= set(
+        table.columns
+    )
+    by_label = table.set_index("label")["coverage_mean"]
+    low = by_label[[label for label in by_label.index if "→ 1" in label][0]]
+    high = by_label[[label for label in by_label.index if "→ 4" in label][0]]
+    assert low <= by_label["baseline (as assumed)"] <= high
