@@ -195,6 +195,7 @@ def test_verify_refuses_two_families_swapped(published, tmp_path, capsys):
         (lambda t: t, ["--scenario", "BASELINE"], "another stock"),
         (lambda t: t.replace("# method: lottery", "# method: community"), [], "another seed"),
         (lambda t: t.replace("# seed: 20191120", "# seed: many"), [], "whole number"),
+        (lambda t: t.replace("\n1,", "\none,", 1), [], "household[row 1]"),
     ],
 )
 def test_a_malformed_or_foreign_list_is_bad_input(lottery_list, tmp_path, capsys, damage, argv, words):  # fmt: skip

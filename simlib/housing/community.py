@@ -26,9 +26,12 @@ Formulation (one min-cost flow per unit type, solved together; HiGHS through PuL
   site. Households of a village
   therefore fill their anchor building, then the nearest buildings with their type.
 
-Every column has at most two nonzeros of opposite sign in flow rows, so the matrix is a
-network matrix: the LP's optimal vertex is integral, and HiGHS proves it optimal at the
-root. The answer is checked from the variable values (row residuals and integrality, as
+With the household and asked rows as they stand and the building, low-floor and
+upper-floor rows negated, every column has one +1 and one -1 (x: households and building;
+xl: asked and low floors; e, el: households or asked and the shared pool; q: households
+and asked; r, rl: the shared pool and a building or its low floors; u, w: a building and
+its low or upper floors): the matrix is a network matrix, so every vertex of the LP is
+integral and HiGHS proves the optimum at the root. The answer is checked from the variable values (row residuals and integrality, as
 simlib.matching does) before the draw runs within it.
 """
 
@@ -178,9 +181,9 @@ def build_model(households: pd.DataFrame, flats: pd.DataFrame, params: HousingPa
     return _Model(problem, x, xl, e, el, r, rl, q)
 
 
-def _rows(problem, data, v, short, cells) -> None:
+def _rows(problem, data, columns, short, cells) -> None:
     """The rows of the formulation (see the module docstring)."""
-    x, xl, e, el, q, r, rl, u, w = v
+    x, xl, e, el, q, r, rl, u, w = columns
     by_vt, by_bt = defaultdict(list), defaultdict(list)
     for (vil, b, t), var in x.items():
         by_vt["x", vil, t].append(var)

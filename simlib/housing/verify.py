@@ -140,6 +140,17 @@ def read_list(path: str | Path) -> tuple[dict[str, str], pd.DataFrame]:
         raise DataError(path, "(table)", str(error)[:200], "cannot be read as CSV") from None
     if tuple(table.columns) != COLUMNS:
         raise DataError(path, "(columns)", list(table.columns), f"must be {list(COLUMNS)}")
+    for column, empty_ok in (("household", False), ("size", False), ("floor", True)):
+        cells = table[column].str.strip()
+        bad = ~cells.str.fullmatch(r"\d+") & ~((cells == "") & empty_ok)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(
+                path,
+                f"{column}[row {row + 1}]",
+                table[column].iloc[row],
+                "must be a whole number" + (" or empty" if empty_ok else ""),
+            )
     return meta, table
 
 
