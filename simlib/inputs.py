@@ -1,5 +1,5 @@
-"""Every input of a run, loaded once: the scenario, its population, the moving, the jobs and
-the housing parameters, and the seed.
+"""Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
+the housing and the community parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from simlib.community.inputs import CommunityParams, load_community_params
 from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
@@ -37,6 +38,7 @@ class Inputs:
     jobs: JobsParams
     seed: int
     housing: HousingParams
+    community: CommunityParams
 
 
 def load_inputs(
@@ -47,13 +49,15 @@ def load_inputs(
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    housing = load_housing_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario),
         moving=load_moving_params(scenario),
         jobs=load_jobs_params(scenario),
         seed=scenario.seed,
-        housing=load_housing_params(scenario),
+        housing=housing,
+        community=load_community_params(scenario, housing),
     )
 
 
@@ -116,6 +120,11 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
             if everything or "housing" in by_domain
             else inputs.housing
         )
+        community = (
+            load_community_params(scenario, housing)
+            if everything or "community" in by_domain or "housing" in by_domain
+            else inputs.community
+        )
     except DataError as error:
         if where is None:
             raise
@@ -128,6 +137,7 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         jobs=jobs,
         seed=scenario.seed,
         housing=housing,
+        community=community,
     )
 
 
