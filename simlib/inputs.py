@@ -1,5 +1,5 @@
-"""Every input of a run, loaded once: the scenario, its population, the moving and the jobs
-parameters, and the seed.
+"""Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
+the housing and the community parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from simlib.community.inputs import CommunityParams, load_community_params
+from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
@@ -35,6 +37,8 @@ class Inputs:
     moving: MovingParams
     jobs: JobsParams
     seed: int
+    housing: HousingParams
+    community: CommunityParams
 
 
 def load_inputs(
@@ -45,12 +49,15 @@ def load_inputs(
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    housing = load_housing_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario),
         moving=load_moving_params(scenario),
         jobs=load_jobs_params(scenario),
         seed=scenario.seed,
+        housing=housing,
+        community=load_community_params(scenario, housing),
     )
 
 
@@ -108,6 +115,16 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
             else inputs.moving
         )
         jobs = load_jobs_params(scenario) if everything or "jobs" in by_domain else inputs.jobs
+        housing = (
+            load_housing_params(scenario)
+            if everything or "housing" in by_domain
+            else inputs.housing
+        )
+        community = (
+            load_community_params(scenario, housing)
+            if everything or "community" in by_domain or "housing" in by_domain
+            else inputs.community
+        )
     except DataError as error:
         if where is None:
             raise
@@ -119,6 +136,8 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         moving=moving,
         jobs=jobs,
         seed=scenario.seed,
+        housing=housing,
+        community=community,
     )
 
 
