@@ -67,6 +67,7 @@ class OptimisedPlan:
     cuts: int
     seconds: float
     max_violation: float
+    largest_receivable_day: dict[str, int]  # what the move-in teams take of each county
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class OptimisedPlan:
             "cuts": self.cuts,
             "solve_seconds": round(self.seconds, 3),
             "max_constraint_violation": self.max_violation,
+            "largest_receivable_day": self.largest_receivable_day,
         }
 
 
@@ -284,7 +286,7 @@ def _result(plan: BatchPlan, data: _Data, objective: str, solved, counts) -> Opt
     last_poor = max(
         int(rows[rows["county"] == c]["day"].iloc[m - 1]) for c, m in data.poor_day.items() if m
     )
-    return OptimisedPlan(plan, objective, status, float(value), gap, p.date(int(rows["day"].max())).isoformat(), p.date(last_poor).isoformat(), *counts)  # fmt: skip
+    return OptimisedPlan(plan, objective, status, float(value), gap, p.date(int(rows["day"].max())).isoformat(), p.date(last_poor).isoformat(), *counts, dict(data.town))  # fmt: skip
 
 
 def _why(status: str, data: _Data) -> str:

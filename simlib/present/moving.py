@@ -106,6 +106,10 @@ def plan_text(s: Mapping[str, Any]) -> str:
             f"{s['last_move_in_date']}, last registered-poor family {s['last_registered_poor_date']}; "  # fmt: skip
             f"{s['rounds']} solve(s), {s['cuts']} cut(s), {s['solve_seconds']:.1f} s"
         )
+        lines.append(
+            "  largest day the move-in teams receive, by county (road unlimited): "
+            + ", ".join(f"{c} {n:,}" for c, n in s["largest_receivable_day"].items())
+        )
     lines.append(f"  written to {s['out']}" if s["out"] else "\n" + s["csv"])
     return "\n".join(lines)
 
