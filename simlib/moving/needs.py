@@ -1,20 +1,26 @@
 """What each convoy day needs: the smallest resources with which it finishes inside the
 time rules in at least `share` of replications, found with the SimPy model itself.
 
-A convoy day is simulated in isolation (`Campaign(..., day_only=True)`: its flats ready,
-no visits, its weather not called off; holds, breakdowns, illness and every spread kept),
-R replications with common random numbers, so that every candidate sees the same draws.
-"Finishes inside the time rules" means every household is in its flat (step 6) that day
-and no rule is broken (a night departure, a pause, overtime); helping a family settle
-(step 7) may be carried to the next morning, as the shift rule says, and is counted. A
-reception team is a volunteer squad with its share of the unloading bays and settling
-staff (in the scenario's proportions). The resources are
-searched in turn (`SEARCH`), each by bisection between what one convoy needs and what
-the whole day at once needs, the others at what was found so far (those not yet searched
-at what the whole day at once needs); the answer is minimal in the sense that no one
-resource can be one less. A day that misses even with everything at once cannot be met
-with resources (the route is too long for daylight, say): `Unmeetable`.
+A convoy day is simulated in isolation (`Campaign` in `Mode(day_only=True)`: its flats
+ready, no visits, the weather letting it go, since no resource makes up for a closed road;
+breakdowns, illness and every spread kept), R replications with common random numbers, so
+that every candidate sees the same draws. "Finishes inside the time rules" means every
+household is in its flat (step 6) that day and no rule is broken (a night departure, a
+pause, overtime); helping a family settle (step 7) may run into the next morning, as the
+shift rule allows. A reception team is a volunteer squad with its share of the unloading
+bays and settling staff (in the scenario's proportions).
+
+The search (`size_day`, `DaySearch`): first the reception teams, on the arrivals of a road
+with everything at once (the new town's teams serve every county); then each road
+resource in `SEARCH` order, the others at what was found so far (those not yet searched at
+what the whole day at once needs), trying one less first (a far county's day needs all it
+asks at once) and else searching upwards from the smallest that finishes at mean times
+(`simlib.moving.timing`). Each candidate is judged on the replications, those that failed
+before first, stopping once the share is decided. The answer is minimal in the sense that
+no one resource can be one less. A day that misses even with everything at once cannot be
+met with resources (the route is too long for the daylight, say): `Unmeetable`.
 """
+
 
 from __future__ import annotations
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from simlib.moving.inputs import DAY
 from simlib.moving.rules import PLAN, rule_counts
 
@@ -105,7 +103,3 @@ def run_row(result) -> dict[str, Any]:
     row["binding_resource"] = binding_resource(binding)
     row["events"] = int(result.events)
     return row
-
-
-def mean_of(values) -> float:
-    return float(np.mean(values)) if len(values) else 0.0
