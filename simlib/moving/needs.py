@@ -21,7 +21,6 @@ no one resource can be one less. A day that misses even with everything at once 
 met with resources (the route is too long for the daylight, say): `Unmeetable`.
 """
 
-
 from __future__ import annotations
 
 import math
