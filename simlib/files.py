@@ -58,6 +58,27 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def cannot_write_in(folder: Path) -> str:
+    """'' if a file can be created in `folder` (tried: a hidden file made and removed at
+    once, since permissions alone do not tell about /proc, a read-only mount or a full
+    quota), else why not, in the system's words."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".simlib-probe-", dir=folder)
+    except OSError as error:
+        return f"files cannot be created in {folder} ({error.strerror or error})"
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return ""
+
+
+def nearest_existing(path: Path) -> Path:
+    """`path` itself if it exists, else its nearest ancestor that does."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def git_commit(root: Path = PROJECT_ROOT) -> str:
     """The checked-out commit (12 hex digits), with `-dirty` if a tracked file differs from
     it, or 'unknown' outside a git checkout (a copied or installed package)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
-from simlib.population import Population, generate_population
+from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
 
@@ -28,26 +28,34 @@ STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses its
 
 @dataclass(frozen=True)
 class Inputs:
-    """One run's inputs. `seed` is the scenario's seed, from which the population is drawn."""
+    """One run's inputs. `seed` is the scenario's seed, from which the population is drawn.
+    `population` is None only when a caller builds it apart (a sweep, on its workers)."""
 
     scenario: Scenario
-    population: Population
+    population: Population | None
     moving: MovingParams
     jobs: JobsParams
     seed: int
 
 
 def load_inputs(
-    scenario: Scenario | str | Path | None = None, *, seed: int | None = None
+    scenario: Scenario | str | Path | None = None,
+    *,
+    seed: int | None = None,
+    population: bool = True,
 ) -> Inputs:
-    """Load a scenario (a Scenario or a path; default: the baseline) and everything it names."""
+    """Load a scenario (a Scenario or a path; default: the baseline) and everything it names.
+    With `population=False` the population is left out (None) and only its parameters are
+    checked: a sweep builds populations on its workers (`population_of`)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    if not population:
+        load_population_params(scenario)
     return Inputs(
         scenario=scenario,
-        population=generate_population(scenario),
+        population=generate_population(scenario) if population else None,
         moving=load_moving_params(scenario),
         jobs=load_jobs_params(scenario),
         seed=scenario.seed,
@@ -71,12 +79,26 @@ def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> 
     return domain, name
 
 
-def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = None) -> Inputs:
+def population_of(scenario: Scenario) -> Population:
+    """The synthetic population of a scenario, for a caller that builds it apart from the
+    other inputs (a sweep's worker)."""
+    return generate_population(scenario)
+
+
+def vary(
+    inputs: Inputs,
+    changes: Mapping[str, Any],
+    where: str | Path | None = None,
+    *,
+    population: bool = True,
+) -> Inputs:
     """A copy of `inputs` with `changes` ({"moving.leased_vehicles_per_county_day": 150, "seed": 7, ...}).
 
     Each changed domain is re-loaded through its loader (so a bad value fails with a
     DataError naming the parameter); unchanged parts are shared with `inputs`, the
-    population included unless a population input, the seed or the scale changed.
+    population included unless a population input, the seed or the scale changed. With
+    `population=False` a population that would be rebuilt is left out (None) and only its
+    parameters are checked.
     """
     if not changes:
         return inputs
@@ -97,9 +119,12 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         scenario = scenario.with_scale(top["scale"], where)
     everything = bool(top)  # seed or scale: every domain depends on them
     try:
-        population = (
-            generate_population(scenario)
-            if everything or "population" in by_domain
+        rebuild = everything or "population" in by_domain
+        if rebuild and not population:
+            load_population_params(scenario)
+        population_ = (
+            (generate_population(scenario) if population else None)
+            if rebuild
             else inputs.population
         )
         moving = (
@@ -115,7 +140,7 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
     return replace(
         inputs,
         scenario=scenario,
-        population=population,
+        population=population_,
         moving=moving,
         jobs=jobs,
         seed=scenario.seed,

@@ -96,7 +96,7 @@ class Scenario:
         return replace(self, overrides=merged)
 
     def with_seed(self, seed: int | None) -> Scenario:
-        return self if seed is None else replace(self, seed=_check_seed(seed, self.path))
+        return self if seed is None else replace(self, seed=check_seed(seed, self.path))
 
     def with_scale(self, scale: Any, where: str | Path | None = None) -> Scenario:
         """A copy at another scale, checked as the loader checks a scenario file's `scale`
@@ -107,7 +107,7 @@ class Scenario:
         return replace(self, scale=float(scale))
 
 
-def _check_seed(seed: Any, file: str | Path, field: str = "seed") -> int:
+def check_seed(seed: Any, file: str | Path, field: str = "seed") -> int:
     """A whole number in [0, 2^53]: larger seeds would not survive a result table."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= LARGEST_INT:
         problem = f"must be a non-negative integer of at most 2^53 ({LARGEST_INT:,})"
@@ -161,7 +161,7 @@ def load_scenario(path: str | Path | None = None, *, seed: int | None = None) ->
         )
     scale = raw.get("scale", 1.0)
     _check_scale_type(path, scale)
-    scenario_seed = _check_seed(raw.get("seed", DEFAULT_SEED), path)
+    scenario_seed = check_seed(raw.get("seed", DEFAULT_SEED), path)
 
     data_dir = _data_dir(path, raw)
     domains = sorted(p.parent.name for p in data_dir.glob("*/parameters.csv"))

@@ -111,7 +111,7 @@ def test_scenario_text_is_shown_as_text_and_nothing_on_a_page_runs(tmp_path):
         "display(HTML(s.description))",
         'print("styler escape:", pd.get_option("styler.format.escape"))',
     )
-    build = build_reports(scenario, tmp_path / "out", notebooks_dir=notebooks, progress=False)
+    build = build_reports(scenario, tmp_path / "out", notebooks_dir=notebooks)
     for page_path in (build.out / "00-hostile.html", build.index):
         page = page_path.read_text(encoding="utf-8")
         parsed = _Tags()
@@ -328,7 +328,7 @@ def test_an_interrupted_rebuild_leaves_the_previous_set(how, tmp_path):
     )
     site = tmp_path / "site"
     out = site / "reports"
-    build_reports(SMOKE_SCENARIO, out, notebooks_dir=first, replications=1, progress=False)
+    build_reports(SMOKE_SCENARIO, out, notebooks_dir=first, replications=1)
     before = _digest(out)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
