@@ -555,7 +555,7 @@ def run_on_scenario(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     spec = load_spec(f"{name}.yaml").on_scenario(scenario, seed=seed)
-    out = child_folder(root, f"{name}-{scenario.name}")
+    out = child_folder(root, f"{spec.name}-{scenario.name}")
     try:
         return run_sweep(spec, out=out, workers=workers, progress=False)
     except StaleSweep:
