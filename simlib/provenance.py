@@ -136,12 +136,11 @@ def read_text(path: Path, limit: int | None = None) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        bad = data[error.start : error.start + 4]
         raise DataError(
             path,
             "(encoding)",
             f"byte 0x{data[error.start]:02x} on line {line}",
-            f"is not UTF-8 text ({bad!r} at byte {error.start}); save the file as UTF-8",
+            f"is not UTF-8 text (at byte {error.start:,} of the file); save the file as UTF-8",
         ) from None
 
 

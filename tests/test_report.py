@@ -22,13 +22,13 @@ import nbformat
 import pytest
 
 from simlib.cli import main
+from simlib.files import write_atomic
 from simlib.report import (
     POLICY_META,
     NotebookFailed,
     build_reports,
     notebook_paths,
     self_contained,
-    write_atomic,
 )
 from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO
 
