@@ -3,6 +3,7 @@ decide a result (a sweep's workers must match its client in both code and librar
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import math
 import os
@@ -46,8 +47,11 @@ def _cgroup_quota(root: Path) -> float | None:
     return quota / period if quota > 0 and period > 0 else None
 
 
+@functools.cache
 def library_versions(names: tuple[str, ...] = RESULT_LIBRARIES) -> dict[str, str]:
-    """Python's and each library's version, as installed in this process's environment."""
+    """Python's and each library's version, as installed in this process's environment
+    (read once per process: a sweep's worker checks them at every point). Do not change
+    the mapping it returns."""
     versions = {"python": platform.python_version()}
     for name in names:
         try:

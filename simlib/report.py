@@ -237,7 +237,7 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def package_versions() -> dict[str, str]:
-    return library_versions(PACKAGES)
+    return dict(library_versions(PACKAGES))
 
 
 INDEX_STYLE = """<style>

@@ -18,9 +18,13 @@ A specification is a YAML file under data/sweeps/:
       - ../scenarios/more-escorts.yaml
       - {moving.cadres_per_county: 20, moving.doctors_per_county: 5}
 
-Every value is checked through the domain loaders before anything runs: an unknown
-parameter, a value of the wrong type or one the loader refuses, an empty design or one
-larger than the budget is a DataError naming the file, the field and the value.
+The file is read by the same hardened reader as a scenario (simlib.provenance.read_yaml:
+size, encoding, alias bombs, depth, keys given twice, dates that do not exist). The
+design's size is worked out from its numbers before anything is sampled, so a design of
+10^7 points is refused at once; then every value is checked through the domain loaders
+before anything runs: an unknown parameter, a value of the wrong type, not finite or one
+the loader refuses, an empty design or one larger than the budget is a DataError naming
+the file, the field and the value.
 """
 
 from __future__ import annotations

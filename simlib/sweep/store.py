@@ -56,7 +56,7 @@ def code_version(package: Path = PACKAGE) -> str:
 
 def runtime_versions() -> dict[str, Any]:
     """This process's code version and the versions of the libraries results depend on."""
-    return {"code_version": code_version(), "libraries": library_versions()}
+    return {"code_version": code_version(), "libraries": dict(library_versions())}
 
 
 def data_version(scenario: Any) -> str:
