@@ -523,7 +523,9 @@ def _child_entries(
         return [(child, key, depth + 1) for child in node.value]
     entries, seen = [], set()
     for k, v in node.value:
-        name = k.value if isinstance(k, yaml.ScalarNode) else key
+        name = key  # a value is named by its path of keys: moving.pause_windows
+        if isinstance(k, yaml.ScalarNode):
+            name = k.value if key == "(top level)" else f"{key}.{k.value}"
         if isinstance(k, yaml.ScalarNode) and k.value != "<<":
             if k.value in seen:
                 raise DataError(file, name, _mark(k), "is given twice")

@@ -111,7 +111,11 @@ def test_missing_table(data_copy):
         ("seed: 9007199254740993\n", "seed", "at most 2^53"),
         ("population:\n  laborer_min_age: 9007199254740993\n", "laborer_min_age", "too large"),
         ("moving:\n  batch_plan: [a.csv, b.csv]\n", "batch_plan", "not a list of 2"),
-        ("moving:\n  lottery_date: 2019-11-31\n", "lottery_date", "November 2019 has 30 days"),
+        (
+            "moving:\n  lottery_date: 2019-11-31\n",
+            "moving.lottery_date",
+            "November 2019 has 30 days",
+        ),
     ],
 )
 def test_values_of_the_wrong_shape_are_named(data_copy, yaml_text, field, problem):
