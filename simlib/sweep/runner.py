@@ -173,8 +173,8 @@ def version_mismatch(mine: Mapping[str, Any], expected: Mapping[str, Any]) -> st
     """'' if this worker runs the client's code and libraries, else what differs."""
     if mine["code_version"] != expected["code_version"]:
         return (
-            f"the worker runs other simlib code (code version {mine['code_version']}, "
-            f"the client {expected['code_version']}): install the same checkout on it"
+            f"runs other simlib code (code version {mine['code_version']}, the client "
+            f"{expected['code_version']}): install the client's checkout on it"
         )
     theirs, ours = expected["libraries"], mine["libraries"]
     differ = [
@@ -183,7 +183,7 @@ def version_mismatch(mine: Mapping[str, Any], expected: Mapping[str, Any]) -> st
         if ours.get(k) != theirs.get(k)
     ]
     if differ:
-        return "the worker has other library versions: " + "; ".join(differ)
+        return "has other library versions: " + "; ".join(differ)
     return ""
 
 
@@ -191,12 +191,12 @@ def run_point(
     task: PointTask, inputs: Inputs, population: Any, evaluate: Evaluate = evaluate_point
 ) -> dict[str, Any]:
     """One point, on a worker: its outputs, or its error (never raises)."""
-    start = time.perf_counter()
+    start, worker = time.perf_counter(), f"{socket.gethostname()}:{os.getpid()}"
     mine = runtime_versions()
     record = base_record(task, mine)
     mismatch = version_mismatch(mine, task.expected)
     if mismatch:
-        record.update(status="failed", outputs={}, error=mismatch)
+        record.update(status="failed", outputs={}, error=f"worker {worker} {mismatch}")
     else:
         try:
             outputs = evaluate(
@@ -206,7 +206,7 @@ def run_point(
         except Exception as error:  # recorded, so that the other points go on
             record.update(status="failed", outputs={}, error=f"{type(error).__name__}: {error}")
     record["wall_seconds"] = time.perf_counter() - start
-    record["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    record["worker"] = worker
     return record
 
 
