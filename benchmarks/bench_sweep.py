@@ -5,8 +5,8 @@ ratio), and a variant that changes no population input does not rebuild the popu
 All on data/sweeps/bench.yaml (32 points on the smoke scenario), measured in this run:
 ROUNDS rounds (env SIMLIB_BENCH_ROUNDS, default 2) of loop, 1 worker, 2 workers in turn,
 in alternating order, ratios of neighbouring runs and their medians reported, so that other
-load on the machine hits all three alike; the load average is printed beside them. Wall times include starting the local Dask cluster and writing
-every point file.
+load on the machine hits all three alike; the load average is printed beside them. Wall
+times include starting the local Dask cluster and writing every point file.
 """
 
 from __future__ import annotations
