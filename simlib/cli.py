@@ -58,6 +58,7 @@ OUTPUT_KINDS = {
     ("match", "out"): "folder",
     ("report", "out"): "folder",
     ("sweep", "out"): "folder",
+    ("community", "out"): "folder",
     ("match", "write_mps"): "file",
 }
 # Subcommands whose `--workers` run the replications, so more workers than replications idle.
@@ -644,6 +645,170 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS.append(_add_sweep)
+
+
+# --- community (grids, daily visits, epidemic checkpoints) --------------------------------
+
+
+def _community(args: argparse.Namespace) -> None:
+    from simlib.community import run
+    from simlib.inputs import load_inputs, vary
+    from simlib.present.community import text
+
+    if args.sweep:
+        return _community_sweep(args)
+    inputs = load_inputs(args.scenario, seed=args.seed)
+    if args.grids is not None:
+        inputs = vary(inputs, {"community.grids": args.grids}, where=COMMAND_LINE)
+    result = run(inputs, replications=args.replications)
+    if args.out:
+        result.write(args.out)
+    emit(result.summary(), args.json, text)
+
+
+def _add_community(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "community", help="grids, daily visits to special groups and the epidemic checkpoints"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--replications", type=int, default=5, help="replications of the visits (default: 5)"
+    )
+    parser.add_argument(
+        "--grids", type=int, default=None, help="number of grids (default: the scenario's, 36)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for the result tables (CSV), or for --sweep's points"
+    )
+    parser.add_argument(
+        "--sweep",
+        default=None,
+        metavar="SPEC",
+        help="instead, run a sweep over the community assumptions (e.g. "
+        "data/sweeps/community.yaml), resumable, with the community outputs",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="--sweep: local worker processes (default: CPUs)"
+    )
+    parser.set_defaults(run=_community)
+
+
+def _community_sweep(args: argparse.Namespace) -> None:
+    from simlib.community.sweep import run_spec
+    from simlib.sweep import load_spec
+
+    spec = load_spec(args.sweep)
+    run = run_spec(spec, out=args.out, workers=args.workers, progress=not args.json)
+    emit(run.summary(), args.json, _sweep_text)
+    if run.failed:
+        raise RunFailed(f"{run.failed} of {run.points} sweep points failed")
+
+
+SUBCOMMANDS.append(_add_community)
+# --- lottery (the housing lottery and the allocation of the flats) ----------------------
+
+
+def _lottery(args: argparse.Namespace) -> None:
+    from simlib import housing
+    from simlib.housing.verify import write_outputs
+    from simlib.inputs import load_inputs
+    from simlib.present.housing import summary_text
+
+    if args.verify:
+        _lottery_verify(args)
+        return
+    if args.out:
+        check_output_path(args.out, "--out", "folder")
+    inputs = load_inputs(args.scenario, seed=args.seed)
+
+    def announce(digests: dict[str, str]) -> None:
+        # printed before the draw: anyone can later check the list against it
+        print(
+            f"commitment {digests['commitment']} (seed {inputs.seed})",
+            file=sys.stderr if args.json else sys.stdout,
+            flush=True,
+        )
+
+    result = housing.run(
+        inputs, args.method or "lottery", replications=args.replications, announce=announce
+    )
+    if args.out:
+        write_outputs(args.out, result.meta(), result.allocation)
+    emit(result.summary(), args.json, summary_text)
+
+
+def _lottery_verify(args: argparse.Namespace) -> None:
+    from simlib import housing
+    from simlib.housing.verify import check_meta, compare, read_list
+    from simlib.inputs import load_inputs
+    from simlib.present.housing import verify_text
+
+    path = args.verify
+    meta, table = read_list(path)
+    try:
+        seed = int(meta["seed"])
+    except ValueError:
+        raise DataError(path, "seed", meta["seed"], "must be a whole number") from None
+    if args.seed is not None and args.seed != seed:
+        raise DataError(path, "seed", seed, f"the list is from seed {seed}, not --seed {args.seed}")
+    if meta["method"] not in housing.METHODS:
+        raise DataError(path, "method", meta["method"], f"must be one of {housing.METHODS}")
+    if args.method and args.method != meta["method"]:
+        raise DataError(
+            path,
+            "method",
+            meta["method"],
+            f"the list was drawn by {meta['method']}, not --method {args.method}",
+        )
+    inputs = load_inputs(args.scenario, seed=seed)
+    households, flats, digests = housing.prepare(inputs, meta["method"])
+    check_meta(path, meta, dict(digests, scenario=inputs.scenario.name))
+    index, _, _ = housing.allocate(inputs, meta["method"], households, flats)
+    joined, _ = housing.joined(households, flats, index)
+    confirmed = compare(path, table, joined, seed)
+    summary = {
+        "verified": True,
+        "file": str(path),
+        "households": confirmed,
+        "seed": seed,
+        "method": meta["method"],
+        "commitment": digests["commitment"],
+    }
+    emit(summary, args.json, verify_text)
+
+
+def _add_lottery(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "lottery", help="the housing lottery: allocate the flats, verifiably, and the lottery day"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--method",
+        choices=("lottery", "community"),
+        default=None,
+        help="lottery: the public draw alone (default); community: villages kept together "
+        "and low floors for those who asked (PuLP), then the draw",
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for allocation.csv and commitment.txt (made if needed)"
+    )
+    parser.add_argument(
+        "--verify",
+        default=None,
+        metavar="FILE",
+        help="re-run the draw from the seed published in FILE (an allocation.csv) and confirm "
+        "it, or name the first household that differs (exit 1)",
+    )
+    parser.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        help="lottery-day replications (default: data/housing/parameters.csv)",
+    )
+    parser.set_defaults(run=_lottery)
+
+
+SUBCOMMANDS.append(_add_lottery)
 
 
 def build_parser() -> argparse.ArgumentParser:

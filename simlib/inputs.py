@@ -1,5 +1,5 @@
-"""Every input of a run, loaded once: the scenario, its population, the moving and the jobs
-parameters, and the seed.
+"""Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
+the housing and the community parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from simlib.community.inputs import CommunityParams, load_community_params
+from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population, load_population_params
@@ -36,6 +38,8 @@ class Inputs:
     moving: MovingParams
     jobs: JobsParams
     seed: int
+    housing: HousingParams
+    community: CommunityParams
 
 
 def load_inputs(
@@ -53,12 +57,15 @@ def load_inputs(
         scenario = scenario.with_seed(seed)
     if not population:
         load_population_params(scenario)
+    housing = load_housing_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario) if population else None,
         moving=load_moving_params(scenario),
         jobs=load_jobs_params(scenario),
         seed=scenario.seed,
+        housing=housing,
+        community=load_community_params(scenario, housing),
     )
 
 
@@ -119,32 +126,38 @@ def vary(
         scenario = scenario.with_scale(top["scale"], where)
     everything = bool(top)  # seed or scale: every domain depends on them
     try:
-        rebuild = everything or "population" in by_domain
-        if rebuild and not population:
-            load_population_params(scenario)
-        population_ = (
-            (generate_population(scenario) if population else None)
-            if rebuild
-            else inputs.population
-        )
-        moving = (
-            load_moving_params(scenario)
-            if everything or "moving" in by_domain or "population" in by_domain
-            else inputs.moving
-        )
-        jobs = load_jobs_params(scenario) if everything or "jobs" in by_domain else inputs.jobs
+        parts = _reload(inputs, scenario, set(by_domain) | ({"*"} if everything else set()))
     except DataError as error:
         if where is None:
             raise
         raise DataError(where, error.field, error.value, error.problem) from None
-    return replace(
-        inputs,
-        scenario=scenario,
-        population=population_,
-        moving=moving,
-        jobs=jobs,
-        seed=scenario.seed,
-    )
+    if parts.pop("rebuild_population"):
+        parts["population"] = generate_population(scenario) if population else None
+    return replace(inputs, scenario=scenario, seed=scenario.seed, **parts)
+
+
+def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, Any]:
+    """The parts of `inputs` that depend on the `changed` domains ("*": all of them), loaded
+    again from `scenario`; the others shared. The population is only flagged (its
+    parameters checked): building it is the caller's choice."""
+
+    def hit(*domains: str) -> bool:
+        return "*" in changed or bool(changed & set(domains))
+
+    if hit("population"):
+        load_population_params(scenario)
+    housing = load_housing_params(scenario) if hit("housing") else inputs.housing
+    return {
+        "rebuild_population": hit("population"),
+        "moving": load_moving_params(scenario) if hit("moving", "population") else inputs.moving,
+        "jobs": load_jobs_params(scenario) if hit("jobs") else inputs.jobs,
+        "housing": housing,
+        "community": (
+            load_community_params(scenario, housing)
+            if hit("community", "housing")
+            else inputs.community
+        ),
+    }
 
 
 def scenario_value(scenario: Scenario, key: str) -> Any:

@@ -38,7 +38,7 @@ from simlib.machine import usable_cpus
 from simlib.provenance import DataError
 from simlib.scenario import PROJECT_ROOT, Scenario, load_scenario
 from simlib.sweep.design import Point, design_points
-from simlib.sweep.evaluate import OUTPUTS, evaluate_point
+from simlib.sweep.evaluate import evaluate_point
 from simlib.sweep.spec import SweepSpec, load_spec
 from simlib.sweep.store import (
     Expected,
@@ -281,6 +281,13 @@ def _wait_for_workers(client, scheduler: str) -> None:
         ) from None
 
 
+def declared_outputs(evaluate: Evaluate) -> tuple[str, ...]:
+    """The outputs a finished point of this evaluator must record: its module's OUTPUTS
+    (simlib.sweep.evaluate's for the shared evaluator; the community's for its own)."""
+    module = sys.modules.get(getattr(evaluate, "__module__", ""))
+    return tuple(getattr(module, "OUTPUTS", None) or ())
+
+
 def manifest(spec: SweepSpec, points: list[Point], versions: Mapping[str, Any]) -> dict:
     return {
         "name": spec.name,
@@ -469,12 +476,13 @@ def _run_locked(spec: SweepSpec, store: Store, lock: FolderLock, options: RunOpt
     points = design_points(spec)
     versions = runtime_versions()
     info = manifest(spec, points, versions)
+    info["evaluator"] = getattr(options.evaluate, "__qualname__", repr(options.evaluate))
     expected = Expected(
         info["spec"],
         versions["code_version"],
         versions["libraries"],
         spec.replications,
-        tuple(OUTPUTS),
+        declared_outputs(options.evaluate),
     )
     store.prepare(info, restart=options.restart)
     done, problems = store.audit(points, expected)
