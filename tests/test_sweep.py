@@ -31,9 +31,10 @@ from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO, load_scenario
 from simlib.sweep import design_points, load_spec, run_points_here, run_sweep
 from simlib.sweep.design import BASELINE_LABEL, Point
 from simlib.sweep.evaluate import OUTPUTS
-from simlib.sweep.runner import run_on_scenario, version_mismatch
+from simlib.sweep.runner import run_on_scenario
 from simlib.sweep.spec import SWEEPS_DIR
 from simlib.sweep.store import Expected, Store, check_record, code_version, runtime_versions
+from simlib.sweep.worker import version_mismatch
 
 SIMLIB = [sys.executable, "-m", "simlib"]
 OUTPUT_COLUMNS = [
