@@ -2,59 +2,95 @@
 
 `evaluate_point` runs the moving campaign (its replications, serially: the sweep runs
 points in parallel) and the job matching on already-loaded inputs and returns flat
-numbers. Outputs are read from the models' summaries by key and defensively, so a model
-that adds or renames a figure changes one line here.
+numbers. Each output is declared once, as the EMA Workbench declares a ScalarOutcome: a
+name, a unit, a label and the function that reads it from the two models' summaries. The
+functions read the summaries' keys directly: a model that renames a figure fails the point
+with the missing key named, instead of recording NaN. A point whose matching finds no plan
+is a failed point whose error says why (`MatchFailed`), not a row of NaN.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from simlib.inputs import Inputs
 
-# name -> (unit, what it means); the sweep's analysis and report read these names
-OUTPUTS = {
-    "campaign_days": ("days", "moving campaign length, mean over replications"),
-    "campaign_days_ci95": ("days", "95 % CI half-width of the campaign length (noise)"),
-    "registered_poor_all_in_day": ("days", "day the last registered-poor household moves in"),
-    "registered_poor_all_in_day_ci95": ("days", "95 % CI half-width of that day (noise)"),
-    "registered_poor_deadline_day": ("day", "31 March 2020 counted from the campaign start"),
-    "deadline_met_share": ("share", "replications with every registered-poor household in"),
-    "deadline_missed": ("flag", "mean last registered-poor day after the deadline"),
-    "households_not_moved": ("households", "not moved within the planning horizon"),
-    "employed": ("people", "people given a job by the optimised plan"),
-    "laborers": ("people", "people of working capacity"),
-    "employment_rate": ("share", "employed / people of working capacity"),
-    "employment_below_reported": ("flag", "employment rate below the reported 92.08 %"),
-    "households_without_worker": ("households", "households with labour but no worker"),
-    "matching_optimal": ("flag", "the plan is proven optimal"),
-    "binding_resource": ("name", "the resource that bound the most convoy days"),
-    "rule_violations": ("count", "night departures, moves during a pause, overtime households"),
-    "plan_kept_share": ("share", "households in their flat on their planned day"),
-    "left_behind_households": ("households", "left behind for a later convoy day"),
-    "matching_planned": ("flag", "the matching found a plan (else its outputs are NaN)"),
-    "local_employed": ("people", "employed in the new town and near it"),
-    "exported": ("people", "employed away (buses, other channels, self-found work)"),
-    "expected_lasting_employed": ("people", "expected still employed after the lasting period"),
-}
+Summary = Mapping[str, Any]
 
 
-def _mean(value: Any) -> float:
-    """A figure that is a number or a {mean, ci95_low, ci95_high} mapping, as a float."""
-    if isinstance(value, Mapping):
-        value = value.get("mean")
-    return math.nan if value is None else float(value)
+@dataclass(frozen=True)
+class Outcome:
+    """One headline output of a point: `extract(moving, matching)` reads it from the moving
+    campaign's `MovingResult.summary()` and the matching's `MatchResult.summary()`."""
+
+    name: str
+    unit: str
+    label: str
+    extract: Callable[[Summary, Summary], Any]
 
 
-def _half_width(value: Any) -> float:
-    if isinstance(value, Mapping) and value.get("ci95_high") is not None:
-        return (float(value["ci95_high"]) - float(value["ci95_low"])) / 2
-    return math.nan
+def _half_width(figure: Mapping[str, Any]) -> float:
+    """Half the 95 % CI of a {mean, ci95_low, ci95_high} figure (NaN with one replication)."""
+    if figure["ci95_high"] is None:
+        return math.nan
+    return (float(figure["ci95_high"]) - float(figure["ci95_low"])) / 2
 
 
-def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
+def _deadline_missed(m: Summary, _: Summary) -> bool:
+    return float(m["registered_poor_all_in_day"]["mean"]) > float(m["registered_poor_deadline_day"])
+
+
+OUTCOMES = (
+    Outcome("campaign_days", "days", "moving campaign length, mean over replications",
+            lambda m, j: float(m["campaign_days"]["mean"])),
+    Outcome("campaign_days_ci95", "days", "95 % CI half-width of the campaign length (noise)",
+            lambda m, j: _half_width(m["campaign_days"])),
+    Outcome("registered_poor_all_in_day", "days", "day the last registered-poor household moves in",
+            lambda m, j: float(m["registered_poor_all_in_day"]["mean"])),
+    Outcome("registered_poor_all_in_day_ci95", "days", "95 % CI half-width of that day (noise)",
+            lambda m, j: _half_width(m["registered_poor_all_in_day"])),
+    Outcome("registered_poor_deadline_day", "day", "31 March 2020 counted from the campaign start",
+            lambda m, j: float(m["registered_poor_deadline_day"])),
+    Outcome("deadline_met_share", "share", "replications with every registered-poor household in",
+            lambda m, j: float(m["deadline_met_share"])),
+    Outcome("deadline_missed", "flag", "mean last registered-poor day after the deadline",
+            _deadline_missed),
+    Outcome("households_not_moved", "households", "not moved within the planning horizon",
+            lambda m, j: float(m["households_not_moved"])),
+    Outcome("binding_resource", "name", "the resource that bound the most convoy days",
+            lambda m, j: str(m["binding_resource"])),
+    Outcome("rule_violations", "count", "night departures, moves during a pause, overtime households",
+            lambda m, j: float(sum(m["rule_violations"].values()))),
+    Outcome("plan_kept_share", "share", "households in their flat on their planned day",
+            lambda m, j: float(m["plan_kept_share"])),
+    Outcome("left_behind_households", "households", "left behind for a later convoy day",
+            lambda m, j: float(m["left_behind_households"])),
+    Outcome("employed", "people", "people given a job by the optimised plan",
+            lambda m, j: float(j["employed"])),
+    Outcome("laborers", "people", "people of working capacity",
+            lambda m, j: float(j["laborers"])),
+    Outcome("employment_rate", "share", "employed / people of working capacity",
+            lambda m, j: float(j["employment_rate"])),
+    Outcome("employment_below_reported", "flag", "employment rate below the reported 92.08 %",
+            lambda m, j: bool(float(j["employment_rate"]) < float(j["reported_rate"]))),
+    Outcome("households_without_worker", "households", "households with labour but no worker",
+            lambda m, j: float(j["households_without_worker"])),
+    Outcome("matching_optimal", "flag", "the plan is proven optimal",
+            lambda m, j: bool(j["optimal"])),
+    Outcome("local_employed", "people", "employed in the new town and near it",
+            lambda m, j: float(j["local_employed"])),
+    Outcome("exported", "people", "employed away (buses, other channels, self-found work)",
+            lambda m, j: float(j["exported"])),
+    Outcome("expected_lasting_employed", "people", "expected still employed after the lasting period",
+            lambda m, j: float(j["expected_lasting_employed"])),
+)  # fmt: skip
+OUTPUTS = {o.name: o for o in OUTCOMES}  # by name: the analysis and the report read these
+
+
+def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
     """`MovingResult.summary()` of the moving campaign on these inputs (no file read; the
     replications run serially, since the sweep runs its points in parallel)."""
     from simlib.moving import run_replications
@@ -64,58 +100,19 @@ def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
     ).summary()
 
 
-def run_matching(inputs: Inputs, seed: int) -> dict[str, Any] | None:
-    """`MatchResult.summary()` of the job matching on these inputs (no file read), or None
-    when the matching ends without a plan (the point's matching outputs are then NaN)."""
-    from simlib.matching import MatchFailed, match_jobs
+def matching_summary(inputs: Inputs, seed: int) -> Summary:
+    """`MatchResult.summary()` of the job matching on these inputs (no file read); raises
+    `MatchFailed` (a RunFailed: the point fails, with the reason) when it finds no plan."""
+    from simlib.matching import match_jobs
 
-    try:
-        result = match_jobs(inputs.jobs, inputs.population, seed=seed, baselines=False)
-    except MatchFailed:
-        return None
-    return result.summary()
+    return match_jobs(inputs.jobs, inputs.population, seed=seed, baselines=False).summary()
 
 
-def headline(moving: Mapping[str, Any], matching: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The flat headline outputs (see OUTPUTS) from the two models' summaries (`matching`
-    None: the matching found no plan)."""
-    poor = moving.get("registered_poor_all_in_day")
-    deadline_day = moving.get("registered_poor_deadline_day")
-    planned = matching is not None
-    matching = matching or {}
-    rate = matching.get("employment_rate")
-    reported = matching.get("reported_rate")
-    violations = moving.get("rule_violations") or {}
-    return {
-        "campaign_days": _mean(moving.get("campaign_days")),
-        "campaign_days_ci95": _half_width(moving.get("campaign_days")),
-        "registered_poor_all_in_day": _mean(poor),
-        "registered_poor_all_in_day_ci95": _half_width(poor),
-        "registered_poor_deadline_day": _mean(deadline_day),
-        "deadline_met_share": _mean(moving.get("deadline_met_share")),
-        "deadline_missed": bool(
-            deadline_day is not None and poor is not None and _mean(poor) > _mean(deadline_day)
-        ),
-        "households_not_moved": _mean(moving.get("households_not_moved")),
-        "binding_resource": str(moving.get("binding_resource", "")),
-        "rule_violations": float(sum(_mean(v) for v in violations.values())),
-        "plan_kept_share": _mean(moving.get("plan_kept_share")),
-        "left_behind_households": _mean(moving.get("left_behind_households")),
-        "matching_planned": planned,
-        "employed": _mean(matching.get("employed")),
-        "laborers": _mean(matching.get("laborers")),
-        "employment_rate": _mean(rate),
-        "employment_below_reported": bool(
-            rate is not None and reported is not None and float(rate) < float(reported)
-        ),
-        "households_without_worker": _mean(matching.get("households_without_worker")),
-        "local_employed": _mean(matching.get("local_employed")),
-        "exported": _mean(matching.get("exported")),
-        "expected_lasting_employed": _mean(matching.get("expected_lasting_employed")),
-        "matching_optimal": bool(matching.get("optimal", False)),
-    }
+def headline(moving: Summary, matching: Summary) -> dict[str, Any]:
+    """Every declared output (OUTCOMES) from the two models' summaries."""
+    return {o.name: o.extract(moving, matching) for o in OUTCOMES}
 
 
 def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
     """Headline outputs of both models for one point of a sweep."""
-    return headline(run_moving(inputs, replications, seed), run_matching(inputs, seed))
+    return headline(moving_summary(inputs, replications, seed), matching_summary(inputs, seed))
