@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simlib.files import write_atomic
 from simlib.moving.calendar import Calendar, in_flat_step
 from simlib.moving.campaign import Campaign, Mode
 from simlib.moving.convoys import REQUESTS, convoy_needs, form_convoys, night_departure
 from simlib.moving.inputs import DAY, MovingParams
-from simlib.moving.plan import BatchPlan, county_queues, plan_frame, write_text_atomic
+from simlib.moving.plan import BatchPlan, county_queues, plan_frame
 from simlib.moving.timing import kept, time_plan
 from simlib.provenance import RunFailed
 
@@ -422,7 +423,7 @@ def write_needs(inputs, plan: BatchPlan, table: pd.DataFrame, changes: dict, out
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(folder / "needs.csv", table.to_csv(index=False))
+    write_atomic(folder / "needs.csv", table.to_csv(index=False))
     plan.to_csv(folder / "plan.csv")
     s = inputs.scenario
     scenario = {
@@ -436,4 +437,4 @@ def write_needs(inputs, plan: BatchPlan, table: pd.DataFrame, changes: dict, out
     for domain in ("population", "jobs"):
         if s.overrides.get(domain):
             scenario[domain] = dict(s.overrides[domain])
-    write_text_atomic(folder / "resources.yaml", yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True))  # fmt: skip
+    write_atomic(folder / "resources.yaml", yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True))  # fmt: skip

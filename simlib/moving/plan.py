@@ -16,17 +16,15 @@ not look at the resources at all.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from simlib.files import write_atomic
 from simlib.moving.inputs import MovingParams
 from simlib.provenance import DataError
 
@@ -67,25 +65,7 @@ class BatchPlan:
             "county's households.\n"
         )
         body = self.rows[["date", "county", "households"]].to_csv(index=False, lineterminator="\n")
-        write_text_atomic(Path(path), header + body)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write beside `path` under a hidden temporary name, flush, rename into place: a reader
-    sees the whole file or none. (The report and the sweep store have their own copies;
-    one shared helper is due.)"""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        write_atomic(Path(path), header + body)
 
 
 def plan_frame(rows: list[tuple[int, str, int]], params: MovingParams) -> pd.DataFrame:
