@@ -116,12 +116,13 @@ def read_roads(path: Path, counties: set[str], speeds: dict[str, float]) -> dict
                 path, "county", row.county, f"unknown county; known: {sorted(counties)}"
             )
         kms = {s: float(getattr(row, f"{s}_km")) for s in SEGMENTS}
-        if abs(sum(kms.values()) - row.distance_km) > 0.5 or row.distance_km <= 0:
+        total = sum(kms.values())
+        if abs(total - row.distance_km) > 0.5 or row.distance_km <= 0 or total <= 0:
             raise DataError(
                 path,
                 f"distance_km[{row.county}]",
                 row.distance_km,
-                f"must be > 0 and equal the sum of its segments ({sum(kms.values()):g} km)",
+                f"must be > 0 and equal the sum of its segments ({total:g} km)",
             )
         segments = tuple(Segment(s, km, 60.0 * km / speeds[s]) for s, km in kms.items() if km > 0)
         roads[row.county] = Road(row.county, row.distance_km, row.road_type, segments)
