@@ -6,6 +6,9 @@ validates) and builds the synthetic population. A variant is a copy made by `var
 changes keyed "domain.parameter" (or "seed", "scale"); it re-validates only the domains that
 changed and rebuilds the population only when a population input, the seed or the scale
 changes, so one-at-a-time changes of moving or jobs assumptions share the same families.
+The moving parameters carry the housing allocation the move-in day goes to
+(`simlib.moving.homes.tie`): drawn once, whenever Inputs with a population are made, and
+kept by a variant whose population, housing and seed are the same.
 Nothing below this module reads a file.
 """
 
@@ -20,6 +23,7 @@ from simlib.community.inputs import CommunityParams, load_community_params
 from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
+from simlib.moving.homes import tie
 from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
@@ -40,6 +44,10 @@ class Inputs:
     seed: int
     housing: HousingParams
     community: CommunityParams
+
+    def __post_init__(self) -> None:
+        # the move-in day's homes: the housing allocation of this population, drawn once
+        object.__setattr__(self, "moving", tie(self))
 
 
 def load_inputs(
@@ -147,9 +155,13 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
     if hit("population"):
         load_population_params(scenario)
     housing = load_housing_params(scenario) if hit("housing") else inputs.housing
+    moving = inputs.moving
+    if hit("moving", "population"):  # the homes stay when what they were drawn from does
+        kept = inputs.moving.homes if not hit("population", "housing") else None
+        moving = replace(load_moving_params(scenario), homes=kept)
     return {
         "rebuild_population": hit("population"),
-        "moving": load_moving_params(scenario) if hit("moving", "population") else inputs.moving,
+        "moving": moving,
         "jobs": load_jobs_params(scenario) if hit("jobs") else inputs.jobs,
         "housing": housing,
         "community": (

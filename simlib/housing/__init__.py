@@ -18,14 +18,15 @@ tables (result). Modules:
 
 from __future__ import annotations
 
-from simlib.housing.inputs import HousingParams, load_housing_params
+from simlib.housing.inputs import ALLOCATION_METHODS, HousingParams, load_housing_params
 
-METHODS = ("lottery", "community")
+METHODS = ALLOCATION_METHODS
 
 __all__ = [
     "METHODS",
     "HousingParams",
     "allocate",
+    "allocation",
     "joined",
     "load_housing_params",
     "prepare",
@@ -134,6 +135,17 @@ def run(
         solve=record,
         checks=checks,
     )
+
+
+def allocation(inputs, method: str | None = None):
+    """Each household's flat by `method` (default: the data's `allocation_method`), without
+    the checks and the lottery day of `run`: what the moving campaign's move-in day (drawn
+    once a run, in `simlib.inputs`) and the community model's placement go by. Returns the
+    households with their flats and the flats with their households (see `joined`)."""
+    method = method or inputs.housing.allocation_method
+    households, flats, _ = prepare(inputs, method)
+    index, _, _ = allocate(inputs, method, households, flats)
+    return joined(households, flats, index)
 
 
 def joined(households, flats, index):

@@ -91,7 +91,9 @@ PARAMETERS = (
     "main_venue_share",
     "main_venue_desks",
     "subvenue_desks",
+    "allocation_method",
 )
+ALLOCATION_METHODS = ("lottery", "community")  # the draw alone, or the community model first
 SITE_AREA_TOLERANCE = 0.02  # share: width x depth within 2 % of the reported 3.31 km²
 
 
@@ -208,6 +210,7 @@ class HousingParams:
     fairness_draws: int
     fairness_alpha: float
     day: LotteryDayParams
+    allocation_method: str = "lottery"  # the allocation the moving campaign's move-in day uses
 
     @property
     def type_names(self) -> tuple[str, ...]:
@@ -478,6 +481,13 @@ def scaled_buildings(buildings: tuple[Building, ...], scale: float) -> tuple[Bui
 
 def _check_values(values: dict[str, Any], reported: Reported, file_of) -> None:
     """Choices and ranges of the scalar rules; `file_of(name)` is the file that set it."""
+    if values["allocation_method"] not in ALLOCATION_METHODS:
+        raise DataError(
+            file_of("allocation_method"),
+            "allocation_method",
+            values["allocation_method"],
+            f"must be one of {ALLOCATION_METHODS}",
+        )
     if values["shortfall_rule"] not in SHORTFALL_RULES:
         raise DataError(
             file_of("shortfall_rule"),
@@ -583,6 +593,7 @@ def load_housing_params(scenario: Scenario) -> HousingParams:
         fairness_draws=values["fairness_draws"],
         fairness_alpha=values["fairness_alpha"],
         day=_day(values, reported),
+        allocation_method=values["allocation_method"],
     )
 
 

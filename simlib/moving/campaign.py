@@ -20,7 +20,12 @@ teams, the follow-up visits, with disruptions.
 - `prepare`: steps 1-3 on the flat on its preparation day (`Calendar.prepare_day`).
 - `receive`: steps 4-7 once the family is there and its flat ready, then the visit from
   the next morning.
-- `serve`: one team's steps for one household, within the shift (`Calendar.later_start`).
+- `serve`: one team's steps for one household, within the shift (`Calendar.later_start`);
+  tied to the housing allocation (`simlib.moving.homes`), a step's building facility too:
+  the truck waits for one of its building's unloading bays before the unloading crew and
+  holds it through step 4 (`serve`), the squad waits at the family's stairwell (its lifts
+  or its stairs) and holds it while it carries the belongings up to the family's floor
+  (`_work`).
 
 Random inputs come from one stream per input (`stream(seed, *keys, ...)`), so the same
 seed gives the same campaign and two scenarios see the same draws.
@@ -51,6 +56,7 @@ from simlib.moving.convoys import (
     return_minutes,
     stop_before,
 )
+from simlib.moving.homes import FACILITIES, carrying_step, facilities
 from simlib.moving.inputs import DAY, MovingParams
 from simlib.moving.plan import BatchPlan, county_queues
 from simlib.moving.road import RoadDraws, weather_draw
@@ -86,7 +92,7 @@ class Campaign:
         self,
         params: MovingParams,
         households: pd.DataFrame,
-        plan: BatchPlan,
+        plan: BatchPlan | None,
         keys: tuple,
         *,
         pools: dict[str, int] | None = None,
@@ -101,10 +107,13 @@ class Campaign:
         n = len(self.sizes)
         self.pools = p.pools() if pools is None else dict(pools)
         self.cal = Calendar(p) if calendar is None else calendar
-        self.book = Book(plan.rows, county_queues(self.households, p), self.cal)
+        rows, queues = (plan.rows, county_queues(self.households, p)) if plan is not None else (pd.DataFrame(columns=["day", "county", "households"]), {})  # fmt: skip
+        self.book = Book(rows, queues, self.cal)  # no plan: families arriving at given times
         first = min(self.book.planned_day.values(), default=0)
         self.env = simpy.Environment(initial_time=min(0.0, self.cal.prepare_day(first) * DAY))
         self.teams = {r: simpy.Resource(self.env, u) for r, u in self.teams_of(p).items()}
+        self.fac = facilities(p, self.households)  # None: the move-in day is not tied
+        self.sites = {f: [simpy.Resource(self.env, int(u)) for u in units] for f, units in self.fac.capacity.items()} if self.fac else {}  # fmt: skip
         self.before = team_groups(p.steps, "before")
         self.after = team_groups(p.steps, "after")
         self.visit = team_groups(p.steps, "followup")[0]
@@ -123,6 +132,10 @@ class Campaign:
             service_times(stream(*keys, "service", s.step), s.service_mean, s.service_cv, n)
             for s in p.steps
         ]
+        carrying = carrying_step(p)
+        if self.fac is not None and carrying is not None:  # the family's own carry
+            self.service[carrying] = self.service[carrying] * self.fac.door_share + self.fac.carry
+        self.carry = self.fac.carry.tolist() if self.fac is not None else []
         self.group_minutes = {
             g: np.sum([self.service[k] for k in g.steps], axis=0).tolist()
             for g in (*self.before, *self.after, self.visit)
@@ -149,6 +162,7 @@ class Campaign:
         self.carried = np.zeros(n, dtype=bool)
         self.overtime = np.zeros(n, dtype=bool)
         self.in_pause = np.zeros(n, dtype=bool)
+        self.facility_wait = {f: [0.0] * n for f in FACILITIES}  # minutes at the building
         self.convoys: list[dict] = []
         self.county_days: list[dict] = []
         # (day, county or "" for the new town, resource) -> peak share of the day's capacity
@@ -425,26 +439,84 @@ class Campaign:
         yield from self.serve(h, self.visit)
 
     def serve(self, h: int, group: Group):
-        """One team's consecutive steps for one household, within the shift."""
+        """One team's consecutive steps for one household, within the shift; the building
+        facility of the group's first step (the unloading bay) is waited for before the
+        team, and given back with it when the work has to wait for the next shift."""
         env, later_start = self.env, self.cal.later_start
         team = self.teams[group.resource]
         total = self.group_minutes[group][h]
-        self.ready[h][group.steps[0]] = env.now
+        first = group.steps[0]
+        self.ready[h][first] = env.now
+        site = self._site(first, h)
         while True:
+            held = None
+            if site is not None:
+                held = yield from self._wait_at(site, h, first)
             with team.request() as request:
                 yield request
                 t = env.now
                 later = later_start(t, total, group.kind)
                 if later is None:
-                    self._served(h, group, t, total)
-                    yield env.timeout(total)
+                    if self.fac is None:
+                        self._served(h, group, t, total)
+                        yield env.timeout(total)
+                    else:
+                        yield from self._work(h, group, t, (site, held))
                     return
+            if held is not None:
+                site.release(held)
             if group.kind == "after" and self.cal.within_shift(t):
                 self.carried[h] = True
             yield env.timeout(later - env.now)
 
+    def _site(self, k: int, h: int) -> simpy.Resource | None:
+        """The building facility household h uses at step k (None: none)."""
+        facility = self.params.steps[k].facility
+        if not facility or self.fac is None:
+            return None
+        unit = int(self.fac.unit[facility][h])
+        return self.sites[facility][unit] if unit >= 0 else None
+
+    def _wait_at(self, site: simpy.Resource, h: int, k: int):
+        """Wait for a building facility; the request, granted."""
+        asked = self.env.now
+        request = site.request()
+        yield request
+        self.facility_wait[self.params.steps[k].facility][h] += self.env.now - asked
+        return request
+
+    def _work(self, h: int, group: Group, t: float, first):
+        """The group's steps in turn at the family's building (from t, the team granted):
+        the facility of the first step, `first` = (resource, request), held through that
+        step; a later step's facility waited for at its start and held through it, or,
+        the stairwell, while the belongings are carried up."""
+        env = self.env
+        ready, start, end = self.ready[h], self.start[h], self.end[h]
+        clock = t
+        for i, k in enumerate(group.steps):
+            site = self._site(k, h) if i else None
+            if i:
+                ready[k] = clock
+            if site is None:
+                start[k] = clock
+            else:
+                if clock > env.now:
+                    yield env.timeout(clock - env.now)
+                request = yield from self._wait_at(site, h, k)
+                start[k] = env.now
+                carrying = self.params.steps[k].facility == "stairwells"
+                yield env.timeout(self.carry[h] if carrying else self.service[k][h])
+                site.release(request)
+            clock = start[k] + self.service[k][h]
+            end[k] = clock
+            if i == 0 and first[1] is not None:
+                yield env.timeout(clock - env.now)
+                first[0].release(first[1])
+        if clock > env.now:
+            yield env.timeout(clock - env.now)
+        self._flags(h, group)
+
     def _served(self, h: int, group: Group, t: float, total: float) -> None:
-        p = self.params
         ready, start, end = self.ready[h], self.start[h], self.end[h]
         for k in group.steps:
             if k != group.steps[0]:
@@ -452,11 +524,17 @@ class Campaign:
             start[k] = t
             t += self.service[k][h]
             end[k] = t
-        day = math.floor(start[group.steps[0]] / DAY)
-        if group.kind == "after":
-            if t - day * DAY > p.work_end + 1e-9:
-                self.overtime[h] = True
-            if self.cal.paused(day):
-                self.in_pause[h] = True
-            team = self.teams[group.resource]
-            self._peak((day, "", group.resource), team.count / team.capacity)
+        self._flags(h, group)
+
+    def _flags(self, h: int, group: Group) -> None:
+        """Overtime, a pause day and the team's load, from the group's recorded times."""
+        if group.kind != "after":
+            return
+        p = self.params
+        day = math.floor(self.start[h][group.steps[0]] / DAY)
+        if self.end[h][group.steps[-1]] - day * DAY > p.work_end + 1e-9:
+            self.overtime[h] = True
+        if self.cal.paused(day):
+            self.in_pause[h] = True
+        team = self.teams[group.resource]
+        self._peak((day, "", group.resource), team.count / team.capacity)

@@ -7,7 +7,10 @@ day as large as keeps it at mean times with `plan_slack` minutes to spare, given
 counties already planned that date (they share the vehicles and the move-in teams), and
 no larger than `convoy_day_households_max`; a county whose days, so sized, cannot all be
 planned within the horizon (a route too long for the daylight) is planned at what its
-resources allow instead, and the simulation shows what that costs. `even_days` is a planner's rule of thumb:
+resources allow instead, and the simulation shows what that costs. A day is sized with
+each family's carry up to its floor but not the queues at the buildings it fills (the
+check and the simulation count them: a plan that calls households building by building
+may not fit its buildings, and the check says so). `even_days` is a planner's rule of thumb:
 every county in turn each rest period, its households in equal days of at most
 `convoy_day_households_max`, sized without looking at the resources.
 """
@@ -43,6 +46,7 @@ class DaySizer:
         self.params = slack_params(params)
         self.calendar = Calendar(self.params)
         self.sizes = households["size"].to_numpy()
+        self.ids = households["household_id"].to_numpy()  # for their homes, when tied
         self.queues = queues
         self.last: dict[str, int] = {}  # the county's last size: the first guess
 
@@ -55,9 +59,9 @@ class DaySizer:
             queues[county] = np.arange(len(members), len(members) + n)
             members += q.tolist()
             rows.append((day, county, n))
-        sub = pd.DataFrame({"size": self.sizes[members]})
+        sub = pd.DataFrame({"household_id": self.ids[members], "size": self.sizes[members]})
         plan = pd.DataFrame(rows, columns=["day", "county", "households"])
-        table = time_plan(self.params, sub, plan, queues, calendar=self.calendar).households
+        table = time_plan(self.params, sub, plan, queues, calendar=self.calendar, at_buildings=False).households  # fmt: skip
         if self.road_only:
             return bool((table["sent_day"] == day).all())
         return bool(kept(table, self.params).all())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simlib.moving.tables import (
     SEGMENTS,
@@ -31,8 +31,12 @@ from simlib.moving.tables import (
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
+if TYPE_CHECKING:
+    from simlib.moving.homes import Homes
+
 POLICIES = ("round_robin", "county_waves", "daily_quota", "even_days")
 SHIFT_RULES = ("carry_over", "overtime")
+CALL_ORDERS = ("registration", "building")  # how a county's households are called
 DARK_RULES = ("stop", "drive")
 DAY = 1440.0  # minutes
 VEHICLES_LEAST = 2  # one truck and one coach: the least that moves a household
@@ -64,6 +68,7 @@ POSITIVE = (
     "expressway_speed_kmh",
     "return_time_factor",
     "flats_ready_days_before",
+    "squads_per_stairwell",
 )
 # the road resources of one county convoy day, as MovingParams names them
 ROAD_POOLS = (
@@ -136,11 +141,21 @@ class MovingParams:
     illness_probability: float  # per household on the road
     illness_delay_mean: float  # minutes
     weather_risk_factor: float
+    movein_buildings: bool  # the move-in day tied to the housing allocation (see `homes`)
+    call_order: str  # registration | building: the order a county's households are called
+    carry_minutes_per_floor: float  # minutes a floor above the ground, by the stairs
+    lift_minutes: float  # minutes a household, by lift (above the ground floor)
+    lift_minutes_per_floor: float  # minutes a floor above the ground, by lift
+    squads_per_stairwell: int  # squads carrying up one walk-up stairwell at once
+    move_in_includes_carry: bool  # the carrying step's mean time includes the average carry
     weather: dict[tuple[str, int], Weather]  # (county, month) -> chances
     roads: dict[str, Road]
     steps: tuple[StepSpec, ...]
     resources: dict[str, int]  # move-in team -> units (scaled)
     calibrated: tuple[str, ...] = ()  # parameters set to reproduce a reported figure
+    # each household's building, stairwell and floor (the housing allocation, drawn once a
+    # run in the inputs path: simlib.moving.homes.tie); None: the move-in day is not tied
+    homes: Homes | None = None
 
     @property
     def trucks(self) -> int:
@@ -261,6 +276,7 @@ def _check_values(v: dict[str, Any], where: Path | str) -> None:
         "scheduling_policy": POLICIES,
         "shift_end_rule": SHIFT_RULES,
         "dark_rule": DARK_RULES,
+        "call_order": CALL_ORDERS,
     }
     for name, allowed in choices.items():
         if v[name] not in allowed:
@@ -271,6 +287,9 @@ def _check_values(v: dict[str, Any], where: Path | str) -> None:
         raise DataError(where, "latest_departure", v["latest_departure"], "must not be after dark")
     if not v["work_start"] < v["work_end"] <= DAY:
         raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")
+    for name in ("carry_minutes_per_floor", "lift_minutes", "lift_minutes_per_floor"):
+        if v[name] < 0:
+            raise DataError(where, name, v[name], "must be >= 0")
     if v["bus_seats"] < 12:
         raise DataError(where, "bus_seats", v["bus_seats"], "a coach must seat a large household")
     if v["coaches_per_county_day"] >= v["leased_vehicles_per_county_day"]:
@@ -333,6 +352,13 @@ AS_IS = {
     "illness_probability": "illness_probability",
     "illness_delay_mean": "illness_delay_mean",
     "weather_risk_factor": "weather_risk_factor",
+    "movein_buildings": "movein_buildings",
+    "call_order": "call_order",
+    "carry_minutes_per_floor": "carry_minutes_per_floor",
+    "lift_minutes": "lift_minutes",
+    "lift_minutes_per_floor": "lift_minutes_per_floor",
+    "squads_per_stairwell": "squads_per_stairwell",
+    "move_in_includes_carry": "move_in_includes_carry",
 }
 
 

@@ -234,7 +234,7 @@ def mean_time_fits(case: DayCase, values: dict[str, int], cal: Calendar) -> bool
     params = replace(p, resources=teams)
     plan = pd.DataFrame([(case.day, case.county, len(case.households))], columns=["day", "county", "households"])  # fmt: skip
     queues = {case.county: np.arange(len(case.households))}
-    table = time_plan(params, case.households, plan, queues, _pools(case, values), cal).households
+    table = time_plan(params, case.households, plan, queues, _pools(case, values), cal, at_buildings=False).households  # fmt: skip
     table["flat_ready"] = -math.inf  # the day's flats are ready
     table["carried_over"] = False  # settling may go to the next morning
     return bool(kept(table, params).all())

@@ -6,7 +6,9 @@ or read, passes the same `check_plan` (dates inside the campaign and outside eve
 one row per county and date, each county's total equal to its households), so a plan
 written by `simlib plan --out` is accepted when it is read back, and the other way round.
 Within a county, households are called in queue order: registered-poor first (if so
-assumed), then by registration order.
+assumed), then by registration order, or (`call_order: building`, with the move-in day
+tied to the housing allocation) building by building in site order, registration order
+within a building.
 
 The generator sizes each convoy day as the largest that keeps its plan at mean times with
 `plan_slack` minutes to spare (`simlib.moving.timing`), so the plan fits the resources by
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.files import write_atomic
+from simlib.moving.homes import building_rank
 from simlib.moving.inputs import MovingParams
 from simlib.provenance import DataError
 
@@ -37,9 +40,13 @@ def moving_days(params: MovingParams) -> list[int]:
 
 
 def county_queues(households: pd.DataFrame, params: MovingParams) -> dict[str, np.ndarray]:
-    """Row positions of each county's households in the order they are called."""
+    """Row positions of each county's households in the order they are called (see the
+    module docstring)."""
     hh = households.reset_index(drop=True)
     keys = [hh["registration_order"].to_numpy()]
+    rank = building_rank(params, hh)
+    if rank is not None:
+        keys.append(rank)
     if params.registered_poor_first:
         keys.append(~hh["registered_poor"].to_numpy(dtype=bool))
     order = np.lexsort(keys)

@@ -23,6 +23,7 @@ from simlib.moving.calendar import in_flat_step, team_groups
 from simlib.moving.campaign import Campaign
 from simlib.moving.convoys import clock
 from simlib.moving.generate import make_plan
+from simlib.moving.homes import FACILITIES
 from simlib.moving.inputs import DAY, MovingParams
 from simlib.moving.plan import BatchPlan
 from simlib.moving.rules import binding_of_days, rule_counts, shortfall
@@ -51,7 +52,10 @@ class CampaignResult:
         its flat: end of step 6), moved_in_day/_date (-1/None = not moved), settled (end
         of step 7), followup_day/_date,
         carried_over (reception work carried past a shift end), overtime,
-        moved_during_pause, status (kept | late | left_behind) and reason.
+        moved_during_pause, status (kept | late | left_behind) and reason; where it moved
+        in (the housing allocation, when the move-in day is tied to it; else "" and -1):
+        building, stairwell, floor, unit, access (lift | stairs), carry_minutes, and the
+        minutes it waited at its building: building_bays_wait, stairwells_wait.
     convoys: one row per convoy that left, with late_departure, after_dark,
         night_departure, on_road_in_pause.
     days: one row per county convoy day (see `simlib.moving.rules.binding_of_days`).
@@ -92,22 +96,31 @@ class CampaignResult:
     @cached_property
     def steps(self) -> pd.DataFrame:
         """One row per step: wait P50 / P95 (minutes) over moved households, the team and
-        its utilisation."""
-        moved = self.households["moved_in_day"].to_numpy() >= 0
+        its utilisation; for a step with a building facility (the unloading bays, the
+        stairwells), the part of that wait spent at the building (P50 / P95)."""
+        hh = self.households
+        moved = hh["moved_in_day"].to_numpy() >= 0
         util = self.utilization.set_index("resource")["utilization"]
         rows = []
         for k, s in enumerate(self.params.steps):
             wait = (self.times["start"][moved, k] - self.times["ready"][moved, k]).astype(float)
-            wait = wait[~np.isnan(wait)]
-            p50, p95 = np.quantile(wait, [0.5, 0.95]) if len(wait) else (0.0, 0.0)
-            rows.append((s.order, s.step, s.resource, float(p50), float(p95), float(util.get(s.resource, 0.0))))  # fmt: skip
-        return pd.DataFrame(rows, columns=["order", "step", "resource", "wait_p50", "wait_p95", "utilization"])  # fmt: skip
+            p50, p95 = _quantiles(wait[~np.isnan(wait)])
+            there = hh[f"{s.facility}_wait"].to_numpy()[moved] if s.facility else np.zeros(0)
+            at50, at95 = _quantiles(there)
+            rows.append((s.order, s.step, s.resource, p50, p95, float(util.get(s.resource, 0.0)), s.facility, at50, at95))  # fmt: skip
+        return pd.DataFrame(rows, columns=["order", "step", "resource", "wait_p50", "wait_p95", "utilization", "facility", "facility_wait_p50", "facility_wait_p95"])  # fmt: skip
 
     def step_waits(self) -> pd.DataFrame:
-        """P50 and P95 wait (minutes) per step, over moved households."""
-        return self.steps[["order", "step", "wait_p50", "wait_p95"]].rename(
-            columns={"wait_p50": "p50", "wait_p95": "p95"}
-        )
+        """P50 and P95 wait (minutes) per step, over moved households, and of it the wait
+        at the family's building (its unloading bays, its stairwell)."""
+        return self.steps[["order", "step", "wait_p50", "wait_p95", "facility", "facility_wait_p50", "facility_wait_p95"]].rename(
+            columns={"wait_p50": "p50", "wait_p95": "p95", "facility_wait_p50": "at_building_p50", "facility_wait_p95": "at_building_p95"}
+        )  # fmt: skip
+
+    def building_waits(self) -> pd.DataFrame:
+        """One row per building families moved into (empty when the move-in day is not
+        tied to the housing allocation); see `building_table`."""
+        return building_table(self.moved)
 
     @cached_property
     def utilization(self) -> pd.DataFrame:
@@ -214,6 +227,43 @@ class CampaignResult:
         return self.run_row()
 
 
+def _quantiles(values: np.ndarray) -> tuple[float, float]:
+    """P50 and P95 (0 for no values)."""
+    if not len(values):
+        return 0.0, 0.0
+    p50, p95 = np.quantile(values, [0.5, 0.95])
+    return float(p50), float(p95)
+
+
+def building_table(moved: pd.DataFrame) -> pd.DataFrame:
+    """One row per building of the moved households (stacked replications count each
+    family once a replication): access, families, the most on one day, and the mean and
+    95th-percentile minutes they waited at its unloading bays, at its stairwells and at
+    both, longest mean wait first."""
+    moved = moved[moved["building"] != ""]
+    wait = moved["building_bays_wait"] + moved["stairwells_wait"]
+    frame = moved.assign(wait=wait)
+    g = frame.groupby("building")
+    keys = ["building", "moved_in_day", *(["replication"] if "replication" in frame else [])]
+    busiest = frame.groupby(keys).size().groupby("building").max()
+
+    def p95(x):
+        return float(np.quantile(x, 0.95)) if len(x) else 0.0
+
+    table = g.agg(
+        access=("access", "first"),
+        households=("household_id", "size"),
+        bay_wait_mean=("building_bays_wait", "mean"),
+        bay_wait_p95=("building_bays_wait", p95),
+        stairwell_wait_mean=("stairwells_wait", "mean"),
+        stairwell_wait_p95=("stairwells_wait", p95),
+        wait_mean=("wait", "mean"),
+        wait_p95=("wait", p95),
+    )
+    table.insert(2, "most_in_one_day", busiest.reindex(table.index).to_numpy())
+    return table.sort_values(["wait_mean", "households"], ascending=False).reset_index().round(2)
+
+
 def clock_hours(t: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Hours after midnight of `day` (above 24 on a later day)."""
     return (t - day * DAY) / 60.0
@@ -269,10 +319,29 @@ def _household_table(c: Campaign, convoys: pd.DataFrame) -> pd.DataFrame:
     hh["followup_date"] = _dates(p.campaign_start, hh["followup_day"].to_numpy())
     hh["carried_over"], hh["overtime"] = c.carried, c.overtime
     hh["moved_during_pause"] = c.in_pause
+    _home_columns(c, hh)
     hh["left_reason"] = c.left_reason
     hh["status"], hh["reason"] = shortfall(hh)
     hh["slip_days"] = np.where(hh["moved_in_day"] >= 0, hh["moved_in_day"] - planned, -1)
     return hh
+
+
+def _home_columns(c: Campaign, hh: pd.DataFrame) -> None:
+    """Where each household moved in (its flat of the housing allocation) and the minutes
+    it waited at its building; "" and -1 when the move-in day is not tied to it."""
+    homes, fac = c.params.homes, c.fac
+    if fac is None:
+        hh["building"], hh["stairwell"], hh["floor"], hh["unit"], hh["access"] = "", -1, -1, "", ""  # fmt: skip
+        hh["carry_minutes"] = np.nan
+    else:
+        has = fac.rows >= 0
+        mine = homes.households.iloc[np.maximum(fac.rows, 0)]
+        for column, empty in (("building", ""), ("stairwell", -1), ("floor", -1), ("unit", "")):
+            hh[column] = np.where(has, mine[column].to_numpy(), empty)
+        hh["access"] = np.where(has, np.where(mine["lifts"].to_numpy() > 0, "lift", "stairs"), "")
+        hh["carry_minutes"] = fac.carry
+    for facility in FACILITIES:
+        hh[f"{facility}_wait"] = np.asarray(c.facility_wait[facility], dtype=float)
 
 
 def tabulate(c: Campaign, replication: int = 0) -> CampaignResult:

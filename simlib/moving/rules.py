@@ -5,7 +5,8 @@ A household planned for a day is kept (in its flat that day), late (its convoy d
 but it was in later) or left behind (it went on a later convoy day, or never). What bound
 a county day is measured, not assumed: where households of the day were not kept (or their
 reception work was carried past the end of the shift), the cause most of them share (the resource its convoys waited for longest, or daylight, or the
-weather, or the move-in team they waited at longest); where all were kept, the road pool
+weather, or the move-in team, or the building facility (its unloading bays, its stairwells),
+they waited at longest); where all were kept, the road pool
 (vehicles, drivers, route passes, escorts: held for a whole trip, so that one more
 household would have had to wait for a return) whose peak load reached
 `binding_load_share` of what the day had (the highest); else the plan itself ("plan").
@@ -56,24 +57,33 @@ def shortfall(hh: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return status, np.where(kept, "", np.where(late, reason, left))
 
 
-def _team_waited(params: MovingParams, times: dict[str, np.ndarray], phase: str) -> np.ndarray:
-    """For each household, the team of this phase it waited at longest."""
-    groups = team_groups(params.steps, phase)
-    waits = np.column_stack(
-        [
-            np.nan_to_num(times["start"][:, g.steps[0]] - times["ready"][:, g.steps[0]])
-            for g in groups
-        ]
-    )
-    names = np.array([g.resource for g in groups], dtype=object)
-    return names[np.argmax(waits, axis=1)]
+def _team_waited(params: MovingParams, times: dict[str, np.ndarray], phase: str, at_building=None) -> np.ndarray:  # fmt: skip
+    """For each household, the team of this phase it waited at longest, or the building
+    facility (`at_building`: facility -> minutes each household waited there), whose wait
+    is counted apart from the team's (ties: the earlier team, then its facility)."""
+    at_building = at_building or {}
+    columns, names = [], []
+    for g in team_groups(params.steps, phase):
+        wait = np.zeros(len(times["start"]))
+        facilities = []
+        for k in g.steps:
+            wait += np.nan_to_num(times["start"][:, k] - times["ready"][:, k])
+            facility = params.steps[k].facility
+            if facility in at_building:
+                wait -= at_building[facility]
+                facilities.append(facility)
+        columns += [wait, *(at_building[f] for f in facilities)]
+        names += [g.resource, *facilities]
+    waits = np.column_stack(columns)
+    return np.array(names, dtype=object)[np.argmax(waits, axis=1)]
 
 
 def _causes(c, hh: pd.DataFrame) -> np.ndarray:
     """Why each household was not kept (or had its reception work carried over), as a
     resource (or daylight, weather, pause, horizon)."""
     times = c.times()
-    reception = _team_waited(c.params, times, "after")
+    at_building = {f: np.asarray(w) for f, w in c.facility_wait.items()} if c.fac is not None else {}  # fmt: skip
+    reception = _team_waited(c.params, times, "after", at_building)
     flats = _team_waited(c.params, times, "before")
     road = {}
     for log in c.county_days:
@@ -113,13 +123,16 @@ def binding_of_days(c, hh: pd.DataFrame) -> pd.DataFrame:
     arrived_as_planned, late, left_behind (with their most common reasons), carried_over
     (kept, but reception work carried past the shift end), disruption, replanned,
     finish_hour (the last family of its convoys in its flat, hours after the
-    day's midnight) and binding."""
+    day's midnight), binding, and where its families went: buildings (how many) and
+    building_wait_mean (minutes a family waited at its building's bays and stairwell)."""
     p = c.params
     causes = _causes(c, hh)
     county, status = hh["county"].to_numpy(), hh["status"].to_numpy()
     planned, sent = hh["planned_day"].to_numpy(), hh["sent_day"].to_numpy()
     moved_in, reason = hh["moved_in"].to_numpy(), hh["reason"].to_numpy()
     carried = hh["carried_over"].to_numpy()
+    building = hh["building"].to_numpy()
+    at_building = (hh["building_bays_wait"] + hh["stairwells_wait"]).to_numpy()
     rows = []
     for log in sorted(c.county_days, key=lambda x: (x["day"], x["county"])):
         day, cty = log["day"], log["county"]
@@ -135,6 +148,8 @@ def binding_of_days(c, hh: pd.DataFrame) -> pd.DataFrame:
         short = mine & ((status != "kept") | carried)
         row["carried_over"] = int((mine & carried).sum())
         row["binding"] = _binding(c, day, cty, causes[short].tolist())
+        row["buildings"] = len(set(building[went].tolist()) - {""})
+        row["building_wait_mean"] = float(at_building[went].mean()) if went.any() else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -18,6 +18,7 @@ from typing import Any
 from simlib.provenance import LARGEST_INT, DataError, read_table, read_text
 
 PHASES = ("before", "after", "followup")
+FACILITIES = ("building_bays", "stairwells")  # the buildings' resources of the move-in day
 SEGMENTS = ("township", "county_road", "expressway")
 MAX_PLAN_BYTES = 1_000_000  # a full campaign plan is a few tens of kB
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -67,6 +68,7 @@ class StepSpec:
     resource: str
     service_mean: float  # minutes per household
     service_cv: float  # coefficient of variation; 0 = fixed, 1 = exponential
+    facility: str = ""  # the building facility it uses besides its team ("": none)
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,9 @@ def read_teams(path: Path, counts: dict[str, Any], scale: float) -> dict[str, in
 
 
 def read_steps(path: Path, teams: dict[str, int]) -> tuple[StepSpec, ...]:
-    """steps.csv: the eight steps in order; before steps, after steps, one follow-up last."""
+    """steps.csv: the eight steps in order; before steps, after steps, one follow-up last;
+    a building facility (optional column `facility`) only on a step after arrival, each
+    facility on one step at most."""
     columns = {"order": "int", "step": "str", "phase": "str", "resource": "str"}
     columns.update({"service_mean": "float", "service_cv": "float"})
     table = read_table(path, columns, key="step")
@@ -196,9 +200,14 @@ def read_steps(path: Path, teams: dict[str, int]) -> tuple[StepSpec, ...]:
             raise DataError(path, f"resource[{row.step}]", row.resource, "not in resources.csv")
         if row.service_mean <= 0:
             raise DataError(path, f"service_mean[{row.step}]", row.service_mean, "must be > 0")
+        facility = str(getattr(row, "facility", "") or "").strip()
+        if facility and (facility not in FACILITIES or row.phase != "after"):
+            raise DataError(path, f"facility[{row.step}]", facility, f"must be empty or one of {FACILITIES}, on a step after arrival")  # fmt: skip
+        if facility and any(s.facility == facility for s in steps):
+            raise DataError(path, f"facility[{row.step}]", facility, "is used by an earlier step: one step a facility")  # fmt: skip
         steps.append(
-            StepSpec(row.order, row.step, row.phase, row.resource, row.service_mean, row.service_cv)
-        )
+            StepSpec(row.order, row.step, row.phase, row.resource, row.service_mean, row.service_cv, facility)
+        )  # fmt: skip
     phases = [s.phase for s in steps]
     if phases.count("followup") != 1 or phases[-1] != "followup":
         raise DataError(path, "phase", phases, "exactly one followup step, the last one")

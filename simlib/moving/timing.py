@@ -13,6 +13,10 @@ its mean and no disruptions, and computes the same outcome without events:
   the road in a pause, leaves its households behind for the county's next day;
 - move-in teams, for the whole campaign: every team serves households in the order they
   are ready, each at the earliest free desk, under the shift rule (`_serve_in_turn`).
+  Tied to the housing allocation (`simlib.moving.homes`), a family holds two resources at
+  once (its building's bay and the unloading crew; its squad and its stairwell), which one
+  queue at a time cannot follow: the steps after arrival are then timed by the campaign's
+  own SimPy reception at mean times (`_received`), on the arrivals computed here.
 
 A property test checks that this arithmetic and the SimPy model at mean times agree.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +43,7 @@ from simlib.moving.convoys import (
     on_road_in_pause,
     return_minutes,
 )
+from simlib.moving.homes import Facilities, carrying_step, facilities
 from simlib.moving.inputs import DAY, MovingParams
 
 INF = math.inf
@@ -202,12 +207,18 @@ def time_road(params: MovingParams, households: pd.DataFrame, book: Book, pools=
 
 
 def _serve_in_turn(
-    ready: np.ndarray, order: np.ndarray, servers: int, minutes: float, kind: str, cal: Calendar
+    ready: np.ndarray,
+    order: np.ndarray,
+    servers: int,
+    minutes: np.ndarray,
+    kind: str,
+    cal: Calendar,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One team serving households `order` (ready times `ready`, NaN = never) first come,
-    first served at the earliest free desk, under the shift rule. Returns start, end and
-    whether the work was carried past the end of a shift."""
+    """One team serving households `order` (ready times `ready`, NaN = never; `minutes`
+    each) first come, first served at the earliest free desk, under the shift rule.
+    Returns start, end and whether the work was carried past the end of a shift."""
     n = len(ready)
+    each = minutes.tolist()
     start, end = np.full(n, np.nan), np.full(n, np.nan)
     carried = np.zeros(n, dtype=bool)
     valid = ~np.isnan(ready[order])
@@ -217,11 +228,11 @@ def _serve_in_turn(
     free = [-INF] * servers
     while queue:
         r, _, h = heapq.heappop(queue)
-        t = max(r, free[0])
-        later = cal.later_start(t, minutes, kind)
+        t, m = max(r, free[0]), each[h]
+        later = cal.later_start(t, m, kind)
         if later is None:
-            heapq.heapreplace(free, t + minutes)
-            start[h], end[h] = t, t + minutes
+            heapq.heapreplace(free, t + m)
+            start[h], end[h] = t, t + m
             continue
         if kind != "before" and cal.within_shift(t):
             carried[h] = True
@@ -230,25 +241,92 @@ def _serve_in_turn(
     return start, end, carried
 
 
-def _groups_in_turn(params, groups: tuple[Group, ...], ready, order, cal) -> dict[str, np.ndarray]:
+def _groups_in_turn(params, groups: tuple[Group, ...], ready, order, cal, minutes=None) -> dict[str, np.ndarray]:  # fmt: skip
     """Households through consecutive team groups; each group is ready when the one
-    before is done. Returns the first start, the last end, carried and overtime flags."""
+    before is done (`minutes`: step -> each household's minutes; default the means).
+    Returns each step's end, the last end, carried and overtime flags."""
     carried = np.zeros(len(ready), dtype=bool)
     overtime = np.zeros(len(ready), dtype=bool)
     paused_days = np.zeros(len(ready), dtype=bool)
+    minutes = minutes or {}
     ends = {}
     for g in groups:
-        minutes = sum(params.steps[k].service_mean for k in g.steps)
+        each = [minutes.get(k, np.full(len(ready), params.steps[k].service_mean)) for k in g.steps]
         start, ready, c = _serve_in_turn(
-            ready, order, params.resources[g.resource], minutes, g.kind, cal
+            ready, order, params.resources[g.resource], np.sum(each, axis=0), g.kind, cal
         )
         carried |= c
         sday = np.floor(np.nan_to_num(start) / DAY)
         overtime |= ~np.isnan(start) & (ready - sday * DAY > params.work_end + 1e-9)
         paused_days |= cal.paused_many(sday) & ~np.isnan(start)
         order = order[np.argsort(ready[order], kind="stable")]
-        ends.update(dict.fromkeys(g.steps, ready))
+        ends.update(zip(g.steps, start + np.cumsum(each, axis=0), strict=True))
     return {"ends": ends, "end": ready, "carried": carried, "overtime": overtime, "paused": paused_days}  # fmt: skip
+
+
+def _received(params: MovingParams, households: pd.DataFrame, ready: np.ndarray, rank: np.ndarray, cal: Calendar) -> dict:  # fmt: skip
+    """The steps after arrival at mean times by the campaign's SimPy reception (families
+    arriving at `ready`, in that order, then in `rank`), as `_groups_in_turn` returns them."""
+    from simlib.moving.campaign import Campaign, Mode
+
+    n = len(ready)
+    order = np.lexsort((rank, ready))
+    order = order[~np.isnan(ready[order])]
+    calm = replace(params, steps=tuple(replace(s, service_cv=0.0) for s in params.steps))
+    mode = Mode(day_only=True, arrivals=tuple(ready[order].tolist()))
+    c = Campaign(
+        calm, households.iloc[order], None, (0, "mean times"), mode=mode, calendar=cal
+    ).run()
+    start, end = np.full((n, len(params.steps)), np.nan), np.full((n, len(params.steps)), np.nan)
+    start[order], end[order] = np.array(c.start).reshape(-1, len(params.steps)), np.array(c.end).reshape(-1, len(params.steps))  # fmt: skip
+    flags = {}
+    for name, values in (("carried", c.carried), ("overtime", c.overtime), ("paused", c.in_pause)):
+        flags[name] = np.zeros(n, dtype=bool)
+        flags[name][order] = values
+    groups = team_groups(params.steps, "after")
+    ends = {k: end[:, k] for g in groups for k in g.steps}
+    return {"ends": ends, "end": end[:, groups[-1].steps[-1]], **flags}
+
+
+def _held(params: MovingParams, fac: Facilities, ready: np.ndarray, ends: dict) -> bool:
+    """Whether the buildings' facilities, held as the campaign holds them (a bay from the
+    family's arrival through its unloading, a stairwell while its belongings go up) on
+    the times `ends` worked out without them, never hold more than they have: then no
+    family waits at its building, and those times are the campaign's."""
+    for k, s in enumerate(params.steps):
+        if not s.facility or k not in ends:
+            continue
+        begin = ends.get(k - 1, ready)
+        end = ends[k] if s.facility != "stairwells" else begin + fac.carry
+        unit = fac.unit[s.facility]
+        use = (unit >= 0) & ~np.isnan(begin) & ~np.isnan(end)
+        n = int(use.sum())
+        units = np.r_[unit[use], unit[use]]
+        times = np.r_[begin[use], end[use]]
+        change = np.r_[np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]
+        order = np.lexsort((change, times, units))  # a release before a take at one time
+        held = np.cumsum(change[order])  # each unit's takes and releases add up to 0
+        if len(held) and (held > fac.capacity[s.facility][units[order]]).any():
+            return False
+    return True
+
+
+def _after_phase(params, households, ready, rank, how) -> dict:
+    """The steps after arrival at mean times: by arithmetic, each family's own carry
+    included; tied to the buildings, when a family would wait at its building, by the
+    SimPy reception instead (see the module docstring). `how`: the calendar, and whether
+    to count the queues at the buildings."""
+    cal, at_buildings = how
+    fac = facilities(params, households) if "household_id" in households else None
+    minutes = {}
+    k = carrying_step(params)
+    if fac is not None and k is not None:
+        minutes[k] = params.steps[k].service_mean * fac.door_share + fac.carry
+    order = np.lexsort((rank, ready))
+    after = _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal, minutes)
+    if fac is None or not at_buildings or _held(params, fac, ready, after["ends"]):
+        return after
+    return _received(params, households.reset_index(drop=True), ready, rank, cal)
 
 
 @dataclass(frozen=True)
@@ -267,11 +345,15 @@ def time_plan(
     queues: dict[str, np.ndarray],
     pools: dict[str, int] | None = None,
     calendar: Calendar | None = None,
+    at_buildings: bool = True,
 ) -> Timed:
     """Every household's day at mean times, one row per household (positions as in
     `households`): planned_day, sent_day, departure, arrival, flat_ready, moved_in (in
     its flat), moved_in_day, settled (the arrival day's last step done), carried_over,
-    overtime, moved_during_pause, left_reason."""
+    overtime, moved_during_pause, left_reason. With `at_buildings=False` each family's
+    carry up to its floor counts but not the queues at its building (a quick sizing, for
+    the plan generator and the first guess of `simlib needs`; the check and the
+    simulation count them)."""
     cal = Calendar(params) if calendar is None else calendar
     book = Book(plan, queues, cal)
     planned = np.full(len(households), -1, dtype=np.int64)
@@ -285,8 +367,7 @@ def time_plan(
     prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
     ready = np.fmax(road.arrival, prep["end"])
     ready[np.isnan(road.arrival)] = np.nan
-    order = np.lexsort((road.rank, ready))
-    after = _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal)
+    after = _after_phase(params, households, ready, road.rank, (cal, at_buildings))
     moved_in = after["ends"][in_flat_step(params.steps)]
     table = pd.DataFrame(
         {
