@@ -22,7 +22,10 @@ def base() -> Inputs:
 
 def test_load_inputs_holds_every_input_frozen(base):
     assert base.seed == base.scenario.seed == base.population.seed
-    assert base.moving == load_moving_params(base.scenario)
+    # the moving parameters as data/ gives them, with the housing allocation they go to
+    assert dataclasses.replace(base.moving, homes=None) == load_moving_params(base.scenario)
+    assert base.moving.homes is not None
+    assert len(base.moving.homes.households) == len(base.population.households)
     pd.testing.assert_frame_equal(base.population.people, generate_population(base.scenario).people)
     with pytest.raises(dataclasses.FrozenInstanceError):
         base.seed = 1  # type: ignore[misc]

@@ -22,7 +22,7 @@ from simlib.moving.feasibility import Feasibility, check_feasibility
 from simlib.moving.generate import make_plan
 from simlib.moving.inputs import MovingParams
 from simlib.moving.plan import BatchPlan
-from simlib.moving.result import CampaignResult, run_campaign
+from simlib.moving.result import CampaignResult, building_table, run_campaign
 from simlib.moving.runs import MEANS, RULES, binding_resource
 from simlib.stats import mean_ci
 
@@ -95,13 +95,41 @@ class MovingResult:
         for column in ("binding", "late_reason", "left_behind_reason"):
             table[column] = g[column].agg(lambda v: Counter(x for x in v if x).most_common(1)[0][0] if any(v) else "")  # fmt: skip
         table["finish_hour"] = g["finish_hour"].mean()
+        table["buildings"] = g["buildings"].mean()
+        table["building_wait_mean"] = g["building_wait_mean"].mean()
         table["replications_run"] = g.size()
         table["disrupted"] = g["disruption"].agg(lambda v: int((v != "").sum()))
         return table.reset_index()
 
+    def buildings_summary(self) -> pd.DataFrame:
+        """One row per building families moved into, over the replications (see
+        `building_table`; `households` per replication); empty when the move-in day is not
+        tied to the housing allocation."""
+        table = building_table(self.households[self.households["moved_in_day"] >= 0])
+        table["households"] = table["households"] / self.replications
+        return table
+
+    def building_waits(self) -> dict[str, Any]:
+        """The waits at the buildings over the replications: at the unloading bays and at
+        the stairwells (minutes: P50, P95, mean over the families that moved in), and the
+        busiest building (the longest mean wait)."""
+        p = self.params
+        hh = self.households[(self.households["moved_in_day"] >= 0) & (self.households["building"] != "")]  # fmt: skip
+        if not len(hh):
+            return {"tied": False}
+        out: dict[str, Any] = {"tied": True, "allocation": p.homes.method if p.homes else None, "call_order": p.call_order}  # fmt: skip
+        for facility in ("building_bays", "stairwells"):
+            wait = hh[f"{facility}_wait"].to_numpy()
+            p50, p95 = np.quantile(wait, [0.5, 0.95])
+            out[facility] = {"p50": float(p50), "p95": float(p95), "mean": float(wait.mean())}
+        top = self.buildings_summary().iloc[0]
+        out["busiest_building"] = {k: _plain(top[k]) for k in ("building", "access", "households", "most_in_one_day", "wait_mean", "wait_p95", "bay_wait_p95", "stairwell_wait_p95")}  # fmt: skip
+        return out
+
     def summary(self) -> dict[str, Any]:
         """What `simlib simulate --json` prints: the runs aggregated (means, 95 % CIs,
-        shares), the step waits and team use, what bound the days, and `days`."""
+        shares), the step waits and team use, the waits at the buildings, what bound the
+        days, and `days`."""
         p, runs = self.params, self.runs
         out = self._headline()
         out.update({k: float(runs[k].mean()) for k in MEANS})
@@ -115,6 +143,7 @@ class MovingResult:
                     for s, w in waits.iterrows()
                 },  # fmt: skip
                 "utilization": {k: float(v) for k, v in util.items()},
+                "building_waits": self.building_waits(),
                 "rule_violations": {k: float(runs[k].mean()) for k in RULES},
                 "binding_days": binding,
                 "binding_resource": binding_resource(binding),

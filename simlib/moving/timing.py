@@ -43,7 +43,7 @@ from simlib.moving.convoys import (
     on_road_in_pause,
     return_minutes,
 )
-from simlib.moving.homes import Facilities, carrying_step, facilities
+from simlib.moving.homes import carrying_step, facilities
 from simlib.moving.inputs import DAY, MovingParams
 
 INF = math.inf
@@ -288,45 +288,19 @@ def _received(params: MovingParams, households: pd.DataFrame, ready: np.ndarray,
     return {"ends": ends, "end": end[:, groups[-1].steps[-1]], **flags}
 
 
-def _held(params: MovingParams, fac: Facilities, ready: np.ndarray, ends: dict) -> bool:
-    """Whether the buildings' facilities, held as the campaign holds them (a bay from the
-    family's arrival through its unloading, a stairwell while its belongings go up) on
-    the times `ends` worked out without them, never hold more than they have: then no
-    family waits at its building, and those times are the campaign's."""
-    for k, s in enumerate(params.steps):
-        if not s.facility or k not in ends:
-            continue
-        begin = ends.get(k - 1, ready)
-        end = ends[k] if s.facility != "stairwells" else begin + fac.carry
-        unit = fac.unit[s.facility]
-        use = (unit >= 0) & ~np.isnan(begin) & ~np.isnan(end)
-        n = int(use.sum())
-        units = np.r_[unit[use], unit[use]]
-        times = np.r_[begin[use], end[use]]
-        change = np.r_[np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]
-        order = np.lexsort((change, times, units))  # a release before a take at one time
-        held = np.cumsum(change[order])  # each unit's takes and releases add up to 0
-        if len(held) and (held > fac.capacity[s.facility][units[order]]).any():
-            return False
-    return True
-
-
-def _after_phase(params, households, ready, rank, how) -> dict:
+def _after_phase(params, households, ready, rank, cal, at_buildings: bool) -> dict:
     """The steps after arrival at mean times: by arithmetic, each family's own carry
-    included; tied to the buildings, when a family would wait at its building, by the
-    SimPy reception instead (see the module docstring). `how`: the calendar, and whether
-    to count the queues at the buildings."""
-    cal, at_buildings = how
+    included; tied to the buildings and counting their queues, by the SimPy reception
+    instead (see the module docstring)."""
     fac = facilities(params, households) if "household_id" in households else None
     minutes = {}
     k = carrying_step(params)
     if fac is not None and k is not None:
         minutes[k] = params.steps[k].service_mean * fac.door_share + fac.carry
+    if fac is not None and at_buildings:
+        return _received(params, households.reset_index(drop=True), ready, rank, cal)
     order = np.lexsort((rank, ready))
-    after = _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal, minutes)
-    if fac is None or not at_buildings or _held(params, fac, ready, after["ends"]):
-        return after
-    return _received(params, households.reset_index(drop=True), ready, rank, cal)
+    return _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal, minutes)
 
 
 @dataclass(frozen=True)
@@ -367,7 +341,7 @@ def time_plan(
     prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
     ready = np.fmax(road.arrival, prep["end"])
     ready[np.isnan(road.arrival)] = np.nan
-    after = _after_phase(params, households, ready, road.rank, (cal, at_buildings))
+    after = _after_phase(params, households, ready, road.rank, cal, at_buildings)
     moved_in = after["ends"][in_flat_step(params.steps)]
     table = pd.DataFrame(
         {

@@ -71,6 +71,15 @@ def simulate_text(s: Mapping[str, Any]) -> str:
     if f.get("registered_poor_after_deadline"):
         late = ", ".join(f"{c} {d}" for c, d in f["registered_poor_after_deadline"].items())
         lines.append(f"  registered-poor households planned after the deadline: {late}")
+    b = s.get("building_waits") or {}
+    if b.get("tied"):
+        top = b["busiest_building"]
+        lines.append(
+            f"  at the buildings ({b['allocation']} allocation, called by {b['call_order']}): wait at the "
+            f"unloading bays p50 / p95 {b['building_bays']['p50']:.1f} / {b['building_bays']['p95']:.1f} min, "
+            f"at the stairwells {b['stairwells']['p50']:.1f} / {b['stairwells']['p95']:.1f} min; busiest "
+            f"building {top['building']} ({top['access']}): {top['wait_mean']:.1f} min on average, p95 {top['wait_p95']:.1f}"
+        )  # fmt: skip
     lines.append("  step wait minutes (p50 / p95):")
     lines += [f"    {k:<18}{w['p50']:>9.1f}{w['p95']:>9.1f}" for k, w in s["step_wait_minutes"].items()]  # fmt: skip
     lines.append("  utilisation:")
