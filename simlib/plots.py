@@ -300,6 +300,25 @@ def utilisation(util: pd.DataFrame) -> Figure:
     return fig
 
 
+def building_waits(table: pd.DataFrame, top: int = 15) -> Figure:
+    """Mean minutes a family waited at its building's unloading bays and at its stairwell,
+    for the buildings with the longest waits (`MovingResult.buildings_summary()`)."""
+    b = table.sort_values("wait_mean", ascending=False).head(top).iloc[::-1]
+    fig, ax = _figure(0.35 * len(b) + 2.0)
+    if b.empty:  # the move-in day not tied to the housing allocation
+        ax.set_title("No building waits: the move-in day is not tied to the housing allocation")
+        return fig
+    y = np.arange(len(b))
+    ax.barh(y, b["bay_wait_mean"], color=OKABE_ITO[0], label="at the unloading bays")
+    ax.barh(y, b["stairwell_wait_mean"], left=b["bay_wait_mean"], color=OKABE_ITO[3], label="at the stairwell")  # fmt: skip
+    ax.set_yticks(y, [f"{n} ({a}, {h:,.0f} families)" for n, a, h in zip(b["building"], b["access"], b["households"], strict=True)])  # fmt: skip
+    ax.set_title("Waits at the buildings on moving days")
+    ax.set_xlabel("mean wait of a family (minutes)")
+    ax.set_ylabel("building (access, families a campaign)")
+    ax.legend(loc="lower right")
+    return fig
+
+
 def binding_days(days: pd.DataFrame) -> Figure:
     """Planned against done, per county convoy day (from `MovingResult.days_summary()` or
     one replication's `days`): households in their flat on their planned day (solid), late

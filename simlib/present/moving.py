@@ -175,6 +175,48 @@ def plans_side_by_side(results: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("plan")
 
 
+def building_assumptions(m: Any) -> pd.DataFrame:
+    """The assumptions of the move-in day at the buildings (a MovingParams), as a table."""
+    rows = {
+        "allocation the families move into": m.homes.method
+        if m.homes is not None
+        else "not tied (movein_buildings: false)",  # fmt: skip
+        "call order within a county": m.call_order,
+        "carrying up the stairs (minutes a floor above the ground)": f"{m.carry_minutes_per_floor:g}",  # fmt: skip
+        "carrying up by lift (minutes, plus minutes a floor)": f"{m.lift_minutes:g} + {m.lift_minutes_per_floor:g}",  # fmt: skip
+        "squads carrying up one walk-up stairwell at once": f"{m.squads_per_stairwell}",
+        "the move-in step's mean includes the carry": "yes"
+        if m.move_in_includes_carry
+        else "no: on top",  # fmt: skip
+    }
+    return pd.Series(rows, name="assumption").to_frame()
+
+
+def call_orders_side_by_side(results: Mapping[str, Any]) -> pd.DataFrame:
+    """One plan run with its households called in different orders, each simulated:
+    {label: MovingResult.summary()} -> one row each: how many buildings a convoy day
+    fills, the waits at the buildings, when a day's last family is in its flat, and what
+    the campaign keeps."""
+    rows = []
+    for label, s in results.items():
+        b, days = s["building_waits"], pd.DataFrame(s["days"])
+        busiest = b["busiest_building"]
+        rows.append(
+            {
+                "call order": label,
+                "buildings a convoy day fills": f"{days['buildings'].mean():.1f}",
+                "wait at the bays (p50 / p95, min)": f"{b['building_bays']['p50']:.0f} / {b['building_bays']['p95']:.0f}",  # fmt: skip
+                "wait at the stairwell (p50 / p95, min)": f"{b['stairwells']['p50']:.0f} / {b['stairwells']['p95']:.0f}",  # fmt: skip
+                "busiest building (mean wait, min)": f"{busiest['building']} ({busiest['wait_mean']:.0f})",  # fmt: skip
+                "last family of a day in (mean)": hour(60 * days["finish_hour"].mean()),
+                "reception carried past 21:00": f"{s['carried_over_households']:.0f}",
+                "plan kept": f"{100 * s['plan_kept_share']:.1f} %",
+                "campaign days": f"{s['campaign_days']['mean']:.1f}",
+            }
+        )
+    return pd.DataFrame(rows).set_index("call order")
+
+
 def earlier_text(generated: Mapping[str, Any], optimised: Mapping[str, Any]) -> str:
     """How much earlier the optimised plan finishes than the generated one (simulated)."""
     g, o = generated["campaign_days"]["mean"], optimised["campaign_days"]["mean"]
