@@ -5,7 +5,10 @@ no rules, no logs and no tables: each household's flat prepared by three teams i
 from its preparation time; each convoy, at its gathering time, takes its eight pools in
 turn (Containers), waits for its loading, leaves after the convoy before it, drives its
 road segments, sets its families down with the move-in teams (three groups in turn, then
-a visit the next morning) and gives the pools back after its return trip. Run as a script
+a visit the next morning) and gives the pools back after its return trip. Tied to the
+buildings (inputs `bay`, `stair`, `carry`), a family's truck waits for one of its
+building's bays before the unloading team and holds it through the unloading, and its
+squad, after the guide, waits at its stairwell and holds it while it carries up. Run as a script
 (`python bare_simpy.py INPUT.npz`) it is the whole-process reference of `simlib simulate
 --replications 1 --json`; `run` is the in-process reference of one replication.
 """
@@ -21,6 +24,39 @@ DAY = 1440.0
 POOLS = 8  # trucks, coaches, drivers, route passes, officers, police cars, cadres, doctors
 
 
+def building_steps(env, inputs, rng, teams, unloading):
+    """The two steps at the family's building, as processes: its truck waits for one of
+    its building's bays before the unloading team and holds it through the unloading; its
+    squad guides it, waits at its stairwell and holds it while it carries up, then works
+    at the door. `unloading`: each household's unloading minutes."""
+    n = len(inputs["prep"])
+    bays = [simpy.Resource(env, int(c)) for c in inputs["bay_units"]]
+    stairs = [simpy.Resource(env, int(c)) for c in inputs["stair_units"]]
+    bay, stair, carry = (inputs[k].tolist() for k in ("bay", "stair", "carry"))
+    guide = rng.exponential(float(inputs["guide_mean"]), n).tolist()
+    door = rng.exponential(float(inputs["door_mean"]), n).tolist()
+
+    def unload(h):
+        spot = bays[bay[h]].request()
+        yield spot
+        with teams[3].request() as req:
+            yield req
+            yield env.timeout(unloading[h])
+        bays[bay[h]].release(spot)
+
+    def carry_up(h):
+        with teams[4].request() as req:
+            yield req
+            yield env.timeout(guide[h])
+            if stair[h] >= 0:
+                with stairs[stair[h]].request() as up:
+                    yield up
+                    yield env.timeout(carry[h])
+            yield env.timeout(door[h])
+
+    return unload, carry_up
+
+
 def run(inputs: dict[str, np.ndarray], seed: int = 0) -> int:
     """One campaign of `inputs` (see `bench_moving.bare_inputs`); returns the households."""
     rng = np.random.default_rng(seed)
@@ -29,6 +65,9 @@ def run(inputs: dict[str, np.ndarray], seed: int = 0) -> int:
     teams = [simpy.Resource(env, int(c)) for c in inputs["teams"]]  # 3 before, 3 after, visit
     service = [rng.exponential(m, n).tolist() for m in inputs["means"]]
     pools = {}
+    tied = "bay" in inputs
+    if tied:
+        unload, carry_up = building_steps(env, inputs, rng, teams, service[3])
 
     def prepare(h, t):
         yield env.timeout(t - env.now)
@@ -38,7 +77,10 @@ def run(inputs: dict[str, np.ndarray], seed: int = 0) -> int:
                 yield env.timeout(service[k][h])
 
     def receive(h):
-        for k in range(3, 6):
+        if tied:
+            yield from unload(h)
+            yield from carry_up(h)
+        for k in range(5 if tied else 3, 6):
             with teams[k].request() as req:
                 yield req
                 yield env.timeout(service[k][h])

@@ -2,13 +2,15 @@
 the same run (these machines are noisy; none of this is a pass/fail test):
 
 1. `simlib simulate --replications 1 --json` as a whole process (import, load, population,
-   plan, check, simulation, tables, summary) against `python benchmarks/bare_simpy.py` as
-   a whole process running the same processes with no model (goal: within 3x);
+   the housing allocation, plan, check, simulation, tables, summary) against
+   `python benchmarks/bare_simpy.py` as a whole process running the same processes with
+   no model (goal: within 3x);
 2. one full-scale replication in one process (`run_campaign` and its runs row, the plan
    made once) against the bare script's `run` in the same process (goal: within 2x);
 3. 30 replications on the machine's cores (goal: under 30 s on 2 cores), next to 30 bare
    runs on as many worker processes.
-Also: SimPy events, events per second, peak traced memory.
+Also: SimPy events, events per second, peak traced memory. Both sides run the move-in day
+at the buildings (each family's bays and stairwell as resources) as the scenario has it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -34,6 +37,7 @@ from simlib.inputs import load_inputs  # noqa: E402
 from simlib.moving import DAY, make_plan, run, run_campaign  # noqa: E402
 from simlib.moving.calendar import Calendar, team_groups  # noqa: E402
 from simlib.moving.convoys import REQUESTS, convoy_needs  # noqa: E402
+from simlib.moving.homes import carrying_step  # noqa: E402
 from simlib.scenario import PROJECT_ROOT  # noqa: E402
 
 REPEATS = 5
@@ -43,6 +47,30 @@ def process_time(argv: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, cwd=PROJECT_ROOT)
     return time.perf_counter() - start
+
+
+def bare_homes(result) -> dict[str, np.ndarray]:
+    """Each household's building bays, stairwell (-1: none, the ground floor) and carry,
+    and the units of each, for the bare script (empty when the move-in day is not tied)."""
+    p, hh = result.params, result.households
+    if p.homes is None:
+        return {}
+    homes = p.homes
+    bay = pd.Index(homes.buildings["building"]).get_indexer(hh["building"])
+    keys = pd.MultiIndex.from_frame(homes.stairwells[["building", "stairwell"]])
+    stair = keys.get_indexer(pd.MultiIndex.from_frame(hh[["building", "stairwell"]]))
+    lifts = homes.stairwells["lifts"].to_numpy()
+    k = carrying_step(p)
+    guide = sum(s.service_mean for s in p.steps[k - 1 : k])
+    return {
+        "bay": bay,
+        "stair": np.where(hh["carry_minutes"].to_numpy() > 0, stair, -1),
+        "carry": hh["carry_minutes"].to_numpy(),
+        "bay_units": homes.buildings["unloading_bays"].to_numpy(),
+        "stair_units": np.where(lifts > 0, lifts, p.squads_per_stairwell),
+        "guide_mean": np.array(guide),
+        "door_mean": np.array(p.steps[k].service_mean - hh["carry_minutes"].mean()),
+    }
 
 
 def bare_inputs(result) -> dict[str, np.ndarray]:
@@ -73,6 +101,7 @@ def bare_inputs(result) -> dict[str, np.ndarray]:
         "first": stops - counts,
         "stop": stops,
         "same_county": same,
+        **bare_homes(result),
     }
 
 

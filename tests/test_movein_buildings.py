@@ -79,7 +79,14 @@ def homes_at(households: pd.DataFrame, flats: list[tuple[str, int, int]], buildi
 def walkups(names: list[str]) -> pd.DataFrame:
     """Walk-ups of 6 floors, 3 stairwells and 3 unloading bays each."""
     return pd.DataFrame(
-        {"building": names, "floors": 6, "stairwells": 3, "access": "stairs", "lifts": 0, "unloading_bays": 3}  # fmt: skip
+        {
+            "building": names,
+            "floors": 6,
+            "stairwells": 3,
+            "access": "stairs",
+            "lifts": 0,
+            "unloading_bays": 3,
+        }  # fmt: skip
     )
 
 
@@ -113,6 +120,7 @@ def test_a_day_that_fills_one_building_queues_there_and_one_spread_out_does_not(
     assert (packed["building"] == "W01").all() and spread["building"].nunique() == 40
     assert packed["building_bays_wait"].sum() > 0 and packed["stairwells_wait"].sum() > 0
     assert spread["building_bays_wait"].sum() == 0 and spread["stairwells_wait"].sum() == 0
+
     def to_flat(t):  # minutes from arrival to in the flat
         return (t["moved_in"] - t["arrival"]).mean()
 

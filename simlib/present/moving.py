@@ -209,7 +209,7 @@ def call_orders_side_by_side(results: Mapping[str, Any]) -> pd.DataFrame:
                 "wait at the stairwell (p50 / p95, min)": f"{b['stairwells']['p50']:.0f} / {b['stairwells']['p95']:.0f}",  # fmt: skip
                 "busiest building (mean wait, min)": f"{busiest['building']} ({busiest['wait_mean']:.0f})",  # fmt: skip
                 "last family of a day in (mean)": hour(60 * days["finish_hour"].mean()),
-                "reception carried past 21:00": f"{s['carried_over_households']:.0f}",
+                "reception carried past the shift": f"{s['carried_over_households']:.0f}",
                 "plan kept": f"{100 * s['plan_kept_share']:.1f} %",
                 "campaign days": f"{s['campaign_days']['mean']:.1f}",
             }
