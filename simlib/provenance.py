@@ -519,7 +519,9 @@ def read_table(
         raise DataError(path, "(columns)", missing, "required columns are missing")
     shares = set(shares)
     parsed: dict[str, list[Any]] = {c: [] for c in table.columns}
-    for i, row in table.iterrows():
+    # rows counted by position: a row with one field more than the header makes pandas
+    # take its first column as the index, whose labels need not be numbers
+    for i, (_, row) in enumerate(table.iterrows()):
         where = f"{row[key]}" if key else f"row {i + 2}"
         if provenance:
             _check_provenance(row, path, where)

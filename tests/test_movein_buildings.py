@@ -86,7 +86,7 @@ def walkups(names: list[str]) -> pd.DataFrame:
             "access": "stairs",
             "lifts": 0,
             "unloading_bays": 3,
-        }  # fmt: skip
+        }
     )
 
 

@@ -172,12 +172,14 @@ def test_the_optimised_plan_is_verified_and_runs_back(tmp_path, capsys):
 
 def test_the_optimised_plan_finishes_no_later_than_the_generated_one(baseline):
     inputs = load_inputs(baseline)
-    optimised = optimise_plan(inputs.moving, inputs.population.households, "finish")
+    # optimality, not speed, is tested here (the 10 s target is benchmarks/bench_plan_optimize.py):
+    # a generous limit, so that a loaded machine does not stop the solver early
+    optimised = optimise_plan(inputs.moving, inputs.population.households, "finish", time_limit=120)  # fmt: skip
     generated = make_plan(inputs.moving, inputs.population.households)
     assert optimised.status == "optimal"
     assert optimised.plan.rows["day"].max() <= generated.rows["day"].max()
     assert optimised.plan.rows["households"].sum() == 8322
-    slack = optimise_plan(inputs.moving, inputs.population.households, "slack")
+    slack = optimise_plan(inputs.moving, inputs.population.households, "slack", time_limit=120)
     assert slack.last_registered_poor_date <= optimised.last_registered_poor_date
 
 
