@@ -352,7 +352,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
     NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
     DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
-    SOLVERS = ("cbc", "highs")  # as simlib.report.SOLVERS (a test keeps them equal)
+    from simlib.jobs_inputs import SOLVERS
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )

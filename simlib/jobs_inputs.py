@@ -31,8 +31,8 @@ LOCATIONS = ("new_town", "away")
 SPECIAL_RULES = ("priority", "allowed", "excluded")
 CAPACITY_UNITS = ("jobs", "greenhouses")
 OBJECTIVE_MODES = ("lexicographic", "weighted")
+SOLVERS = ("cbc", "highs")  # the MIP solvers of the job matching (branch and bound)
 WAGE_BOUNDS = (300.0, 20000.0)  # yuan/month: anything outside is a typo, not an assumption
-AGE_BANDS = ((16, 29), (30, 44), (45, 64))  # for the optional age balance
 
 
 @dataclass(frozen=True)
