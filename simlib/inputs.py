@@ -1,5 +1,5 @@
-"""Every input of a run, loaded once: the scenario, its population, the moving and the jobs
-parameters, and the seed.
+"""Every input of a run, loaded once: the scenario, its population, the moving, jobs and
+timeline parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -21,6 +21,7 @@ from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
+from simlib.timeline.inputs import TimelineParams, load_timeline_params
 
 TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
@@ -35,6 +36,7 @@ class Inputs:
     moving: MovingParams
     jobs: JobsParams
     seed: int
+    timeline: TimelineParams | None = None  # the employment timeline's (data/timeline)
 
 
 def load_inputs(
@@ -45,12 +47,14 @@ def load_inputs(
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario),
         moving=load_moving_params(scenario),
-        jobs=load_jobs_params(scenario),
+        jobs=jobs,
         seed=scenario.seed,
+        timeline=load_timeline_params(scenario, jobs.employers),
     )
 
 
@@ -108,6 +112,11 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
             else inputs.moving
         )
         jobs = load_jobs_params(scenario) if everything or "jobs" in by_domain else inputs.jobs
+        timeline = (
+            load_timeline_params(scenario, jobs.employers)
+            if everything or {"jobs", "timeline"} & set(by_domain)
+            else inputs.timeline
+        )
     except DataError as error:
         if where is None:
             raise
@@ -119,6 +128,7 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         moving=moving,
         jobs=jobs,
         seed=scenario.seed,
+        timeline=timeline,
     )
 
 

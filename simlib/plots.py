@@ -491,20 +491,46 @@ def stay_or_go(by_status: pd.DataFrame) -> Figure:
 
 
 def baseline_comparison(table: pd.DataFrame) -> Figure:
-    """Expected lasting employment of the optimised plan and the baselines, with the
-    households each leaves without a worker written on the bar (`study.matching_baselines`)."""
+    """Expected lasting employment of the optimised plan and every rule of thumb (grey: the
+    rule keeps the household rule, the care rule, eligibility and the places; red hatched:
+    it breaks one), with its share of the optimum and the households it leaves without a
+    worker written on the bar (`simlib.present.jobs.baselines_table`)."""
     t = table.sort_values("expected lasting employment")
     fig, ax = _figure(0.5 * len(t) + 2.0)
-    colours_ = [OKABE_ITO[5] if p.startswith("optimised") else OKABE_ITO[7] for p in t.index]
-    ax.barh(t.index, t["expected lasting employment"], color=colours_)
-    for y, (value, without) in enumerate(
-        zip(t["expected lasting employment"], t["households without a worker"], strict=True)
-    ):
-        ax.annotate(f" {without:,.0f} households without a worker", (value, y), va="center",
-                    fontsize=8)  # fmt: skip
-    ax.set_title("The optimised plan against rules of thumb")
+    for y, (name, row) in enumerate(t.iterrows()):
+        optimised = str(name).startswith("optimised")
+        keeps = bool(row["keeps the rules"])
+        ax.barh(
+            y,
+            row["expected lasting employment"],
+            color=OKABE_ITO[5] if optimised else (OKABE_ITO[7] if keeps else OKABE_ITO[6]),
+            hatch="" if keeps else "//",
+        )
+        note = f" {row['% of the optimum']:.1f} %; {row['households without a worker']:,.0f} "
+        note += "households without a worker" + ("" if keeps else " (breaks a rule)")
+        ax.annotate(note, (row["expected lasting employment"], y), va="center", fontsize=8)
+    ax.set_yticks(range(len(t)), [str(n) for n in t.index], fontsize=8)
+    ax.set_title("The optimised plan against rules of thumb (hatched: breaks a hard rule)")
     ax.set_xlabel("expected lasting employment (people still employed after the period)")
     ax.set_ylabel("plan")
+    return fig
+
+
+def employment_anatomy(table: pd.DataFrame) -> Figure:
+    """The employment rate taken apart (`simlib.present.jobs.anatomy_table`): local places
+    by source, then the laborers willing and able to go less those kept home, as a bar per
+    part in people."""
+    t = table.iloc[::-1]
+    fig, ax = _figure(0.5 * len(t) + 2.0)
+    palette = [OKABE_ITO[5], OKABE_ITO[2], OKABE_ITO[1], OKABE_ITO[6], OKABE_ITO[7],
+               OKABE_ITO[1], OKABE_ITO[7], OKABE_ITO[3]][::-1]  # fmt: skip
+    ax.barh(list(t.index), t["people"], color=palette[-len(t) :])
+    for y, value in enumerate(t["people"]):
+        ax.annotate(f" {value:,.0f}", (value, y), va="center", fontsize=8)
+    ax.set_title("What makes up the employed: places, and who can go")
+    ax.set_xlabel("people")
+    ax.set_ylabel("part")
+    ax.tick_params(axis="y", labelsize=8)
     return fig
 
 
@@ -544,7 +570,7 @@ def employment_curve(
             [reported],
             "D",
             color=OKABE_ITO[4],
-            label=f"reported 17,016 at this scale ({reported:,.0f})",
+            label=f"reported, in proportion to the scale ({reported:,.0f})",
         )
         ax.axvline(two_months, color="0.5", linestyle=":", linewidth=1)
         ax.annotate(

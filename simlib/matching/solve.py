@@ -453,6 +453,7 @@ def _on_the_face(model: Model, objective, limit: float, log: SolveLog) -> str | 
     start = time.perf_counter()
     variables, rows = model.variables(), list(model.problem.constraints())
     saved = ([(v.lowBound, v.upBound) for v in variables], [r.sense for r in rows])
+    duals = model.lp_duals  # stage 1's: the income LP below replaces them
     _hold_first_stage(model, objective, first["bound"], first)
     model.problem.setObjective(model.income)
     entry: dict[str, Any] = {"stage": "income"}
@@ -465,6 +466,7 @@ def _on_the_face(model: Model, objective, limit: float, log: SolveLog) -> str | 
     for row, sense in zip(rows, saved[1], strict=True):
         row.sense = sense
     first.pop("held_by", None)
+    model.lp_duals = duals
     model.problem.setObjective(objective)
     return None
 
