@@ -81,11 +81,17 @@ class Baseline:
         """The household rule, the care rule, eligibility and the capacities all hold."""
         return all(self.checks.get(rule, 0.0) <= 1e-9 for rule in HARD_RULES)
 
+    @property
+    def keeps_floors(self) -> bool:
+        """The county fairness floor (and any balance floor) holds too."""
+        return all(v <= 1e-9 for v in self.checks.values())
+
     def figures(self) -> dict:
         return {
             "name": self.name,
             "label": self.label,
             "keeps_rules": self.keeps_rules,
+            "keeps_floors": self.keeps_floors,
             "rules_broken": {k: round(v, 6) for k, v in self.checks.items() if v > 1e-9},
             "employed": self.employed,
             "households_without_worker": self.households_without_worker,
@@ -401,10 +407,11 @@ def run_rule(inst: Instance, name: str, order: np.ndarray, seed: int = 0) -> Bas
     return _baseline(name, inst, plan.employer)
 
 
-def best_baseline(baselines: dict[str, Baseline]) -> Baseline | None:
-    """The rule that keeps every hard rule with the highest value of the optimiser's own
-    objective (then expected lasting employment, then income); None if no rule keeps them."""
-    keeping = [b for b in baselines.values() if b.keeps_rules]
+def best_baseline(baselines: dict[str, Baseline], floors: bool = False) -> Baseline | None:
+    """The rule that keeps every hard rule (with `floors`, the county floors too) with the
+    highest value of the optimiser's own objective (then expected lasting employment, then
+    income); None if no rule keeps them."""
+    keeping = [b for b in baselines.values() if (b.keeps_floors if floors else b.keeps_rules)]
     return max(
         keeping,
         key=lambda b: (b.objective, b.expected_lasting_employed, b.income),

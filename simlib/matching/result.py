@@ -535,6 +535,10 @@ def _baseline_keys(r: MatchResult) -> dict[str, Any]:
     best = r.best_baseline
     out["best_baseline"] = None if best is None else best.figures()
     out["gain_over_best_baseline"] = None if best is None else _gain(me, best)
+    # the same against the best rule that also keeps the county fairness floor
+    fair = best_baseline(r.baselines, floors=True)
+    out["best_baseline_with_floors"] = None if fair is None else fair.figures()
+    out["gain_over_best_baseline_with_floors"] = None if fair is None else _gain(me, fair)
     return out
 
 
