@@ -252,3 +252,39 @@ def matching_text(s: Mapping[str, Any]) -> str:
         ]
         + ([optimiser_text(s)] if "best_baseline" in s else [])
     )
+
+
+def _limit(name: str, r) -> str:
+    from simlib.sweep.analysis import planner_number
+
+    lower, upper = r["low"] > r["range_low"], r["high"] < r["range_high"]
+    low, high = planner_number(r["low"]), planner_number(r["high"])
+    if lower and upper:
+        return f"{name} is between {low} and {high}"
+    return f"{name} is at least {low}" if lower else f"{name} is below {high}"
+
+
+def optimiser_region_text(box) -> str:
+    """Where the optimiser matters, as a planner reads it, from a PRIM box on the sweep's
+    `optimiser_matters` flag (`simlib.sweep.analysis.discover`)."""
+    if box.failing == 0:
+        return (
+            f"- **In none of the {box.total} runs over the assumptions' ranges does the optimiser "
+            f"beat the best rule of thumb by more than 1 %** of expected lasting employment or "
+            f"cover more households: there, a planner's rule is as good as the plan."
+        )
+    share = f"{box.failing} of the {box.total} runs"
+    if box.limits.empty:
+        return (
+            f"- The optimiser beats the best rule of thumb by more than 1 % (or covers more "
+            f"households) in {share}, with no region of the assumptions that concentrates them."
+        )
+    rules = " and ".join(_limit(name, r) for name, r in box.limits.iterrows())
+    return (
+        f"- **The optimiser matters when {rules}**: there it beats the best rule of thumb by "
+        f"more than 1 % of expected lasting employment (or covers more households). It does so "
+        f"in {share}; {round(box.coverage * box.failing)} of them lie in this region "
+        f"(coverage {100 * box.coverage:.0f} %), and {round(box.density * box.points)} of the "
+        f"{box.points} runs in the region are such runs (density {100 * box.density:.0f} %). "
+        f"Elsewhere a planner's rule is nearly as good."
+    )
