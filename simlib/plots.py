@@ -491,42 +491,49 @@ def stay_or_go(by_status: pd.DataFrame) -> Figure:
 
 
 def baseline_comparison(table: pd.DataFrame) -> Figure:
-    """Expected lasting employment of the optimised plan and every rule of thumb (grey: the
-    rule keeps the household rule, the care rule, eligibility and the places; red hatched:
-    it breaks one), with its share of the optimum and the households it leaves without a
-    worker written on the bar (`simlib.present.jobs.baselines_table`)."""
+    """Expected lasting employment of the optimised plan and every rule of thumb (blue: the
+    optimised plan; sky blue: a rule that keeps the household rule, the care rule,
+    eligibility and the places; vermillion hatched: a rule that breaks one), with its share
+    of the optimum and the households it leaves without a worker written beside the bar
+    (`simlib.present.jobs.baselines_table`)."""
     t = table.sort_values("expected lasting employment")
     fig, ax = _figure(0.5 * len(t) + 2.0)
-    for y, (name, row) in enumerate(t.iterrows()):
-        optimised = str(name).startswith("optimised")
+    for y, (_, row) in enumerate(t.iterrows()):
         keeps = bool(row["keeps the rules"])
-        ax.barh(
-            y,
-            row["expected lasting employment"],
-            color=OKABE_ITO[5] if optimised else (OKABE_ITO[7] if keeps else OKABE_ITO[6]),
-            hatch="" if keeps else "//",
-        )
-        note = f" {row['% of the optimum']:.1f} %; {row['households without a worker']:,.0f} "
-        note += "households without a worker" + ("" if keeps else " (breaks a rule)")
-        ax.annotate(note, (row["expected lasting employment"], y), va="center", fontsize=8)
-    ax.set_yticks(range(len(t)), [str(n) for n in t.index], fontsize=8)
-    ax.set_title("The optimised plan against rules of thumb (hatched: breaks a hard rule)")
+        colour = OKABE_ITO[1] if keeps else OKABE_ITO[4]
+        if y == len(t) - 1 or row["% of the optimum"] == 100 and keeps:
+            colour = OKABE_ITO[3]
+        value = row["expected lasting employment"]
+        ax.barh(y, value, color=colour, hatch="" if keeps else "//", edgecolor="white")
+        note = f" {row['% of the optimum']:.1f} %"
+        if row["households without a worker"]:
+            note += f", {row['households without a worker']:,.0f} households lack a worker"
+        ax.annotate(note, (value, y), va="center", fontsize=8)
+    ax.set_yticks(range(len(t)), [str(n).split(" (")[0] for n in t.index])
+    ax.set_xlim(0, 1.6 * t["expected lasting employment"].max())
+    ax.set_title("Rules of thumb against the optimum (hatched: breaks a rule)")
     ax.set_xlabel("expected lasting employment (people still employed after the period)")
     ax.set_ylabel("plan")
     return fig
 
 
 def employment_anatomy(table: pd.DataFrame) -> Figure:
-    """The employment rate taken apart (`simlib.present.jobs.anatomy_table`): local places
-    by source, then the laborers willing and able to go less those kept home, as a bar per
-    part in people."""
+    """The employment rate taken apart (`simlib.present.jobs.anatomy_table`), one bar per
+    part in people: the local places by source, those willing and able to go, those of
+    them kept home, the exported, the export demand left empty and the employed."""
     t = table.iloc[::-1]
     fig, ax = _figure(0.5 * len(t) + 2.0)
-    palette = [OKABE_ITO[5], OKABE_ITO[2], OKABE_ITO[1], OKABE_ITO[6], OKABE_ITO[7],
-               OKABE_ITO[1], OKABE_ITO[7], OKABE_ITO[3]][::-1]  # fmt: skip
-    ax.barh(list(t.index), t["people"], color=palette[-len(t) :])
+    palette = {
+        "employed in local places the source reports": OKABE_ITO[3],
+        "employed in local places that are assumed": OKABE_ITO[1],
+        "export demand left empty": "0.75",
+    }
+    colours_ = [palette.get(name, OKABE_ITO[0] if "exported" in name else OKABE_ITO[2])
+                for name in t.index]  # fmt: skip
+    ax.barh(list(t.index), t["people"], color=colours_)
     for y, value in enumerate(t["people"]):
         ax.annotate(f" {value:,.0f}", (value, y), va="center", fontsize=8)
+    ax.set_xlim(0, 1.15 * t["people"].max())
     ax.set_title("What makes up the employed: places, and who can go")
     ax.set_xlabel("people")
     ax.set_ylabel("part")

@@ -219,6 +219,32 @@ class TimelineResult:
             }
         )
 
+    def by_arrival_month(self, policy: str = "rolling") -> pd.DataFrame:
+        """Per month of arrival: laborers, those at work within two months of their own
+        household's arrival, and those at work two months after the last arrival (means
+        over replications): why the two readings of the reported figure differ."""
+        lab = self.laborers[self.laborers["policy"] == policy]
+        two = self.runs.set_index(["replication", "policy"])["two_months_day"]
+        day = lab.set_index(["replication", "policy"]).index.map(two).to_numpy()
+        start, arrival = lab["start_day"].to_numpy(), lab["arrival_day"].to_numpy()
+        dates = pd.to_datetime([self.day_zero + dt.timedelta(days=int(d)) for d in arrival])
+        table = pd.DataFrame(
+            {
+                "arrived": dates.strftime("%Y-%m"),
+                "replication": lab["replication"].to_numpy(),
+                "laborers": 1,
+                "within two months of own arrival": (start >= 0)
+                & (start - arrival <= self.params.two_months_days),
+                "at work two months after the last arrival": (start >= 0) & (start <= day),
+            }
+        )
+        per = table.groupby(["arrived", "replication"]).sum(numeric_only=True)
+        out = per.groupby("arrived").mean().round(1)
+        out["share within two months (%)"] = (
+            100 * out["within two months of own arrival"] / out["laborers"]
+        ).round(1)
+        return out
+
     def two_months_date(self) -> dt.date:
         """The two-month mark of the rolling runs (mean over replications), as a date."""
         days = self.runs.loc[self.runs["policy"] == "rolling", "two_months_day"]
