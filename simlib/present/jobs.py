@@ -288,3 +288,31 @@ def optimiser_region_text(box) -> str:
         f"{box.points} runs in the region are such runs (density {100 * box.density:.0f} %). "
         f"Elsewhere a planner's rule is nearly as good."
     )
+
+
+def optimiser_sweep_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Over a sweep's points: which rule of thumb is the strongest how often, and what the
+    optimiser adds over it (median and largest, in % of expected lasting employment), with
+    the points where it matters (more than 1 %, or more households covered)."""
+    ok = table[table["status"] == "ok"] if "status" in table else table
+    ok = ok[ok["matching_planned"].astype(bool)] if "matching_planned" in ok else ok
+    names = (
+        ok["best_baseline"]
+        .replace("", "no rule keeps the rules")
+        .map(lambda n: rule_name(n).split(" (")[0])
+    )
+    rows = []
+    for name, part in [("all points", ok), *ok.groupby(names.to_numpy())]:
+        gain = part["optimiser_gain_lasting_percent"].astype(float)
+        rows.append(
+            {
+                "strongest rule": name,
+                "points": len(part),
+                "median gain (%)": round(float(gain.median()), 2),
+                "largest gain (%)": round(float(gain.max()), 2),
+                "points where the optimiser matters": int(
+                    part["optimiser_matters"].astype(bool).sum()
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("strongest rule")

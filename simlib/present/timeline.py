@@ -182,3 +182,43 @@ def timeline_text_md(s: Mapping[str, Any]) -> str:
             f"{s['households_without_worker_two_months']['mean']:,.0f})."
         )
     return "\n".join(lines)
+
+
+def _policy_row(label: str, x: Mapping[str, Any]) -> dict:
+    return {
+        "policy": label,
+        "at work two months after the last arrival": round(x["employed_two_months"]["mean"]),
+        "at work within two months of own arrival": round(
+            x["employed_within_two_months_of_own_arrival"]["mean"]
+        ),
+        "expected lasting employment": round(x["expected_lasting_two_months"]["mean"]),
+        "households with nobody at work": round(x["households_without_worker_two_months"]["mean"]),
+        "% of the bound (people)": round(x["percent_of_hindsight"]["mean"], 2),
+        "% of the bound (lasting)": round(x["percent_of_hindsight_lasting"]["mean"], 2),
+        "bus riders": round(x["bus_riders"]["mean"]),
+    }
+
+
+def _as_policy(s: Mapping[str, Any]) -> dict:
+    """A summary's own (rolling) figures in the shape of its `greedy` entry."""
+    return {
+        "employed_two_months": s["employed_two_months"],
+        "employed_within_two_months_of_own_arrival": s["employed_within_two_months_of_own_arrival"],
+        "expected_lasting_two_months": s["expected_lasting"],
+        "households_without_worker_two_months": s["households_without_worker_two_months"],
+        "percent_of_hindsight": s["percent_of_hindsight"],
+        "percent_of_hindsight_lasting": s["percent_of_hindsight_lasting"],
+        "bus_riders": s["export_buses"]["riders"],
+    }
+
+
+def policies_table(s: Mapping[str, Any], ahead: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The weekly plan as assumed, the weekly plan looking ahead (`ahead`, a summary with
+    holdback_policy lookahead) and the greedy first-come policy, side by side at two
+    months (means over the replications)."""
+    rows = [_policy_row(f"weekly, hold-back {s['holdback_policy']}", _as_policy(s))]
+    if ahead is not None:
+        rows.append(_policy_row(f"weekly, hold-back {ahead['holdback_policy']}", _as_policy(ahead)))
+    if s.get("greedy"):
+        rows.append(_policy_row("greedy first-come (daily)", s["greedy"]))
+    return pd.DataFrame(rows).set_index("policy")  # fmt: skip

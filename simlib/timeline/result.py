@@ -277,6 +277,7 @@ def _policy_figures(rows: pd.DataFrame) -> dict[str, Any]:
         "expected_lasting_two_months": mean_ci(rows["expected_lasting_two_months"]),
         "percent_of_hindsight_lasting": mean_ci(rows["percent_of_hindsight_lasting"]),
         "households_without_worker_two_months": mean_ci(rows["households_without_worker_two_months"]),
+        "bus_riders": mean_ci(rows["bus_riders"]),
         "days_to_first_job": {
             "p50": float(rows["days_to_first_job_p50"].mean()),
             "p95": float(rows["days_to_first_job_p95"].mean()),
