@@ -88,6 +88,7 @@ class JobsParams:
     reported_employed: int  # people (full scale)
     reported_rate: float  # share
     closed: tuple[str, ...]  # employers closed in a what-if
+    optimiser_matters_percent: float = 1.0  # % of expected lasting employment (a threshold)
 
     @property
     def capacity(self) -> int:
@@ -296,4 +297,5 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         reported_employed=v["reported_employed"],
         reported_rate=v["reported_employment_rate"],
         closed=closed,
+        optimiser_matters_percent=v["optimiser_matters_percent"],
     )

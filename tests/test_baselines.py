@@ -61,7 +61,7 @@ def test_best_is_the_rule_keeping_one_with_the_highest_objective(result):
         s["expected_lasting_employed"] - best.expected_lasting_employed, abs=1e-3
     )
     assert gain["employed"] == s["employed"] - best.employed
-    assert gain["within_one_percent"] == (abs(gain["expected_lasting_percent"]) <= 1)
+    assert gain["nearly_as_good"] == (abs(gain["expected_lasting_percent"]) <= 1)
 
 
 def test_the_optimum_beats_every_rule_that_keeps_what_it_keeps(result):

@@ -534,22 +534,27 @@ def _baseline_keys(r: MatchResult) -> dict[str, Any]:
         )
     best = r.best_baseline
     out["best_baseline"] = None if best is None else best.figures()
-    out["gain_over_best_baseline"] = None if best is None else _gain(me, best)
+    threshold = r.instance.params.optimiser_matters_percent
+    out["gain_over_best_baseline"] = None if best is None else _gain(me, best, threshold)
     # the same against the best rule that also keeps the county fairness floor
     fair = best_baseline(r.baselines, floors=True)
     out["best_baseline_with_floors"] = None if fair is None else fair.figures()
-    out["gain_over_best_baseline_with_floors"] = None if fair is None else _gain(me, fair)
+    out["gain_over_best_baseline_with_floors"] = (
+        None if fair is None else _gain(me, fair, threshold)
+    )
     return out
 
 
-def _gain(me: pd.Series, best: Baseline) -> dict[str, Any]:
+def _gain(me: pd.Series, best: Baseline, threshold: float) -> dict[str, Any]:
     lasting = float(me["expected_lasting_employed"]) - best.expected_lasting_employed
     base = float(me["expected_lasting_employed"])
     percent = 100.0 * lasting / base if base else 0.0
     return {
         "expected_lasting": round(lasting, 4),
         "expected_lasting_percent": round(percent, 4),
-        "within_one_percent": abs(percent) <= 1.0,
+        # the rule is nearly as good: within `optimiser_matters_percent` (1 %) of the optimum
+        "nearly_as_good": abs(percent) <= threshold,
+        "threshold_percent": threshold,
         "employed": int(me["employed"]) - best.employed,
         # households the plan covers that the best baseline leaves without a worker
         "households_without_worker": best.households_without_worker

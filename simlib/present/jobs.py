@@ -78,7 +78,11 @@ def _best_line(s: Mapping[str, Any]) -> list[str]:
         f"({g['expected_lasting_percent']:+.2f} %), {g['employed']:+,} people, "
         f"{g['households_without_worker']:+,} households covered, "
         f"{g['expected_income_yuan_month']:+,.0f} yuan/month"
-        + ("  (the rule is within 1 % of the optimum)" if g["within_one_percent"] else ""),
+        + (
+            f"  (the rule is within {g['threshold_percent']:g} % of the optimum)"
+            if g["nearly_as_good"]
+            else ""
+        ),
     ]
 
 
@@ -208,10 +212,11 @@ def optimiser_text(s: Mapping[str, Any]) -> str:
     if b is None or g is None:
         return "- No rule of thumb keeps every hard rule, so the optimised plan has no rival here."
     share = 100 * b["expected_lasting_employed"] / max(s["expected_lasting_employed"], 1e-9)
+    t = g["threshold_percent"]
     verdict = (
-        f"**The rule is nearly as good: within 1 % of the optimum** ({share:.1f} %)."
-        if g["within_one_percent"]
-        else f"The rule reaches {share:.1f} % of the optimum: **the optimiser adds more than 1 %**."
+        f"**The rule is nearly as good: within {t:g} % of the optimum** ({share:.1f} %)."
+        if g["nearly_as_good"]
+        else f"The rule reaches {share:.1f} % of the optimum: **the optimiser adds more than {t:g} %**."
     )
     fairness = b["rules_broken"].get("fairness")
     note = (

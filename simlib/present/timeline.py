@@ -124,15 +124,10 @@ def timeline_table(s: Mapping[str, Any]) -> pd.DataFrame:
         reference=f"bound {s['hindsight_final']['mean']:,.0f}",
     )
     wait = s["days_to_first_job"]
-    rows.append(
-        {
-            "figure": "days from moving in to the first day of work (P50 / P95)",
-            "model (mean)": f"{wait['p50']:.0f} / {wait['p95']:.0f}",
-            "model 95 % CI": "",
-            "compare": "",
-        }
-    )
-    return pd.DataFrame(rows).set_index("figure")  # fmt: skip
+    rows.append({"figure": "days from moving in to the first day of work (P50 / P95)",
+                 "model (mean)": f"{wait['p50']:.0f} / {wait['p95']:.0f}",
+                 "model 95 % CI": "", "compare": ""})  # fmt: skip
+    return pd.DataFrame(rows).set_index("figure")
 
 
 def readings_text(s: Mapping[str, Any]) -> str:

@@ -48,8 +48,8 @@ OUTPUTS = {
     ),
     "optimiser_matters": (
         "flag",
-        "the optimiser beats the best rule by more than 1 % of expected lasting employment, or "
-        "keeps more households covered than any rule",
+        "the optimiser beats the best rule by more than optimiser_matters_percent (1 %) of "
+        "expected lasting employment, or keeps more households covered than any rule",
     ),
     "best_baseline": ("name", "the best rule of thumb that keeps every hard rule"),
     "local_places_per_household": ("places", "local places per household with labour"),
@@ -152,11 +152,12 @@ def optimiser_outputs(matching: Mapping[str, Any]) -> dict[str, Any]:
     anatomy = matching["employment_anatomy"]
     percent = 100.0 * gain / lasting if lasting else 0.0
     households = fewest - matching["households_without_worker"]
+    threshold = (matching.get("gain_over_best_baseline") or {}).get("threshold_percent", 1.0)
     return {
         "optimiser_gain_lasting": gain,
         "optimiser_gain_lasting_percent": percent,
         "optimiser_gain_households": households,
-        "optimiser_matters": bool(best is None or percent > 1.0 or households > 0),
+        "optimiser_matters": bool(best is None or percent > threshold or households > 0),
         "best_baseline": best["name"] if best else "",
         "local_places_per_household": anatomy["local_places"]
         / max(matching["households_with_laborers"], 1),

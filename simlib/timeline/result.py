@@ -353,13 +353,7 @@ def summarise(result: TimelineResult) -> dict[str, Any]:
         "greedy": _policy_figures(greedy) if len(greedy) else None,
         "by_programme_two_months": _mapping(result.at_two_months("programme")),
         "by_county_two_months": _mapping(result.at_two_months("county")),
-        "export_buses": {
-            "buses": int(len(result.openings[0].bus_day)),
-            "seats_per_bus": int(result.openings[0].bus_seats),
-            "riders": mean_ci(rolling["bus_riders"]),
-            "reported_workers": p.export_workers_reported,
-            "reported_workers_at_scale": round(p.export_workers_reported * p.scale),
-        },
+        "export_buses": _buses(result, rolling),
         "batches": int(rolling["batches"].iloc[0]) if len(rolling) else 0,
         "batch_seconds": mean_ci(rolling["batch_seconds"]),
         "checks": result.checks(),
@@ -375,6 +369,17 @@ def _no_nan(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+def _buses(result: TimelineResult, rolling: pd.DataFrame) -> dict[str, Any]:
+    p = result.params
+    return {
+        "buses": int(len(result.openings[0].bus_day)),
+        "seats_per_bus": int(result.openings[0].bus_seats),
+        "riders": mean_ci(rolling["bus_riders"]),
+        "reported_workers": p.export_workers_reported,
+        "reported_workers_at_scale": round(p.export_workers_reported * p.scale),
+    }
 
 
 def _none(x):
