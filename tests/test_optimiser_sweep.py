@@ -104,3 +104,16 @@ def test_no_run_where_it_matters_is_said_plainly(tmp_path):
     empty = pd.DataFrame(columns=["low", "high", "range_low", "range_high"])
     text = optimiser_region_text(Box("optimiser_matters", empty, 0.0, 0.0, 48, 0, 48))
     assert "none of the 48 runs" in text and "as good as the plan" in text
+
+
+def test_a_thin_region_is_no_rule():
+    """4 runs in 48, and a box where only 1 run in 6 is one: said to be no region."""
+    from simlib.sweep.analysis import Box
+
+    limits = pd.DataFrame(
+        {"low": [467.0], "high": [1083.0], "range_low": [408.0], "range_high": [1588.0]},
+        index=["migration_cost_yuan_month"],
+    )
+    text = optimiser_region_text(Box("optimiser_matters", limits, 1.0, 4 / 24, 24, 4, 48))
+    assert "in 4 of the 48 runs" in text and "no region of the assumptions" in text
+    assert "density of only 17 %" in text

@@ -21,6 +21,9 @@ care duties keeps one laborer local) and no county left far behind.
 
 from __future__ import annotations
 
+import os
+import pickle
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -112,6 +115,7 @@ class Options:
     baselines: bool = True
     marginal: bool = False
     write_mps: str | Path | None = None
+    rules_in_process: bool = False  # the rules of thumb in a forked process (the CLI's)
 
     def __post_init__(self):
         if self.formulation not in BUILDERS:
@@ -142,30 +146,58 @@ def match_population(
     for the value of one more place."""
     o = Options(**options)
     inst = build_instance(people, params)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the rules of thumb run while the solver works
-        rules = (
-            pool.submit(all_baselines, inst, registration_order(inst, households), seed)
-            if o.baselines and len(inst.laborers)
-            else None
-        )
-        employer, log, size = _solve_and_check(inst, o)
-        result = MatchResult(
-            assignments=assignment_table(inst, employer),
-            instance=inst,
-            log=log,
-            solver=o.solver,
-            formulation=o.formulation,
-            model_size=size,
-            baselines={} if rules is None else rules.result(),
-            scenario=scenario,
-            seed=seed,
-            households=households,
-        )
+    rules = _rules(inst, households, seed, o) if o.baselines and len(inst.laborers) else dict
+    employer, log, size = _solve_and_check(inst, o)
+    result = MatchResult(
+        assignments=assignment_table(inst, employer),
+        instance=inst,
+        log=log,
+        solver=o.solver,
+        formulation=o.formulation,
+        model_size=size,
+        baselines=rules(),
+        scenario=scenario,
+        seed=seed,
+        households=households,
+    )
     _verify(result)
     if o.marginal:
         result = replace(result, marginal=marginal_values(result, time_limit=o.time_limit))
     return result
+
+
+def _rules(inst: Instance, households, seed: int, o: Options):
+    """Start the rules of thumb beside the solve; returns a function that waits for them.
+    They run in a thread (HiGHS's simplex frees the interpreter while it works), or, when
+    asked and safe (a process of one thread that may fork), in a child process on the
+    other core, which sends them back through a pipe."""
+    order = registration_order(inst, households)
+    if not (o.rules_in_process and hasattr(os, "fork") and threading.active_count() == 1):
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(all_baselines, inst, order, seed)
+        pool.shutdown(wait=False)
+        return future.result
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's cleanup
+        os.close(read)
+        code = 1
+        try:
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(pickle.dumps(all_baselines(inst, order, seed)))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+
+    def wait() -> dict:
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        # a child that failed is no reason to fail the plan: compute the rules here
+        return pickle.loads(data) if status == 0 and data else all_baselines(inst, order, seed)
+
+    return wait
 
 
 def _solve_and_check(inst: Instance, o: Options):

@@ -269,9 +269,10 @@ def _limit(name: str, r) -> str:
     return f"{name} is at least {low}" if lower else f"{name} is below {high}"
 
 
-def optimiser_region_text(box) -> str:
+def optimiser_region_text(box, dense: float = 0.5) -> str:
     """Where the optimiser matters, as a planner reads it, from a PRIM box on the sweep's
-    `optimiser_matters` flag (`simlib.sweep.analysis.discover`)."""
+    `optimiser_matters` flag (`simlib.sweep.analysis.discover`); a box in which fewer than
+    `dense` of the runs are such runs is no rule, and is said to be none."""
     if box.failing == 0:
         return (
             f"- **In none of the {box.total} runs over the assumptions' ranges does the optimiser "
@@ -279,10 +280,19 @@ def optimiser_region_text(box) -> str:
             f"cover more households: there, a planner's rule is as good as the plan."
         )
     share = f"{box.failing} of the {box.total} runs"
-    if box.limits.empty:
+    if box.limits.empty or box.density < dense:
+        found = ""
+        if not box.limits.empty:
+            rules = " and ".join(_limit(name, r) for name, r in box.limits.iterrows())
+            found = (
+                f" (the best region PRIM finds, where {rules}, holds them at a density of "
+                f"only {100 * box.density:.0f} %)"
+            )
         return (
-            f"- The optimiser beats the best rule of thumb by more than 1 % (or covers more "
-            f"households) in {share}, with no region of the assumptions that concentrates them."
+            f"- **The optimiser beats the best rule of thumb by more than 1 %** of expected "
+            f"lasting employment (or covers more households) **in {share}**, and no region of "
+            f"the assumptions concentrates them{found}: almost everywhere in their ranges, a "
+            f"planner's rule is within 1 % of the plan."
         )
     rules = " and ".join(_limit(name, r) for name, r in box.limits.iterrows())
     return (
@@ -293,6 +303,16 @@ def optimiser_region_text(box) -> str:
         f"{box.points} runs in the region are such runs (density {100 * box.density:.0f} %). "
         f"Elsewhere a planner's rule is nearly as good."
     )
+
+
+def optimiser_drivers_text(ranking: pd.Series, top: int = 3) -> str:
+    """The assumptions the optimiser's gain follows most (absolute rank correlation over a
+    sweep, `simlib.sweep.analysis.ranking`), in one sentence."""
+    r = ranking[ranking > 0].head(top)
+    if r.empty:
+        return "- No assumption moves what the optimiser adds."
+    names = ", ".join(f"{name} (|ρ| {value:.2f})" for name, value in r.items())
+    return f"- What the optimiser adds grows or shrinks most with {names}."
 
 
 def optimiser_sweep_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -292,6 +292,13 @@ class Box:
         )
 
 
+def within(spec: SweepSpec, domains: tuple[str, ...]) -> SweepSpec:
+    """The specification with only the assumptions of `domains` (the others cannot move
+    the answer asked about: the job matching reads no moving assumption)."""
+    keep = tuple(f for f in spec.factors if f.key.split(".", 1)[0] in domains)
+    return replace(spec, factors=keep)
+
+
 def _explanatory(spec: SweepSpec, t: pd.DataFrame, derived: tuple[str, ...]) -> pd.DataFrame:
     """The numeric assumptions of the sweep, and the derived quantities asked for (named
     as a planner reads them), one column each."""
