@@ -153,23 +153,14 @@ class MatchResult:
 
     def by_county(self) -> pd.DataFrame:
         a = self.assignments
-        table = (
-            pd.DataFrame(
-                {
-                    "county": a["county"],
-                    "employed": (a["employer"] != "").astype(int),
-                    "exported": (a["location"] == "away").astype(int),
-                }
-            )
-            .groupby("county")
-            .agg(
-                laborers=("employed", "size"),
-                employed=("employed", "sum"),
-                exported=("exported", "sum"),
-            )
+        table = _tally(
+            "county",
+            a["county"].to_numpy(),
+            employed=(a["employer"] != "").to_numpy(),
+            exported=(a["location"] == "away").to_numpy(),
         )
         table["rate"] = table["employed"] / table["laborers"]
-        return table.reset_index()
+        return table
 
     def by_programme(self) -> pd.DataFrame:
         """One row per employer: places (reported or assumed), assigned, and the re-solved
@@ -204,26 +195,24 @@ class MatchResult:
     @cached_property
     def _households(self) -> pd.DataFrame:
         a = self.assignments
-        flags = pd.DataFrame(
-            {
-                "household_id": a["household_id"],
-                "county": a["county"],
-                "hired": a["employer"] != "",
-                "local": a["location"] == "new_town",
-                "nowhere": a["reason"] == REASON_NOWHERE,
-                "blocked": a["reason"].isin([REASON_NOWHERE, REASON_FULL, REASON_NO_PLACES]),
-            }
+        reason = a["reason"].to_numpy()
+        nowhere = reason == REASON_NOWHERE
+        blocked = np.isin(reason, [REASON_NOWHERE, REASON_FULL, REASON_NO_PLACES])
+        per = _tally(
+            "household_id",
+            a["household_id"].to_numpy(),
+            hired=(a["employer"] != "").to_numpy(),
+            local_workers=(a["location"] == "new_town").to_numpy(),
+            not_nowhere=~nowhere,
+            not_blocked=~blocked,
         )
-        per = flags.groupby("household_id", sort=True).agg(
-            county=("county", "first"),
-            laborers=("hired", "size"),
-            hired=("hired", "any"),
-            local_workers=("local", "sum"),
-            nowhere=("nowhere", "all"),
-            blocked=("blocked", "all"),
-        )
-        per["care_bound"] = per.index.isin(self.instance.care_bound)
-        return per.reset_index()
+        first = a.drop_duplicates("household_id").set_index("household_id")["county"]
+        per.insert(1, "county", first.reindex(per["household_id"]).to_numpy())
+        per["hired"] = per["hired"] > 0
+        per["nowhere"] = per.pop("not_nowhere") == 0
+        per["blocked"] = per.pop("not_blocked") == 0
+        per["care_bound"] = per["household_id"].isin(self.instance.care_bound)
+        return per
 
     def households_without_worker(self) -> pd.DataFrame:
         """Households with laborers but nobody employed, and why."""
@@ -263,20 +252,13 @@ class MatchResult:
     def by_status(self) -> pd.DataFrame:
         """Laborers by stay-or-go status: how many, employed locally, exported, idle."""
         a = self.assignments
-        table = pd.DataFrame(
-            {
-                "stay_status": a["stay_status"],
-                "local": (a["location"] == "new_town").astype(int),
-                "away": (a["location"] == "away").astype(int),
-                "idle": (a["employer"] == "").astype(int),
-            }
-        ).groupby("stay_status")
-        return table.agg(
-            laborers=("idle", "size"),
-            local=("local", "sum"),
-            exported=("away", "sum"),
-            idle=("idle", "sum"),
-        ).reset_index()
+        return _tally(
+            "stay_status",
+            a["stay_status"].to_numpy(),
+            local=(a["location"] == "new_town").to_numpy(),
+            exported=(a["location"] == "away").to_numpy(),
+            idle=(a["employer"] == "").to_numpy(),
+        )
 
     def plans(self) -> pd.DataFrame:
         """One row per plan: the optimised one, then each rule of thumb, with the figures
@@ -382,6 +364,16 @@ class MatchResult:
         result.update(_solve_keys(self))
         result.update(_baseline_keys(self))
         return result
+
+
+def _tally(key: str, values: np.ndarray, **flags: np.ndarray) -> pd.DataFrame:
+    """One row per distinct value of `key` (sorted): how many rows (`laborers`) and how
+    many of them carry each flag (counted with numpy: the summary is read at every run)."""
+    names, codes = np.unique(values, return_inverse=True)
+    table = {key: names, "laborers": np.bincount(codes, minlength=len(names))}
+    for name, flag in flags.items():
+        table[name] = np.bincount(codes, weights=flag, minlength=len(names)).astype(int)
+    return pd.DataFrame(table)
 
 
 def _decided_text(result: MatchResult, unfilled: dict[str, int]) -> str:
