@@ -548,6 +548,112 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_sweep)
 
 
+# --- lottery (the housing lottery and the allocation of the flats) ----------------------
+
+
+def _lottery(args: argparse.Namespace) -> None:
+    from simlib import housing
+    from simlib.housing.verify import write_outputs
+    from simlib.inputs import load_inputs
+    from simlib.present.housing import summary_text
+
+    if args.verify:
+        _lottery_verify(args)
+        return
+    if args.out:
+        check_output_path(args.out, "--out", "folder")
+    inputs = load_inputs(args.scenario, seed=args.seed)
+
+    def announce(digests: dict[str, str]) -> None:
+        # printed before the draw: anyone can later check the list against it
+        print(
+            f"commitment {digests['commitment']} (seed {inputs.seed})",
+            file=sys.stderr if args.json else sys.stdout,
+            flush=True,
+        )
+
+    result = housing.run(
+        inputs, args.method or "lottery", replications=args.replications, announce=announce
+    )
+    if args.out:
+        write_outputs(args.out, result.meta(), result.allocation)
+    emit(result.summary(), args.json, summary_text)
+
+
+def _lottery_verify(args: argparse.Namespace) -> None:
+    from simlib import housing
+    from simlib.housing.verify import check_meta, compare, read_list
+    from simlib.inputs import load_inputs
+    from simlib.present.housing import verify_text
+
+    path = args.verify
+    meta, table = read_list(path)
+    try:
+        seed = int(meta["seed"])
+    except ValueError:
+        raise DataError(path, "seed", meta["seed"], "must be a whole number") from None
+    if args.seed is not None and args.seed != seed:
+        raise DataError(path, "seed", seed, f"the list is from seed {seed}, not --seed {args.seed}")
+    if meta["method"] not in housing.METHODS:
+        raise DataError(path, "method", meta["method"], f"must be one of {housing.METHODS}")
+    if args.method and args.method != meta["method"]:
+        raise DataError(
+            path,
+            "method",
+            meta["method"],
+            f"the list was drawn by {meta['method']}, not --method {args.method}",
+        )
+    inputs = load_inputs(args.scenario, seed=seed)
+    households, flats, digests = housing.prepare(inputs, meta["method"])
+    check_meta(path, meta, dict(digests, scenario=inputs.scenario.name))
+    index, _, _ = housing.allocate(inputs, meta["method"], households, flats)
+    joined, _ = housing.joined(households, flats, index)
+    confirmed = compare(path, table, joined, seed)
+    summary = {
+        "verified": True,
+        "file": str(path),
+        "households": confirmed,
+        "seed": seed,
+        "method": meta["method"],
+        "commitment": digests["commitment"],
+    }
+    emit(summary, args.json, verify_text)
+
+
+def _add_lottery(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "lottery", help="the housing lottery: allocate the flats, verifiably, and the lottery day"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--method",
+        choices=("lottery", "community"),
+        default=None,
+        help="lottery: the public draw alone (default); community: villages kept together "
+        "and low floors for those who asked (PuLP), then the draw",
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for allocation.csv and commitment.txt (made if needed)"
+    )
+    parser.add_argument(
+        "--verify",
+        default=None,
+        metavar="FILE",
+        help="re-run the draw from the seed published in FILE (an allocation.csv) and confirm "
+        "it, or name the first household that differs (exit 1)",
+    )
+    parser.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        help="lottery-day replications (default: data/housing/parameters.csv)",
+    )
+    parser.set_defaults(run=_lottery)
+
+
+SUBCOMMANDS.append(_add_lottery)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simlib", description="Maojiawan resettlement planning study"

@@ -1,5 +1,5 @@
-"""Every input of a run, loaded once: the scenario, its population, the moving, jobs and
-timeline parameters, and the seed.
+"""Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
+the housing and the timeline parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population
@@ -36,7 +37,8 @@ class Inputs:
     moving: MovingParams
     jobs: JobsParams
     seed: int
-    timeline: TimelineParams | None = None  # the employment timeline's (data/timeline)
+    housing: HousingParams
+    timeline: TimelineParams  # the employment timeline's (data/timeline)
 
 
 def load_inputs(
@@ -54,6 +56,7 @@ def load_inputs(
         moving=load_moving_params(scenario),
         jobs=jobs,
         seed=scenario.seed,
+        housing=load_housing_params(scenario),
         timeline=load_timeline_params(scenario, jobs.employers),
     )
 
@@ -101,35 +104,37 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         scenario = scenario.with_scale(top["scale"], where)
     everything = bool(top)  # seed or scale: every domain depends on them
     try:
-        population = (
-            generate_population(scenario)
-            if everything or "population" in by_domain
-            else inputs.population
-        )
-        moving = (
-            load_moving_params(scenario)
-            if everything or "moving" in by_domain or "population" in by_domain
-            else inputs.moving
-        )
-        jobs = load_jobs_params(scenario) if everything or "jobs" in by_domain else inputs.jobs
-        timeline = (
-            load_timeline_params(scenario, jobs.employers)
-            if everything or {"jobs", "timeline"} & set(by_domain)
-            else inputs.timeline
-        )
+        loaded = _reload(inputs, scenario, set(by_domain), everything)
     except DataError as error:
         if where is None:
             raise
         raise DataError(where, error.field, error.value, error.problem) from None
-    return replace(
-        inputs,
-        scenario=scenario,
-        population=population,
-        moving=moving,
-        jobs=jobs,
-        seed=scenario.seed,
-        timeline=timeline,
+    return replace(inputs, scenario=scenario, seed=scenario.seed, **loaded)
+
+
+def _reload(inputs: Inputs, scenario: Scenario, changed: set[str], everything: bool) -> dict:
+    """The domains a change touches, loaded again; the others shared with `inputs`."""
+    population = (
+        generate_population(scenario)
+        if everything or "population" in changed
+        else inputs.population
     )
+    moving = (
+        load_moving_params(scenario)
+        if everything or "moving" in changed or "population" in changed
+        else inputs.moving
+    )
+    jobs = load_jobs_params(scenario) if everything or "jobs" in changed else inputs.jobs
+    housing = (
+        load_housing_params(scenario) if everything or "housing" in changed else inputs.housing
+    )
+    timeline = (
+        load_timeline_params(scenario, jobs.employers)
+        if everything or {"jobs", "timeline"} & changed
+        else inputs.timeline
+    )
+    return {"population": population, "moving": moving, "jobs": jobs, "housing": housing,
+            "timeline": timeline}  # fmt: skip
 
 
 def scenario_value(scenario: Scenario, key: str) -> Any:

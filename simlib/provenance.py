@@ -22,6 +22,10 @@ import pandas as pd
 PROVENANCE = ("reported", "assumed")
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 PARAMETER_COLUMNS = ("name", "value", "type", "unit", "provenance", "source", "low", "high")
+# Optional columns of a parameters.csv: hard limits of meaning (a value outside them means
+# nothing, unlike one outside the plausible low/high range, which a what-if may explore).
+# A limit is a number or the name of another numeric parameter of the same file.
+LIMIT_COLUMNS = ("min", "max")
 # A message quotes at most this many characters of a value (and a few hundred of the field
 # and the problem), so that a hostile or huge input cannot flood a terminal or a log.
 MAX_SHOWN = 200
@@ -147,6 +151,8 @@ class Parameter:
 
     `source` is the reference for a reported figure, the reason for an assumed one.
     `low`/`high` bound the plausible range of an assumed number (None for reported ones).
+    `min`/`max` are hard limits of meaning (None: only the unit's), a number or the name of
+    another parameter whose value is the limit; no value, however overridden, may leave them.
     """
 
     name: str
@@ -157,6 +163,8 @@ class Parameter:
     source: str
     low: float | None = None
     high: float | None = None
+    min: float | str | None = None
+    max: float | str | None = None
 
 
 def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
@@ -219,7 +227,8 @@ def _check_provenance(row: Mapping[str, Any], file: Path, where: str) -> None:
 
 
 def load_parameters(path: str | Path) -> dict[str, Parameter]:
-    """Read a parameters.csv: one row per scalar input, with unit, provenance and range."""
+    """Read a parameters.csv: one row per scalar input, with unit, provenance and range
+    (and, in the optional `min`/`max` columns, its hard limits)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
@@ -258,7 +267,10 @@ def load_parameters(path: str | Path) -> dict[str, Parameter]:
             source=row["source"].strip(),
             low=low,
             high=high,
+            **{c: _read_limit(row.get(c), path, f"{name}.{c}") for c in LIMIT_COLUMNS},
         )
+    _check_limit_rows(parameters, path)
+    _check_limits(parameters, {name: p.value for name, p in parameters.items()}, path)
     return parameters
 
 
@@ -278,7 +290,8 @@ def apply_overrides(
     """Values by name, with a scenario's overrides checked against the parameter's type.
 
     An override may leave the assumed range (that is what a what-if does); it may not
-    change a value's type, make a count negative or a share leave [0, 1].
+    change a value's type, make a count negative, a share leave [0, 1] or any value leave
+    its hard limits (`min`/`max`).
     """
     values = {name: p.value for name, p in parameters.items()}
     for name, raw in overrides.items():
@@ -290,7 +303,86 @@ def apply_overrides(
         value = parse_value(raw, parameter.type, file, name)
         check_number(value, parameter.unit, file, name)
         values[name] = value
+    _check_limits(parameters, values, file, changed=set(overrides))
     return values
+
+
+# --- hard limits (the optional `min`/`max` columns) -----------------------------------------
+
+
+def _read_limit(cell: str | None, path: Path, field: str) -> float | str | None:
+    """A `min`/`max` cell: empty, a number, or the name of another parameter."""
+    cell = (cell or "").strip()
+    if not cell or cell.isidentifier():
+        return cell or None
+    return parse_value(cell, "float", path, field)
+
+
+def _check_limit_rows(parameters: Mapping[str, Parameter], path: Path) -> None:
+    """Limits stand on numbers and name numeric parameters, and the plausible range lies
+    within them for every value the limiting parameter's own range allows: no combination
+    of plausible values (what a sweep draws) is refused."""
+    for name, p in parameters.items():
+        for column in LIMIT_COLUMNS:
+            limit = getattr(p, column)
+            if limit is None:
+                continue
+            field = f"{name}.{column}"
+            if p.type not in ("int", "float"):
+                raise DataError(path, field, limit, f"a limit needs a number, not type {p.type}")
+            other = parameters.get(limit) if isinstance(limit, str) else None
+            if isinstance(limit, str) and (other is None or other.type not in ("int", "float")):
+                raise DataError(path, field, limit, "names no numeric parameter of this file")
+            if limit == name:
+                raise DataError(path, field, limit, "a parameter cannot limit itself")
+            end = "low" if column == "min" else "high"  # this range's end nearest the limit
+            if getattr(p, end) is None:
+                continue  # no range: the value itself is checked by _check_limits
+            # the tightest the limit gets: the far end of the limiting parameter's range
+            far = "high" if column == "min" else "low"
+            bound = limit if other is None else getattr(other, far)
+            bound = other.value if bound is None else bound
+            if _outside(getattr(p, end), bound, column):
+                problem = f"leaves its {column} {_number(limit) if other is None else limit}"
+                if other is not None:
+                    reach = "as high as" if column == "min" else "as low as"
+                    problem += f", which its own range lets be {reach} {_number(bound)}"
+                raise DataError(path, f"{name}.{end}", getattr(p, end), problem)
+
+
+def _outside(value: float, bound: float, column: str) -> bool:
+    return value < bound if column == "min" else value > bound
+
+
+def _check_limits(
+    parameters: Mapping[str, Parameter],
+    values: Mapping[str, Any],
+    file: str | Path,
+    changed: set[str] | None = None,
+) -> None:
+    """Every value within its hard limits. When the limit is another parameter and only that
+    one was `changed` (by a scenario or a sweep), the error names the changed one."""
+    for name, p in parameters.items():
+        for column in LIMIT_COLUMNS:
+            limit = getattr(p, column)
+            if limit is None:
+                continue
+            bound = values[limit] if isinstance(limit, str) else limit
+            value = values[name]
+            if not _outside(value, bound, column):
+                continue
+            side = "at least" if column == "min" else "at most"
+            if isinstance(limit, str) and changed and limit in changed and name not in changed:
+                other = "at most" if column == "min" else "at least"
+                problem = f"must be {other} {name} ({_number(value)}), whose {column} it is"
+                raise DataError(file, limit, bound, problem)
+            shown = f"{limit} ({_number(bound)})" if isinstance(limit, str) else _number(bound)
+            raise DataError(file, name, value, f"must be {side} {shown} (its {column})")
+
+
+def _number(value: float) -> str:
+    """16 rather than 16.0; 0.3 as 0.3."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def read_table(

@@ -1,7 +1,7 @@
 """Confidence intervals over replications, and how many replications a wanted precision needs.
 
-scipy is imported where a t quantile is needed, not at import: the command line's
-`simulate` path imports this module and starts in about a second.
+The t quantile comes from scipy.special (Student's t inverse), imported where it is needed:
+scipy.stats would cost a command a second of imports for one number.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ def half_width(values: Sequence[float], level: float = 0.95) -> float:
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return math.inf
-    from scipy import stats
-
-    t = stats.t.ppf(0.5 + level / 2, len(x) - 1)
+    t = _t_quantile(0.5 + level / 2, len(x) - 1)
     return float(t * x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def _t_quantile(p: float, dof: int) -> float:
+    from scipy.special import stdtrit
+
+    return float(stdtrit(dof, p))
 
 
 def replications_needed(
@@ -46,10 +50,8 @@ def replications_needed(
     s = float(np.std(np.asarray(pilot, dtype=float), ddof=1))
     if s == 0:
         return 2
-    from scipy import stats
-
     r = 2
-    while stats.t.ppf(0.5 + level / 2, r - 1) * s / math.sqrt(r) > wanted_half_width:
+    while _t_quantile(0.5 + level / 2, r - 1) * s / math.sqrt(r) > wanted_half_width:
         r += 1
         if r > 1_000_000:
             raise ValueError("wanted half-width needs more than a million replications")

@@ -23,6 +23,7 @@ REQUIRED = (
     "04-job-matching.ipynb",
     "05-sensitivity.ipynb",
     "06-employment-timeline.ipynb",
+    "07-housing-lottery.ipynb",
 )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simlib.population import generate_population, largest_remainder, load_population_params
+from simlib.provenance import DataError
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +155,151 @@ def test_stay_or_go_attributes_follow_the_household(full):
     assert (
         lab.loc[needs, "willing_to_migrate"].mean() < lab.loc[~needs, "willing_to_migrate"].mean()
     )
+
+
+# --- the assumptions moved out of the code into data/population/parameters.csv ------------------
+
+
+def test_the_population_owns_the_working_age_bands(baseline):
+    from simlib.jobs_inputs import AGE_BANDS
+
+    bands = load_population_params(baseline).age_bands
+    assert bands == ((16, 29), (30, 44), (45, 64))
+    assert bands == AGE_BANDS  # the jobs' age balance still has its own copy: they must agree
+    moved = baseline.with_overrides("population", middle_age_band_from=35, laborer_max_age=60)
+    assert load_population_params(moved).age_bands == ((16, 34), (35, 44), (45, 60))
+
+
+def test_the_willingness_bands_follow_their_edges_in_data(smoke):
+    nobody_middle = {f"migrate_share_{s}_30_44": 0.0 for s in "FM"}
+    young = {f"migrate_share_{s}_16_29": 1.0 for s in "FM"}
+    changes = nobody_middle | young | {"migrate_care_household_factor": 1.0}
+    base = generate_population(smoke.with_overrides("population", **changes)).laborers
+    moved = generate_population(
+        smoke.with_overrides("population", **changes, middle_age_band_from=35)
+    ).laborers
+    assert not base.loc[base["age"].between(30, 44), "willing_to_migrate"].any()
+    assert base.loc[base["age"] < 30, "willing_to_migrate"].all()
+    # from 35, people aged 30-34 are in the young band: every one of them is willing
+    assert moved.loc[moved["age"].between(30, 34), "willing_to_migrate"].all()
+    assert not moved.loc[moved["age"].between(35, 44), "willing_to_migrate"].any()
+
+
+def test_household_structure_follows_its_rows(smoke):
+    p = smoke.with_overrides(
+        "population",
+        member_male_share=1.0,
+        head_age_at_first_child=30,
+        spouse_age_gap_mean=0.0,
+        spouse_age_gap_sd=0.0,
+        parent_lives_in_below_head_age=0,  # no head is that young: nobody's parent lives in
+    )
+    people = generate_population(p).people
+    head_age = people.loc[people["role"] == "head"].set_index("household_id")["age"]
+    members = people.assign(head_age=people["household_id"].map(head_age))
+    beyond_couple = members[members["role"].isin(["child", "parent"])]
+    assert (beyond_couple["sex"] == "M").all()
+    assert not (members["role"] == "parent").any()
+    children = members[members["role"] == "child"]
+    assert (children["age"] <= (children["head_age"] - 30).clip(lower=0)).all()
+    spouses = members[members["role"] == "spouse"]
+    assert (spouses["age"] == spouses["head_age"].clip(18, 95)).all()
+
+
+def test_special_group_weights_decide_who_is_visited(smoke):
+    def disabled_share(**weights):
+        people = generate_population(smoke.with_overrides("population", **weights)).people
+        return people.loc[people["special_group"], "disabled"].mean()
+
+    even = {
+        "special_weight_disabled": 1.0,
+        "special_weight_elderly_small_household": 1.0,
+        "special_weight_very_old": 1.0,
+        "special_weight_child": 1.0,
+        "special_weight_others": 1.0,
+    }
+    assert (
+        disabled_share(**even)
+        < 0.15
+        < disabled_share()
+        < disabled_share(special_weight_disabled=16.0)
+    )
+
+
+def test_every_head_the_same_age_when_the_head_age_range_is_one_year(smoke):
+    same = smoke.with_overrides(
+        "population", head_age_min=40, head_age_mode=40, head_age_max=40, single_elderly_share=0.0
+    )
+    people = generate_population(same).people
+    assert (people.loc[people["role"] == "head", "age"] == 40).all()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"head_age_mode": 90}, "head_age_mode", "at most head_age_max (82)"),
+        ({"head_age_min": 50}, "head_age_min", "at most head_age_mode (42)"),
+        ({"laborer_min_age": 70}, "laborer_min_age", "at most laborer_max_age (64)"),
+        ({"older_age_band_from": 25}, "older_age_band_from", "at least middle_age_band_from"),
+        ({"special_weight_others": 0.0}, "special_weight_others", "at least 0.01"),
+        ({"single_elderly_max_age": 130}, "single_elderly_max_age", "at most 120"),
+        ({"migrate_skills": "factory;knitting"}, "migrate_skills", "must be one of"),
+    ],
+)
+def test_a_value_outside_its_limits_is_refused(smoke, changes, field, words):
+    with pytest.raises(DataError) as error:
+        load_population_params(smoke.with_overrides("population", **changes))
+    assert error.value.field == field
+    assert error.value.file == str(smoke.path)
+    assert words in str(error.value)
+
+
+# --- back-test: the tables themselves, for the default seed -----------------------------------
+# tests/backtest/population.json holds, for the smoke and the full scenario at their own
+# seed, the summary and a SHA-256 of each table written as CSV. A change that moves any draw
+# (a number moved to data/, a reordered draw, a NumPy that draws differently) fails here; a
+# deliberate change rewrites the file (`python tests/test_population.py`) in its own commit.
+
+BACKTEST = Path(__file__).parent / "backtest" / "population.json"
+
+
+def fingerprint(population) -> dict:
+    """What the back-test compares: headline counts and a hash of every cell of both tables."""
+    tables = {"households": population.households, "people": population.people}
+    return {
+        "summary": population.summary(),
+        "tables": {
+            name: {
+                "rows": len(table),
+                "columns": list(table.columns),
+                "sha256": hashlib.sha256(
+                    table.to_csv(index=False, lineterminator="\n").encode()
+                ).hexdigest(),
+            }
+            for name, table in tables.items()
+        },
+    }
+
+
+def _fingerprints() -> dict:
+    from simlib.scenario import DEFAULT_SCENARIO, SMOKE_SCENARIO, load_scenario
+
+    return {
+        name: fingerprint(generate_population(load_scenario(path)))
+        for name, path in (("smoke", SMOKE_SCENARIO), ("baseline", DEFAULT_SCENARIO))
+    }
+
+
+def test_backtest_same_seed_same_tables():
+    expected = json.loads(BACKTEST.read_text(encoding="utf-8"))
+    got = json.loads(json.dumps(_fingerprints()))  # through JSON, as saved (tuples -> lists)
+    for name in expected:
+        assert got[name]["summary"] == expected[name]["summary"], name
+        assert got[name]["tables"] == expected[name]["tables"], name
+    assert set(got) == set(expected)
+
+
+if __name__ == "__main__":  # rewrite the back-test's expectations (a deliberate change)
+    BACKTEST.parent.mkdir(exist_ok=True)
+    BACKTEST.write_text(json.dumps(_fingerprints(), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {BACKTEST}")

@@ -45,6 +45,7 @@ MIN_FIGURES = {
     "04-job-matching": 4,
     "05-sensitivity": 6,
     "06-employment-timeline": 4,
+    "07-housing-lottery": 6,
 }
 
 
