@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simlib.jobs_inputs import Employer, load_jobs_params
 from simlib.matching import check_assignment, match_population, registration_order
@@ -168,3 +170,67 @@ def test_no_cycle_between_the_rules_and_the_matching():
         assert "TYPE_CHECKING" not in text, path
         assert "from simlib.matching import" not in text, path
     assert not (root / "baselines.py").exists()
+
+
+PEOPLE = st.lists(
+    st.tuples(
+        st.integers(1, 4),  # household
+        st.integers(16, 64),  # age
+        st.sampled_from(["F", "M"]),
+        st.booleans(),  # care duty
+        st.booleans(),  # willing to migrate
+        st.sampled_from(["factory", "farming", "none"]),
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(people=PEOPLE, local=st.integers(0, 3), away=st.integers(0, 3), care=st.integers(0, 1))
+def test_every_rule_keeps_its_rules_and_never_beats_an_optimum_that_keeps_more(
+    people, local, away, care, smoke
+):
+    """On random small cases: every rule keeps eligibility, the places and the care rule;
+    a rule that keeps the floors too is a plan of the optimiser's own model, so it never
+    scores above the optimum."""
+    from simlib.matching import MatchFailed
+    from simlib.matching.solve import plan_objective
+
+    params = load_jobs_params(smoke)
+    base = params.employers[0]
+    employers = (
+        dataclasses.replace(base, employer="town", capacity=local, age_min=16, age_max=64,
+                            skills_accepted=(), sex="any"),
+        dataclasses.replace(params.employers[-1], employer="away", capacity=away, age_min=16,
+                            age_max=64, skills_accepted=()),
+    )  # fmt: skip
+    params = dataclasses.replace(params, employers=employers, care_places=care)
+    frame = pd.DataFrame(
+        [
+            dict(person_id=i, household_id=h, county="A" if h % 2 else "B", age=age, sex=sex,
+                 carer=duty, special_group=False, disabled=False, skill=skill, laborer=True,
+                 care_duty=duty, willing_to_migrate=willing)
+            for i, (h, age, sex, duty, willing, skill) in enumerate(people)
+        ]
+    )  # fmt: skip
+    from simlib.matching import build_instance
+
+    inst = build_instance(frame, params)
+    order = registration_order(inst, None)
+    rules = [run_rule(inst, name, order, seed=1) for name in ORDER]
+    for rule in rules:
+        assert rule.checks["eligibility"] == 0 and rule.checks["capacity"] == 0
+        assert rule.checks.get("care_rule", 0) == 0
+    try:
+        optimum = match_population(frame, None, params, baselines=False)
+    except MatchFailed:
+        return
+    if optimum.log.status != "optimal":
+        return
+    best = plan_objective(inst, optimum.assignments["employer_index"].to_numpy())
+    for rule in rules:
+        if rule.keeps_floors:
+            assert rule.objective <= best + 1e-6, rule.name
