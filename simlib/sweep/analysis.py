@@ -356,28 +356,31 @@ def discover(
             break
         box.drop_restriction(name, i=best)
         best = len(box.box_lims) - 1
-    trajectory = box.peeling_trajectory
-    lims = box.box_lims[best]
-    restricted = list(box.qp[best].keys())
-    rows = {}
-    for name in restricted:
-        rows[name] = {
-            "low": float(lims[name].iloc[0]),
-            "high": float(lims[name].iloc[1]),
-            "range_low": float(x[name].min()),
-            "range_high": float(x[name].max()),
-        }
-    limits = pd.DataFrame.from_dict(rows, orient="index") if rows else empty
-    stats_row = trajectory.loc[best]
+    stats_row = box.peeling_trajectory.loc[best]
     return Box(
         outcome=outcome,
-        limits=limits,
+        limits=_limits(box, best, x, empty),
         coverage=float(stats_row["coverage"]),
         density=float(stats_row["density"]),
         points=int(stats_row["n"]),
         failing=n_fail,
         total=len(y),
     )
+
+
+def _limits(box, best: int, x: pd.DataFrame, empty: pd.DataFrame) -> pd.DataFrame:
+    """The restricted assumptions of PRIM's box `best`, with the range each spans."""
+    lims = box.box_lims[best]
+    rows = {
+        name: {
+            "low": float(lims[name].iloc[0]),
+            "high": float(lims[name].iloc[1]),
+            "range_low": float(x[name].min()),
+            "range_high": float(x[name].max()),
+        }
+        for name in box.qp[best]
+    }
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else empty
 
 
 def discovery_view(
