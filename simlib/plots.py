@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -706,7 +707,8 @@ def discovery_box(
     fig, ax = _figure(5.0)
     fail = failing.astype(bool).to_numpy()
     ax.scatter(x[~fail], y[~fail], color=OKABE_ITO[2], label="plan works", marker="o")
-    ax.scatter(x[fail], y[fail], color=OKABE_ITO[4], label=what, marker="x")
+    label = textwrap.fill(what, 28)  # the legend sits beside the axes: keep it narrow
+    ax.scatter(x[fail], y[fail], color=OKABE_ITO[4], label=label, marker="x")
     lo_x, hi_x = (
         limits.loc[x.name, ["low", "high"]] if x.name in limits.index else (x.min(), x.max())
     )
@@ -724,7 +726,7 @@ def discovery_box(
             label="PRIM box",
         )
     )
-    ax.set_title(f"Where {what}")
+    ax.set_title(textwrap.shorten(f"Where {what}", 80, placeholder=" ..."))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel(f"{x.name} (assumed, its range)")
     ax.set_ylabel(f"{y.name} (assumed, its range)")
