@@ -95,7 +95,8 @@ class Model:
     # soft rows' cost in stage 1 (a soft fairness floor so far), already weighted
     shortfall: pulp.LpAffineExpression = field(default_factory=pulp.LpAffineExpression)
     lp_first: bool = True  # try the LP relaxation before branch and bound
-    lp_duals: tuple[dict, dict] | None = None  # the last LP's reduced costs and row duals
+    # the last LP's variables with a nonzero reduced cost and rows with a nonzero dual
+    lp_duals: tuple[list, list] | None = None
     lp_matrix: tuple | None = None  # the rows as arrays, read once (`solve._arrays`)
 
     def variables(self) -> list[pulp.LpVariable]:

@@ -281,9 +281,11 @@ def _solve_lp(model: Model, time_limit: float) -> str:
     solution = h.getSolution()
     for v, x in zip(arrays.columns, np.asarray(solution.col_value).tolist(), strict=True):
         v.varValue = x
+    # the variables with a nonzero reduced cost and the rows with a nonzero dual
+    dj, pi = np.asarray(solution.col_dual), np.asarray(solution.row_dual)
     model.lp_duals = (
-        {id(v): d for v, d in zip(arrays.columns, solution.col_dual, strict=True)},
-        {id(r): d for r, d in zip(arrays.rows, solution.row_dual, strict=True)},
+        [arrays.columns[j] for j in np.flatnonzero(np.abs(dj) > 1e-7).tolist()],
+        [arrays.rows[i] for i in np.flatnonzero(np.abs(pi) > 1e-7).tolist()],
     )
     return "optimal"
 
@@ -509,15 +511,11 @@ def _hold_first_stage(model: Model, objective, best: float, stage: dict[str, Any
     bound = stage.get("bound")
     duals = model.lp_duals
     if duals is not None and bound is not None and abs(bound - best) <= 1e-9 * max(1.0, abs(best)):
-        reduced, prices = duals
-        for v in model.variables():
-            dj = reduced.get(id(v))
-            if dj is not None and abs(dj) > 1e-7:
-                v.lowBound = v.upBound = v.varValue
-        for row in model.problem.constraints():
-            pi = prices.get(id(row))
-            if pi is not None and abs(pi) > 1e-7:
-                row.sense = pulp.LpConstraintEQ
+        priced_columns, priced_rows = duals
+        for v in priced_columns:
+            v.lowBound = v.upBound = v.varValue
+        for row in priced_rows:
+            row.sense = pulp.LpConstraintEQ
         stage["held_by"] = "lp_optimal_face"
         return
     stage["held_by"] = "objective_row"
