@@ -12,6 +12,7 @@ the value. No traceback unless `--debug` asks for it.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -412,6 +413,9 @@ def _match(args: argparse.Namespace) -> None:
     from simlib.matching import match_jobs, write_outputs
     from simlib.population import generate_population
 
+    # one short run that ends the process: the cyclic garbage collector would only walk the
+    # model's objects again and again (reference counting frees them)
+    gc.disable()
     check_time_limit(args.time_limit)
     scenario = load_scenario(args.scenario, seed=args.seed)
     params = load_jobs_params(scenario)
