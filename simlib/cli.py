@@ -409,13 +409,20 @@ def check_time_limit(value: float | None) -> None:
 
 
 def _match(args: argparse.Namespace) -> None:
+    # one short run: the cyclic garbage collector would only walk the model's objects again
+    # and again (reference counting frees them); on again afterwards for an in-process caller
+    gc.disable()
+    try:
+        _run_match(args)
+    finally:
+        gc.enable()
+
+
+def _run_match(args: argparse.Namespace) -> None:
     from simlib.jobs_inputs import load_jobs_params
     from simlib.matching import match_jobs, write_outputs
     from simlib.population import generate_population
 
-    # one short run that ends the process: the cyclic garbage collector would only walk the
-    # model's objects again and again (reference counting frees them)
-    gc.disable()
     check_time_limit(args.time_limit)
     scenario = load_scenario(args.scenario, seed=args.seed)
     params = load_jobs_params(scenario)

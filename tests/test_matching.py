@@ -227,7 +227,10 @@ def test_aggregated_equals_individual_and_brute_force(base_params, case):
     agg = match_population(people, None, params, baselines=False)
     ind = match_population(people, None, params, formulation="individual", baselines=False)
     assert agg.log.status == ind.log.status == "optimal"
-    assert value(agg) == value(ind) == best
+    # equal to the solvers' tolerance (1e-7 on the reduced costs): two optimal plans may
+    # differ in the sixth decimal of the weighted objective
+    assert value(agg) == pytest.approx(best, abs=2e-6)
+    assert value(ind) == pytest.approx(best, abs=2e-6)
     employer_index = agg.assignments["employer_index"].to_numpy()
     assert all(v <= 1e-9 for v in check_assignment(inst, employer_index).values())
     assert agg.max_constraint_violation <= 1e-9
