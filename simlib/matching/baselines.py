@@ -143,18 +143,37 @@ class _Plan:
         self.staying = {h: len(shared.members[h]) for h in inst.care_bound.tolist()}
         self.freed = inst.params.care_places
         self.away = inst.away.tolist()
-        self.quota: dict[str, list[int]] | None = None  # local places per county, if kept
+        self._quota: dict[str, list[int]] | None = None  # local places per county, if kept
+        # the best job per (class, score, where, held home, county) until a job fills
+        self._cache: dict[tuple, int | None] = {}
+
+    @property
+    def quota(self) -> dict[str, list[int]] | None:
+        return self._quota
+
+    @quota.setter
+    def quota(self, value: dict[str, list[int]] | None) -> None:
+        self._quota = value
+        self._cache.clear()
 
     def held_home(self, i: int) -> bool:
         """The household's last laborer at home under the care rule: local jobs only."""
         return self.staying.get(self.s.household[i], 2) <= 1 and self.freed <= 0
 
     def best(self, i: int, key: str = "probability", where: str = "any") -> int | None:
-        """The open job `i` may take with the highest score (where: any, local, away)."""
-        left, away, quota = self.left, self.away, self.quota
+        """The open job `i` may take with the highest score (where: any, local, away).
+        Alike laborers share the answer until one of the jobs fills."""
         home = self.held_home(i)
-        county = self.s.county[i]
-        for e in self.s.ranked[key][self.s.class_of[i]]:
+        county = self.s.county[i] if self._quota else ""
+        c = self.s.class_of[i]
+        memo = (c, key, where, home, county)
+        if memo not in self._cache:
+            self._cache[memo] = self._search(c, key, where, home, county)
+        return self._cache[memo]
+
+    def _search(self, c: int, key: str, where: str, home: bool, county: str) -> int | None:
+        left, away, quota = self.left, self.away, self._quota
+        for e in self.s.ranked[key][c]:
             if left[e] <= 0 or (away[e] and (home or where == "local")):
                 continue
             if not away[e] and (where == "away" or (quota and quota[county][e] <= 0)):
@@ -165,8 +184,12 @@ class _Plan:
     def place(self, i: int, e: int) -> None:
         self.employer[i] = e
         self.left[e] -= 1
-        if self.quota and not self.away[e]:
-            self.quota[self.s.county[i]][e] -= 1
+        filled = self.left[e] == 0
+        if self._quota and not self.away[e]:
+            self._quota[self.s.county[i]][e] -= 1
+            filled = filled or self._quota[self.s.county[i]][e] == 0
+        if filled:
+            self._cache.clear()  # a job (or a county's share of it) is full: look again
         h = self.s.household[i]
         if self.away[e] and h in self.staying:
             if self.staying[h] <= 1:
