@@ -4,14 +4,14 @@ Goals:
 - both stages (expected lasting employment, then expected income) proven optimal in
   under 3 s of solve time, median of 3 runs, with the straightforward individual model
   (one binary per eligible laborer x employer, CBC straight to branch and bound) solved
-  in the same run as the reference: both objectives are checked equal and the time ratio
-  is printed (the reference takes minutes; `--no-individual` skips it);
+  in the same run as the reference with `--individual`: both objectives are checked
+  equal and the time ratio is printed (the reference takes minutes);
 - `simlib match --json` as a whole process (imports, population, instance, both stages,
   the rules of thumb, the summary) within 3x a bare HiGHS solve of its own final-stage
   model (written by `--write-mps`), also as a whole process (a Python that imports
   highspy, reads the MPS file and solves it), the two timed side by side in one run,
-  alternating, median of 5; the same process that stops after the imports is printed as a
-  floor.
+  alternating, median of 5 (`--side-by-side` runs this part alone); the same process that
+  stops after the imports is printed as a floor.
 
 The machine's load average is printed: on a shared 2-core machine every figure moves
 with it.
@@ -133,7 +133,7 @@ def main(individual: bool = True) -> None:
         f"types, {size['variables']:,} variables, {size['constraints']:,} constraints, "
         f"{size['nonzeros']:,} nonzeros"
     )
-    print(line("aggregated, CBC", runs[0][0], agg))
+    print(line("aggregated (LP in HiGHS)", runs[0][0], agg))
     print(f"    stages: {[(x['stage'], x['proof'], x['seconds']) for x in s['stages']]}")
     all_optimal = all(r.optimal for _, r in runs)
     print(
