@@ -60,7 +60,7 @@ def usable_cpus() -> int:
 
 # What each output option names: "folder" (made if needed), "file" (its folder must exist),
 # or "any" for a subcommand not listed here (only that it could be made and written).
-OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file"}  # fmt: skip
+OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file", ("community", "out"): "folder"}  # fmt: skip
 # Subcommands whose `--workers` run the replications, so more workers than replications idle.
 WORKERS_RUN_REPLICATIONS = ("simulate",)
 
@@ -559,6 +559,64 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS.append(_add_sweep)
 
 
+# --- community (grids, daily visits, epidemic checkpoints) --------------------------------
+
+
+def _community(args: argparse.Namespace) -> None:
+    from simlib.community import run
+    from simlib.inputs import load_inputs, vary
+    from simlib.present.community import text
+
+    if args.sweep:
+        return _community_sweep(args)
+    inputs = load_inputs(args.scenario, seed=args.seed)
+    if args.grids is not None:
+        inputs = vary(inputs, {"community.grids": args.grids}, where=COMMAND_LINE)
+    result = run(inputs, replications=args.replications)
+    if args.out:
+        result.write(args.out)
+    emit(result.summary(), args.json, text)
+
+
+def _add_community(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "community", help="grids, daily visits to special groups and the epidemic checkpoints"
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--replications", type=int, default=5, help="replications of the visits (default: 5)"
+    )
+    parser.add_argument(
+        "--grids", type=int, default=None, help="number of grids (default: the scenario's, 36)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for the result tables (CSV), or for --sweep's points"
+    )
+    parser.add_argument(
+        "--sweep",
+        default=None,
+        metavar="SPEC",
+        help="instead, run a sweep over the community assumptions (e.g. "
+        "data/sweeps/community.yaml), resumable, with the community outputs",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="--sweep: local worker processes (default: CPUs)"
+    )
+    parser.set_defaults(run=_community)
+
+
+def _community_sweep(args: argparse.Namespace) -> None:
+    from simlib.community.sweep import run_spec
+    from simlib.sweep import load_spec
+
+    spec = load_spec(args.sweep)
+    run = run_spec(spec, out=args.out, workers=args.workers, progress=not args.json)
+    emit(run.summary(), args.json, _sweep_text)
+    if run.failed:
+        raise RunFailed(f"{run.failed} of {run.points} sweep points failed")
+
+
+SUBCOMMANDS.append(_add_community)
 # --- lottery (the housing lottery and the allocation of the flats) ----------------------
 
 

@@ -1,5 +1,5 @@
 """Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
-the housing and the timeline parameters, and the seed.
+the housing, the community and the timeline parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from simlib.community.inputs import CommunityParams, load_community_params
 from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
@@ -38,6 +39,7 @@ class Inputs:
     jobs: JobsParams
     seed: int
     housing: HousingParams
+    community: CommunityParams
     timeline: TimelineParams  # the employment timeline's (data/timeline)
 
 
@@ -49,6 +51,7 @@ def load_inputs(
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    housing = load_housing_params(scenario)
     jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
@@ -56,7 +59,8 @@ def load_inputs(
         moving=load_moving_params(scenario),
         jobs=jobs,
         seed=scenario.seed,
-        housing=load_housing_params(scenario),
+        housing=housing,
+        community=load_community_params(scenario, housing),
         timeline=load_timeline_params(scenario, jobs.employers),
     )
 
@@ -128,13 +132,18 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str], everything: b
     housing = (
         load_housing_params(scenario) if everything or "housing" in changed else inputs.housing
     )
+    community = (
+        load_community_params(scenario, housing)
+        if everything or "community" in changed or "housing" in changed
+        else inputs.community
+    )
     timeline = (
         load_timeline_params(scenario, jobs.employers)
         if everything or {"jobs", "timeline"} & changed
         else inputs.timeline
     )
     return {"population": population, "moving": moving, "jobs": jobs, "housing": housing,
-            "timeline": timeline}  # fmt: skip
+            "community": community, "timeline": timeline}  # fmt: skip
 
 
 def scenario_value(scenario: Scenario, key: str) -> Any:
