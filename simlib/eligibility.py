@@ -113,15 +113,17 @@ def is_away(params: JobsParams) -> np.ndarray:
 
 
 def age_band(age: np.ndarray, params: JobsParams) -> np.ndarray:
-    """Band of the optional age balance: 0 below `young_worker_age`, 1 up to
-    `older_worker_age`, 2 from it (the ages at which the success probability changes)."""
+    """Band of the optional age balance (the population's working-age bands, in
+    `params.age_bands`); -1 outside every band."""
     age = np.asarray(age)
-    return (age >= params.young_worker_age).astype(int) + (age >= params.older_worker_age)
+    band = np.full(len(age), -1)
+    for k, (lo, hi) in enumerate(params.age_bands):
+        band[(age >= lo) & (age <= hi)] = k
+    return band
 
 
-def age_band_names(params: JobsParams) -> tuple[str, str, str]:
-    young, older = params.young_worker_age, params.older_worker_age
-    return (f"under {young}", f"{young}-{older - 1}", f"{older} and over")
+def age_band_names(params: JobsParams) -> tuple[str, ...]:
+    return tuple(f"{lo}-{hi}" for lo, hi in params.age_bands)
 
 
 def classify(

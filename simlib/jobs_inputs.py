@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simlib.population import SKILLS, largest_remainder
+from simlib.population import SKILLS, largest_remainder, load_population_params
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
@@ -89,6 +89,8 @@ class JobsParams:
     reported_rate: float  # share
     closed: tuple[str, ...]  # employers closed in a what-if
     optimiser_matters_percent: float = 1.0  # % of expected lasting employment (a threshold)
+    # the optional age balance's bands: the population's working-age bands (years)
+    age_bands: tuple[tuple[int, int], ...] = ((16, 29), (30, 44), (45, 64))
 
     @property
     def capacity(self) -> int:
@@ -298,4 +300,5 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         reported_rate=v["reported_employment_rate"],
         closed=closed,
         optimiser_matters_percent=v["optimiser_matters_percent"],
+        age_bands=load_population_params(scenario).age_bands,
     )
