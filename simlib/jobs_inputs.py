@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simlib.population import SKILLS, largest_remainder, load_population_params
+from simlib.population import SKILLS, largest_remainder
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
@@ -260,6 +260,16 @@ def _employer(row, capacity: int, file: Path) -> Employer:
     )
 
 
+def _age_bands(scenario: Scenario) -> tuple[tuple[int, int], ...]:
+    """The population's working-age bands (`PopulationParams.age_bands`: from
+    laborer_min_age, split at middle_age_band_from and older_age_band_from, to
+    laborer_max_age), read from its parameters alone (a test keeps the two equal)."""
+    v = scenario.values("population")
+    edges = (v["laborer_min_age"], v["middle_age_band_from"], v["older_age_band_from"],
+             v["laborer_max_age"] + 1)  # fmt: skip
+    return tuple((lo, hi - 1) for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+
+
 def load_jobs_params(scenario: Scenario) -> JobsParams:
     """Read data/jobs/ with the scenario's overrides, scale the capacities, validate."""
     pfile = scenario.table("jobs", "parameters")
@@ -300,5 +310,5 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         reported_rate=v["reported_employment_rate"],
         closed=closed,
         optimiser_matters_percent=v["optimiser_matters_percent"],
-        age_bands=load_population_params(scenario).age_bands,
+        age_bands=_age_bands(scenario),
     )
