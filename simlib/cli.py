@@ -23,15 +23,23 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from simlib.files import cannot_write_in, nearest_existing
 from simlib.interrupt import Terminated, sigterm_as_interrupt
+from simlib.machine import usable_cpus
 from simlib.present.jobs import match_text
 from simlib.present.timeline import timeline_text
-from simlib.provenance import DataError, RunFailed, one_line
+from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
 from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-MAX_REPLICATIONS = 1000  # a full-scale replication takes about a second; 1000 is a long run
 COMMAND_LINE = "command line"  # the "file" a bad option is reported in
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    """`--debug`, which every subcommand takes."""
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, also print the Python traceback"
+    )
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -45,38 +53,37 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help=f"random seed (default: the scenario's seed, {DEFAULT_SEED} in the shipped ones)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument(
-        "--debug", action="store_true", help="on an error, also print the Python traceback"
-    )
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (fewer than the machine's in a container or a batch job)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    add_debug(parser)
 
 
 # What each output option names: "folder" (made if needed), "file" (its folder must exist),
 # or "any" for a subcommand not listed here (only that it could be made and written).
-OUTPUT_KINDS = {("match", "out"): "folder", ("report", "out"): "folder", ("match", "write_mps"): "file", ("community", "out"): "folder"}  # fmt: skip
+OUTPUT_KINDS = {
+    ("match", "out"): "folder",
+    ("report", "out"): "folder",
+    ("sweep", "out"): "folder",
+    ("community", "out"): "folder",
+    ("match", "write_mps"): "file",
+}
 # Subcommands whose `--workers` run the replications, so more workers than replications idle.
 WORKERS_RUN_REPLICATIONS = ("simulate",)
 
 
 def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
-    """Refuse, before any work starts, an output that could not be written at the end.
+    """Refuse, before any work starts, an output that could not be written at the end,
+    naming the option.
 
     A folder may not exist yet (it is made, with its parents), but nothing on the way may be
-    a file and the nearest folder that exists must be writable; a file's folder must exist.
+    a file, and a file must be creatable in the nearest folder that exists (tried, so that
+    /proc, a read-only mount or a folder without permission are found); a file's folder
+    must exist.
     """
 
     def bad(problem: str) -> DataError:
         return DataError(COMMAND_LINE, option, str(path), problem)
 
-    path = Path(path)
     try:
+        path = Path(path)
         if kind == "folder" and path.exists() and not path.is_dir():
             raise bad("is a file, not a folder")
         if kind == "file":
@@ -87,13 +94,12 @@ def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
                 raise bad(f"cannot be written: the folder {path.parent} {what}")
         if path.exists() and not os.access(path, os.W_OK):
             raise bad("cannot be written: permission denied")
-        existing = path if kind == "folder" else path.parent
-        while not existing.exists():
-            existing = existing.parent
+        existing = nearest_existing(path if kind == "folder" else path.parent)
         if not existing.is_dir():
             raise bad(f"cannot be written: {existing} is a file")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise bad(f"cannot be written: no permission to write in {existing}")
+        problem = cannot_write_in(existing)
+        if problem:
+            raise bad(f"cannot be written: {problem}")
     except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links
         if isinstance(error, DataError):
             raise
@@ -104,9 +110,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     """The options every subcommand shares, checked before any work starts.
 
     `--replications` lies in [1, MAX_REPLICATIONS]; `--workers` is at least 1 and is clamped
-    (with a note on stderr) to the CPUs available, and for `simulate` to the replications,
-    since more processes than that only cost memory; `--out` and `--write-mps` must be
-    writable.
+    (with a note on stderr) to the CPUs this process may use, and for `simulate` to the
+    replications, since more processes than that only cost memory; `--out` and
+    `--write-mps` must be writable; `--scheduler` must be an address or a scheduler file.
     """
     replications = getattr(args, "replications", None)
     if replications is not None and not 1 <= replications <= MAX_REPLICATIONS:
@@ -115,22 +121,30 @@ def check_arguments(args: argparse.Namespace) -> None:
         )
     workers = getattr(args, "workers", None)
     if workers is not None:
-        if workers < 1:
-            raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
-        limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
-        if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
-            limit, why = replications, f"{replications} replications"
-        if workers > limit:
-            print(
-                f"simlib {args.command}: --workers {workers} clamped to {limit} ({why})",
-                file=sys.stderr,
-            )
-            args.workers = limit
+        _check_workers(args, workers, replications)
     for option in ("out", "write_mps"):
         value = getattr(args, option, None)
         if value:
             kind = OUTPUT_KINDS.get((args.command, option), "any")
             check_output_path(value, "--" + option.replace("_", "-"), kind)
+    if getattr(args, "scheduler", None):
+        from simlib.sweep.runner import check_scheduler
+
+        check_scheduler(args.scheduler)
+
+
+def _check_workers(args: argparse.Namespace, workers: int, replications: int | None) -> None:
+    if workers < 1:
+        raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
+    limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
+    if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
+        limit, why = replications, f"{replications} replications"
+    if workers > limit and not getattr(args, "scheduler", None):
+        print(
+            f"simlib {args.command}: --workers {workers} clamped to {limit} ({why})",
+            file=sys.stderr,
+        )
+        args.workers = limit
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
@@ -511,25 +525,37 @@ def _sweep_text(s: dict[str, Any]) -> str:
         f"on {s['workers']} workers",
         f"  results in {s['output']} (combined table {s['table']})",
     ]
+    lines += [f"  recomputed point {r['point']}: {r['reason']}" for r in s["recomputed"]]
     lines += [f"  FAILED point {f['point']} ({f['label']}): {f['error']}" for f in s["failures"]]
     return "\n".join(lines)
 
 
 def _sweep(args: argparse.Namespace) -> None:
+    import logging
+
     from simlib.sweep import load_spec, run_sweep
 
-    spec = load_spec(args.spec)
-    run = run_sweep(
-        spec,
-        out=args.out,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        restart=args.restart,
-        progress=not args.no_progress,
-    )
+    notes = logging.StreamHandler(sys.stderr)
+    notes.setFormatter(logging.Formatter("simlib sweep: note: %(message)s"))
+    logger = logging.getLogger("simlib.sweep")
+    logger.addHandler(notes)
+    logger.propagate = False
+    try:
+        spec = load_spec(args.spec)
+        run = run_sweep(
+            spec,
+            out=args.out,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            restart=args.restart,
+            progress=not args.no_progress,
+        )
+    finally:
+        logger.removeHandler(notes)
+        logger.propagate = True
     emit(run.summary(), args.json, _sweep_text)
     if run.failed:
-        raise SystemExit(1)
+        raise RunFailed(f"{run.failed} of {run.points} points failed; each is named above")
 
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
@@ -538,10 +564,15 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", help="sweep specification (YAML), e.g. data/sweeps/ci.yaml")
     parser.add_argument(
-        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://...)"
+        "--scheduler",
+        default=None,
+        help="an existing Dask scheduler: its address (tcp://HOST:PORT) or its scheduler file",
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default: CPUs)"
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: the CPUs this process may use)",
     )
     parser.add_argument(
         "--out", default=None, help="output folder (default: results/sweeps/<name>/)"
@@ -553,6 +584,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_debug(parser)
     parser.set_defaults(run=_sweep)
 
 
@@ -759,7 +791,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, f"{name}: failed: out of memory", EXIT_FAILED)
     except Exception as error:
         message = one_line(f"{type(error).__name__}: {error}", 1000)
-        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        hint = (
+            "" if getattr(args, "debug", False) else " (run again with --debug for the traceback)"
+        )
         return _fail(args, f"{name}: failed: {message}{hint}", EXIT_FAILED)
     return EXIT_OK
 

@@ -20,7 +20,7 @@ from simlib.community.inputs import CommunityParams, load_community_params
 from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
 from simlib.moving import MovingParams, load_moving_params
-from simlib.population import Population, generate_population
+from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
 from simlib.timeline.inputs import TimelineParams, load_timeline_params
@@ -31,10 +31,11 @@ STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses its
 
 @dataclass(frozen=True)
 class Inputs:
-    """One run's inputs. `seed` is the scenario's seed, from which the population is drawn."""
+    """One run's inputs. `seed` is the scenario's seed, from which the population is drawn.
+    `population` is None only when a caller builds it apart (a sweep, on its workers)."""
 
     scenario: Scenario
-    population: Population
+    population: Population | None
     moving: MovingParams
     jobs: JobsParams
     seed: int
@@ -44,18 +45,25 @@ class Inputs:
 
 
 def load_inputs(
-    scenario: Scenario | str | Path | None = None, *, seed: int | None = None
+    scenario: Scenario | str | Path | None = None,
+    *,
+    seed: int | None = None,
+    population: bool = True,
 ) -> Inputs:
-    """Load a scenario (a Scenario or a path; default: the baseline) and everything it names."""
+    """Load a scenario (a Scenario or a path; default: the baseline) and everything it names.
+    With `population=False` the population is left out (None) and only its parameters are
+    checked: a sweep builds populations on its workers (`population_of`)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
+    if not population:
+        load_population_params(scenario)
     housing = load_housing_params(scenario)
     jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
-        population=generate_population(scenario),
+        population=generate_population(scenario) if population else None,
         moving=load_moving_params(scenario),
         jobs=jobs,
         seed=scenario.seed,
@@ -82,12 +90,26 @@ def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> 
     return domain, name
 
 
-def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = None) -> Inputs:
+def population_of(scenario: Scenario) -> Population:
+    """The synthetic population of a scenario, for a caller that builds it apart from the
+    other inputs (a sweep's worker)."""
+    return generate_population(scenario)
+
+
+def vary(
+    inputs: Inputs,
+    changes: Mapping[str, Any],
+    where: str | Path | None = None,
+    *,
+    population: bool = True,
+) -> Inputs:
     """A copy of `inputs` with `changes` ({"moving.leased_vehicles_per_county_day": 150, "seed": 7, ...}).
 
     Each changed domain is re-loaded through its loader (so a bad value fails with a
     DataError naming the parameter); unchanged parts are shared with `inputs`, the
-    population included unless a population input, the seed or the scale changed.
+    population included unless a population input, the seed or the scale changed. With
+    `population=False` a population that would be rebuilt is left out (None) and only its
+    parameters are checked.
     """
     if not changes:
         return inputs
@@ -108,42 +130,44 @@ def vary(inputs: Inputs, changes: Mapping[str, Any], where: str | Path | None = 
         scenario = scenario.with_scale(top["scale"], where)
     everything = bool(top)  # seed or scale: every domain depends on them
     try:
-        loaded = _reload(inputs, scenario, set(by_domain), everything)
+        parts = _reload(inputs, scenario, set(by_domain) | ({"*"} if everything else set()))
     except DataError as error:
         if where is None:
             raise
         raise DataError(where, error.field, error.value, error.problem) from None
-    return replace(inputs, scenario=scenario, seed=scenario.seed, **loaded)
+    if parts.pop("rebuild_population"):
+        parts["population"] = generate_population(scenario) if population else None
+    return replace(inputs, scenario=scenario, seed=scenario.seed, **parts)
 
 
-def _reload(inputs: Inputs, scenario: Scenario, changed: set[str], everything: bool) -> dict:
-    """The domains a change touches, loaded again; the others shared with `inputs`."""
-    population = (
-        generate_population(scenario)
-        if everything or "population" in changed
-        else inputs.population
-    )
-    moving = (
-        load_moving_params(scenario)
-        if everything or "moving" in changed or "population" in changed
-        else inputs.moving
-    )
-    jobs = load_jobs_params(scenario) if everything or "jobs" in changed else inputs.jobs
-    housing = (
-        load_housing_params(scenario) if everything or "housing" in changed else inputs.housing
-    )
-    community = (
-        load_community_params(scenario, housing)
-        if everything or "community" in changed or "housing" in changed
-        else inputs.community
-    )
-    timeline = (
-        load_timeline_params(scenario, jobs.employers)
-        if everything or {"jobs", "timeline"} & changed
-        else inputs.timeline
-    )
-    return {"population": population, "moving": moving, "jobs": jobs, "housing": housing,
-            "community": community, "timeline": timeline}  # fmt: skip
+def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, Any]:
+    """The parts of `inputs` that depend on the `changed` domains ("*": all of them), loaded
+    again from `scenario`; the others shared. The population is only flagged (its
+    parameters checked): building it is the caller's choice."""
+
+    def hit(*domains: str) -> bool:
+        return "*" in changed or bool(changed & set(domains))
+
+    if hit("population"):
+        load_population_params(scenario)
+    housing = load_housing_params(scenario) if hit("housing") else inputs.housing
+    jobs = load_jobs_params(scenario) if hit("jobs") else inputs.jobs
+    return {
+        "rebuild_population": hit("population"),
+        "moving": load_moving_params(scenario) if hit("moving", "population") else inputs.moving,
+        "jobs": jobs,
+        "housing": housing,
+        "timeline": (
+            load_timeline_params(scenario, jobs.employers)
+            if hit("jobs", "timeline")
+            else inputs.timeline
+        ),
+        "community": (
+            load_community_params(scenario, housing)
+            if hit("community", "housing")
+            else inputs.community
+        ),
+    }
 
 
 def scenario_value(scenario: Scenario, key: str) -> Any:

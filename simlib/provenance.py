@@ -7,10 +7,12 @@ loudly, naming the file, the field and the value, instead of quietly changing a 
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 PROVENANCE = ("reported", "assumed")
-TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+TYPES = {"int": int, "float": float, "str": str, "bool": bool, "date": dt.date}
 PARAMETER_COLUMNS = ("name", "value", "type", "unit", "provenance", "source", "low", "high")
 # Optional columns of a parameters.csv: hard limits of meaning (a value outside them means
 # nothing, unlike one outside the plausible low/high range, which a what-if may explore).
@@ -31,6 +34,7 @@ LIMIT_COLUMNS = ("min", "max")
 MAX_SHOWN = 200
 MAX_PROBLEM = 1000
 LARGEST_INT = 2**53  # integers beyond this are not exact as floats, and no count is this large
+MAX_REPLICATIONS = 1000  # a full-scale replication takes about a second; 1000 is a long run
 
 
 class RunFailed(RuntimeError):
@@ -136,12 +140,11 @@ def read_text(path: Path, limit: int | None = None) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        bad = data[error.start : error.start + 4]
         raise DataError(
             path,
             "(encoding)",
             f"byte 0x{data[error.start]:02x} on line {line}",
-            f"is not UTF-8 text ({bad!r} at byte {error.start}); save the file as UTF-8",
+            f"is not UTF-8 text (at byte {error.start:,} of the file); save the file as UTF-8",
         ) from None
 
 
@@ -168,11 +171,21 @@ class Parameter:
 
 
 def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
-    """Parse one cell as `type_name`, or raise a DataError naming file, field and value."""
+    """Parse one cell as `type_name`, or raise a DataError naming file, field and value.
+
+    Integers are read exactly (2^53 + 1 is refused, not rounded to 2^53); a `date` is
+    YYYY-MM-DD and must exist (2020-02-30 is reported as a date that does not exist, not as
+    a format error); a list or mapping is never turned into text.
+    """
     if type_name not in TYPES:
         raise DataError(file, field, type_name, f"unknown type; use one of {sorted(TYPES)}")
+    if isinstance(text, list | tuple | set | frozenset | Mapping):
+        what = "a mapping" if isinstance(text, Mapping) else f"a list of {len(text)}"
+        raise DataError(file, field, text, f"must be one value of type {type_name}, not {what}")
     if isinstance(text, str):
         text = text.strip()
+    if type_name == "date":
+        return parse_date(text, file, field)
     try:
         if type_name == "bool":
             if isinstance(text, bool):
@@ -182,19 +195,15 @@ def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
             if str(text).lower() in ("false", "no", "0"):
                 return False
             raise ValueError
-        if type_name in ("int", "float"):
+        if type_name == "int":
+            return _integer(text, file, field)
+        if type_name == "float":
             if isinstance(text, bool | bytes | bytearray):
                 raise ValueError
             number = float(text)
-        if type_name == "int":
-            if not number.is_integer():
-                raise ValueError
-            if abs(number) > LARGEST_INT:
-                raise DataError(file, field, text, f"is too large (more than {LARGEST_INT:,})")
-            return int(number)
-        if type_name == "float":
             if not math.isfinite(number):
-                raise DataError(file, field, text, "must be a finite number")
+                problem = f"must be a finite number, not {_nonfinite(number)}"
+                raise DataError(file, field, text, problem)
             return number
         if text is None or (isinstance(text, float) and pd.isna(text)):
             raise ValueError
@@ -203,6 +212,100 @@ def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
         if isinstance(error, DataError):
             raise
         raise DataError(file, field, text, f"expected a value of type {type_name}") from None
+
+
+def _nonfinite(number: float) -> str:
+    return "NaN (not a number)" if math.isnan(number) else "infinite"
+
+
+def _integer(text: Any, file: str | Path, field: str) -> int:
+    """An integer read exactly: from an int, a whole float, or text such as 12 or 1.0e3."""
+    if isinstance(text, bool | bytes | bytearray):
+        raise ValueError
+    too_large = f"is too large (more than {LARGEST_INT:,})"
+    if isinstance(text, int):
+        number = text
+    elif isinstance(text, str) and WHOLE.fullmatch(text):
+        if len(text.lstrip("+-0")) > 17:  # 2^53 has 16 digits
+            raise DataError(file, field, text, too_large)
+        number = int(text)  # exact: no detour through a float
+    else:
+        value = float(text)
+        if not math.isfinite(value):
+            problem = f"must be a whole number, not {_nonfinite(value)}"
+            raise DataError(file, field, text, problem)
+        if not value.is_integer():
+            raise ValueError
+        if abs(value) >= LARGEST_INT:  # a float this large no longer holds every integer
+            raise DataError(file, field, text, too_large)
+        number = int(value)
+    if abs(number) > LARGEST_INT:
+        raise DataError(file, field, text, too_large)
+    return number
+
+
+DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+WHOLE = re.compile(r"[+-]?\d+")
+
+
+def parse_date(text: Any, file: str | Path, field: str) -> dt.date:
+    """A calendar date written YYYY-MM-DD (or a date YAML already read); one that does not
+    exist (2020-02-30, 2019-13-01) is named as such."""
+    if isinstance(text, dt.datetime):
+        raise DataError(file, field, text, "must be a date (YYYY-MM-DD), not a date and time")
+    if isinstance(text, dt.date):
+        return text
+    if not isinstance(text, str) or not DATE_FORMAT.fullmatch(text):
+        raise DataError(file, field, text, "expected a date written YYYY-MM-DD")
+    year, month, day = (int(part) for part in text.split("-"))
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        if not 1 <= month <= 12:
+            problem = f"is not a date that exists (there is no month {month})"
+        elif 1 <= year <= 9999:
+            last = calendar.monthrange(year, month)[1]
+            problem = (
+                f"is not a date that exists ({calendar.month_name[month]} {year} has {last} days)"
+            )
+        else:
+            problem = "is not a date that exists"
+        raise DataError(file, field, text, problem) from None
+
+
+def check_whole(
+    value: Any, file: str | Path, field: str, low: int = 0, high: int = LARGEST_INT
+) -> int:
+    """A whole number in [low, high] as a user wrote it (YAML or a command line): not a
+    bool, not 3.0, not 2^53 + 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(file, field, value, f"must be a whole number in [{low:,}, {high:,}]")
+    if not low <= value <= high:
+        raise DataError(file, field, value, f"must lie in [{low:,}, {high:,}]")
+    return value
+
+
+def check_real(value: Any, file: str | Path, field: str) -> float:
+    """A finite number as a user wrote it: `.nan` is not a number, `.inf` is infinite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(file, field, value, "must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(file, field, value, f"must be a finite number, not {_nonfinite(value)}")
+    if isinstance(value, int) and abs(value) > LARGEST_INT:
+        raise DataError(file, field, value, f"is too large (more than {LARGEST_INT:,})")
+    return float(value)
+
+
+def check_text(value: Any, file: str | Path, field: str, what: str = "a name") -> str:
+    """One non-empty line of text where a file or a name is expected (a YAML list there is
+    named as a list, not written out as a Python tuple)."""
+    if isinstance(value, list | tuple):
+        raise DataError(file, field, value, f"must be {what}, not a list of {len(value)}")
+    if isinstance(value, Mapping):
+        raise DataError(file, field, value, f"must be {what}, not a mapping")
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise DataError(file, field, value, f"must be {what} (one line of text)")
+    return value
 
 
 def check_number(value: Any, unit: str, file: str | Path, field: str) -> None:
@@ -298,8 +401,6 @@ def apply_overrides(
         if name not in parameters:
             raise DataError(file, name, raw, f"unknown parameter; known: {sorted(parameters)}")
         parameter = parameters[name]
-        if isinstance(raw, Mapping | list):
-            raise DataError(file, name, raw, f"expected a value of type {parameter.type}")
         value = parse_value(raw, parameter.type, file, name)
         check_number(value, parameter.unit, file, name)
         values[name] = value
@@ -433,3 +534,167 @@ def read_table(
         dup = result.loc[result[key].duplicated(), key].iloc[0]
         raise DataError(path, key, dup, "appears twice")
     return result
+
+
+# --- YAML a user writes (scenarios, sweep specifications): small, plain and finite ----------
+
+MAX_YAML_BYTES = 64_000  # a scenario or a sweep is a few hundred bytes; this leaves room
+MAX_YAML_NODES = 10_000  # values in the document once every alias is expanded
+MAX_YAML_DEPTH = 20  # levels of nesting (a scenario needs three or four)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses, before building anything, a document that would
+    expand past MAX_YAML_NODES values (an alias bomb of a few hundred bytes expands to
+    billions), nests too deep, refers to itself, gives a key twice, or writes a date that
+    does not exist (2020-02-30, which PyYAML would fail on with a bare ValueError)."""
+
+    file: Path
+    what: str
+
+    # Nesting is also limited while scanning: PyYAML's scanner slows down with the square
+    # of the depth, so 5,000 opening brackets would take seconds before any node exists.
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise self._too_deep()
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_YAML_DEPTH:
+            raise self._too_deep()
+        return super().add_indent(column)
+
+    def _too_deep(self) -> yaml.MarkedYAMLError:
+        problem = f"nests more than {MAX_YAML_DEPTH} levels"
+        return yaml.scanner.ScannerError(None, None, problem, self.get_mark())
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_tree(node, self.file, self.what)
+        return super().construct_document(node)
+
+
+def _check_tree(root: yaml.Node, file: Path, what: str) -> None:
+    size: dict[int, int] = {}  # expanded size of each node already walked (aliases share nodes)
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "(top level)", 0)]
+    on_path: set[int] = set()
+    while stack:
+        node, key, depth = stack.pop()
+        if depth < 0:  # every child has been sized: this node's own size is now known
+            on_path.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in _children(node))
+            if size[id(node)] > MAX_YAML_NODES:
+                raise DataError(
+                    file,
+                    key,
+                    f"{size[id(node)]:,}+ values",
+                    f"expands past {MAX_YAML_NODES:,} values (aliases included); "
+                    f"a {what} is a few dozen",
+                )
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in on_path:
+            raise DataError(file, key, _mark(node), "refers to itself (a recursive alias)")
+        if depth > MAX_YAML_DEPTH:
+            raise DataError(file, key, _mark(node), f"nests more than {MAX_YAML_DEPTH} levels")
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _TIMESTAMP:
+                _check_timestamp(node, key, file)
+            size[id(node)] = 1
+            continue
+        on_path.add(id(node))
+        stack.append((node, key, -1))
+        stack += _child_entries(node, key, depth, file)
+
+
+def _child_entries(
+    node: yaml.Node, key: str, depth: int, file: Path
+) -> list[tuple[yaml.Node, str, int]]:
+    if not isinstance(node, yaml.MappingNode):
+        return [(child, key, depth + 1) for child in node.value]
+    entries, seen = [], set()
+    for k, v in node.value:
+        name = key  # a value is named by its path of keys: moving.pause_windows
+        if isinstance(k, yaml.ScalarNode):
+            name = k.value if key == "(top level)" else f"{key}.{k.value}"
+        if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+            if k.value in seen:
+                raise DataError(file, name, _mark(k), "is given twice")
+            seen.add(k.value)
+        entries += [(k, name, depth + 1), (v, name, depth + 1)]
+    return entries
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _mark(node: yaml.Node) -> str:
+    return f"line {node.start_mark.line + 1}"
+
+
+def _check_timestamp(node: yaml.ScalarNode, key: str, file: Path) -> None:
+    where = f" (line {node.start_mark.line + 1})"
+    if DATE_FORMAT.fullmatch(node.value):
+        try:
+            parse_date(node.value, file, key)
+        except DataError as error:
+            raise DataError(file, key, node.value, error.problem + where) from None
+        return
+    try:
+        yaml.SafeLoader.construct_yaml_timestamp(yaml.SafeLoader(""), node)
+    except ValueError:
+        raise DataError(file, key, node.value, f"is not a date that exists{where}") from None
+
+
+def flat(text: Any) -> str:
+    """A multi-line message (PyYAML's, with its context and a caret under the column) as
+    one readable line: runs of white space, line breaks included, become one space."""
+    return " ".join(str(text).split())
+
+
+def read_yaml(path: Path, what: str = "scenario", limit: int = MAX_YAML_BYTES) -> Any:
+    """The YAML document a user wrote in `path` (a `what`: scenario, sweep specification),
+    or a DataError naming what is wrong and where: not a file, larger than `limit` bytes,
+    not UTF-8, not valid YAML (one line, with line and column), an alias bomb, too deep,
+    a key given twice, a date that does not exist, a number too large to read."""
+    _check_file(path, what)
+    text = read_text(path, limit=limit)
+    loader = None
+    try:
+        loader = _StrictLoader(text)  # checks the characters already
+        loader.file, loader.what = path, what
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        lines = text.splitlines()
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        problem = flat(error.problem or error.context or "cannot be parsed")
+        raise DataError(path, "(yaml)", line, f"is not valid YAML: {problem}{where}") from None
+    except yaml.YAMLError as error:
+        raise DataError(path, "(yaml)", flat(error), "is not valid YAML") from None
+    except RecursionError:
+        raise DataError(path, "(yaml)", "", "is nested too deeply") from None
+    except (ValueError, OverflowError) as error:  # e.g. an integer of thousands of digits
+        if isinstance(error, DataError):
+            raise
+        raise DataError(path, "(yaml)", flat(error), "has a value that cannot be read") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_file(path: Path, what: str) -> None:
+    try:
+        if path.is_dir():
+            raise DataError(path, "(file)", str(path), f"is a folder, not a {what} file")
+        if not path.is_file():
+            raise DataError(path, "(file)", str(path), f"{what} file not found")
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte
+        if isinstance(error, DataError):
+            raise
+        raise DataError(path, "(file)", str(path), f"cannot be used: {error}") from None

@@ -21,14 +21,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,8 +41,10 @@ import nbformat
 from jupyter_client import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
+from simlib.files import cannot_write_in, git_commit, nearest_existing, write_atomic
 from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
+from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, load_scenario
@@ -120,21 +119,6 @@ class Build:
 def notebook_paths(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The planner notebooks, `NN-name.ipynb`, in report order."""
     return sorted(p for p in Path(notebooks_dir).glob("[0-9][0-9]-*.ipynb"))
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; reports are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -253,36 +237,20 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
 # --- run metadata ---------------------------------------------------------------------------
 
 
-def git_commit(root: Path = PROJECT_ROOT) -> str:
-    """The commit the report was built from, marked `-dirty` with uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return commit + ("-dirty" if dirty else "")
-
-
 def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return dict(library_versions(PACKAGES))
+
+
+INDEX_STYLE = """<style>
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.5; }
+h1 { font-size: 1.6rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.35rem 0.8rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+a { color: #0072B2; }
+.small { color: #555; font-size: 0.9rem; }
+</style>"""
 
 
 def index_page(reports: tuple[Report, ...], metadata: dict[str, Any]) -> str:
@@ -313,16 +281,7 @@ def index_page(reports: tuple[Report, ...], metadata: dict[str, Any]) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {POLICY_META}
 <title>Maojiawan resettlement: planning study reports</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
-       padding: 0 1rem; color: #222; line-height: 1.5; }}
-h1 {{ font-size: 1.6rem; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.35rem 0.8rem; text-align: left; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-a {{ color: #0072B2; }}
-.small {{ color: #555; font-size: 0.9rem; }}
-</style>
+{INDEX_STYLE}
 </head>
 <body>
 <h1>Maojiawan (卯家湾) resettlement: planning study reports</h1>
@@ -367,11 +326,13 @@ def check_out(out: Path) -> None:
                 f"holds files that are not reports ({', '.join(others[:3])}); the build "
                 "replaces the whole folder, so give a new folder or one a build made"
             )
-    existing = out.parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise bad(f"cannot be written: no permission to write in {existing}")
+    # the new set is built in a hidden folder beside `out`: that is where files must be made
+    existing = nearest_existing(out.parent)
+    if not existing.is_dir():
+        raise bad(f"cannot be written: {existing} is a file")
+    problem = cannot_write_in(existing)
+    if problem:
+        raise bad(f"cannot be written: {problem}")
 
 
 def build_reports(
@@ -383,13 +344,12 @@ def build_reports(
     replications: int = 10,
     solver: str = "cbc",
     show_code: bool = False,
-    progress: bool = True,
 ) -> Build:
     """Execute every notebook on one scenario and publish the HTML reports and index.
 
     Raises `NotebookFailed` at the first notebook that fails (later ones are not run) and
     DataError for bad input, before any kernel starts. Nothing in `out` changes unless the
-    whole set is built.
+    whole set is built. A progress bar goes to stderr when it is a terminal.
     """
     started = time.perf_counter()
     loaded = load_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
@@ -413,20 +373,8 @@ def build_reports(
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
             os.chmod(staging, 0o755)  # mkdtemp makes it private; reports are for everyone
-            reports = _run_all(notebooks, staging, out / "failed", parameters, show_code, progress)
-            metadata = {
-                "scenario": loaded.name,
-                "scenario_file": _relative(loaded.path),
-                "scenario_description": loaded.description,
-                "scale": loaded.scale,
-                "seed": loaded.seed,
-                "replications": replications,
-                "solver": solver,
-                "git_commit": git_commit(),
-                "built_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                "versions": package_versions(),
-                "build_seconds": round(time.perf_counter() - started, 2),
-            }
+            reports = _run_all(notebooks, staging, out / "failed", parameters, show_code)
+            metadata = _metadata(loaded, parameters, started)
             write_atomic(staging / "index.html", index_page(reports, metadata))
             write_atomic(
                 staging / "build.json",
@@ -438,13 +386,29 @@ def build_reports(
     return Build(out, out / "index.html", reports, metadata)
 
 
+def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[str, Any]:
+    """How the set was built, for index.html and build.json."""
+    return {
+        "scenario": loaded.name,
+        "scenario_file": _relative(loaded.path),
+        "scenario_description": loaded.description,
+        "scale": loaded.scale,
+        "seed": loaded.seed,
+        "replications": parameters["replications"],
+        "solver": parameters["solver"],
+        "git_commit": git_commit(),
+        "built_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "versions": package_versions(),
+        "build_seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 def _run_all(
     notebooks: list[Path],
     staging: Path,
     failed_dir: Path,
     parameters: dict[str, Any],
     show_code: bool,
-    progress: bool,
 ) -> tuple[Report, ...]:
     """Execute and convert every notebook into `staging`; stop at the first failure."""
     from tqdm import tqdm
@@ -452,7 +416,11 @@ def _run_all(
     reports = []
     with current_interpreter_kernel() as kernel:
         bar = tqdm(
-            notebooks, desc="reports", unit="notebook", file=sys.stderr, disable=not progress
+            notebooks,
+            desc="reports",
+            unit="notebook",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
         )
         for path in bar:  # a failure leaves the bar where it stopped, next to the message
             bar.set_postfix_str(path.name)

@@ -14,9 +14,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from simlib.provenance import DataError, apply_overrides, load_parameters, read_table, read_text
+from simlib.provenance import (
+    LARGEST_INT,
+    MAX_YAML_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    DataError,
+    apply_overrides,
+    check_real,
+    check_text,
+    load_parameters,
+    read_table,
+    read_yaml,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = PROJECT_ROOT / "data" / "scenarios" / "baseline.yaml"
@@ -86,7 +96,7 @@ class Scenario:
         return replace(self, overrides=merged)
 
     def with_seed(self, seed: int | None) -> Scenario:
-        return self if seed is None else replace(self, seed=_check_seed(seed, self.path))
+        return self if seed is None else replace(self, seed=check_seed(seed, self.path))
 
     def with_scale(self, scale: Any, where: str | Path | None = None) -> Scenario:
         """A copy at another scale, checked as the loader checks a scenario file's `scale`
@@ -97,154 +107,24 @@ class Scenario:
         return replace(self, scale=float(scale))
 
 
-def _check_seed(seed: Any, file: Path) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise DataError(file, "seed", seed, "must be a non-negative integer")
+def check_seed(seed: Any, file: str | Path, field: str = "seed") -> int:
+    """A whole number in [0, 2^53]: larger seeds would not survive a result table."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= LARGEST_INT:
+        problem = f"must be a non-negative integer of at most 2^53 ({LARGEST_INT:,})"
+        raise DataError(file, field, seed, problem)
     return seed
 
 
-# --- reading the YAML: small, plain and finite ---------------------------------------------
+# --- limits ---------------------------------------------------------------------------------
 
-MAX_SCENARIO_BYTES = 64_000  # a scenario is a few hundred bytes; this leaves room for notes
-MAX_SCENARIO_NODES = 10_000  # values in the document once every alias is expanded
-MAX_SCENARIO_DEPTH = 20  # levels of nesting (a scenario needs three or four)
+MAX_SCENARIO_BYTES = MAX_YAML_BYTES  # the YAML reader's limits (simlib.provenance.read_yaml)
+MAX_SCENARIO_NODES = MAX_YAML_NODES
+MAX_SCENARIO_DEPTH = MAX_YAML_DEPTH
 MAX_NAME_CHARACTERS = 100
 MAX_DESCRIPTION_CHARACTERS = 2_000
 # Below this many households in its smallest county, a scaled population is a handful of
 # households whose shares and queues mean nothing; `scale` must keep at least this many.
 MIN_HOUSEHOLDS_PER_COUNTY = 10
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _ScenarioLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses, before building anything, a document that would
-    expand past MAX_SCENARIO_NODES values (an alias bomb of a few hundred bytes expands to
-    billions), nests too deep, refers to itself, gives a key twice, or writes a date that
-    does not exist (2020-02-30, which PyYAML would fail on with a bare ValueError)."""
-
-    file: Path
-
-    # Nesting is also limited while scanning: PyYAML's scanner slows down with the square
-    # of the depth, so 5,000 opening brackets would take seconds before any node exists.
-    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
-        if self.flow_level >= MAX_SCENARIO_DEPTH:
-            raise self._too_deep()
-        super().fetch_flow_collection_start(TokenClass)
-
-    def add_indent(self, column: int) -> bool:
-        if len(self.indents) >= MAX_SCENARIO_DEPTH:
-            raise self._too_deep()
-        return super().add_indent(column)
-
-    def _too_deep(self) -> yaml.MarkedYAMLError:
-        problem = f"nests more than {MAX_SCENARIO_DEPTH} levels"
-        return yaml.scanner.ScannerError(None, None, problem, self.get_mark())
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        _check_tree(node, self.file)
-        return super().construct_document(node)
-
-
-def _check_tree(root: yaml.Node, file: Path) -> None:
-    size: dict[int, int] = {}  # expanded size of each node already walked (aliases share nodes)
-    stack: list[tuple[yaml.Node, str, int]] = [(root, "(top level)", 0)]
-    on_path: set[int] = set()
-    while stack:
-        node, key, depth = stack.pop()
-        if depth < 0:  # every child has been sized: this node's own size is now known
-            on_path.discard(id(node))
-            size[id(node)] = 1 + sum(size[id(c)] for c in _children(node))
-            if size[id(node)] > MAX_SCENARIO_NODES:
-                raise DataError(
-                    file,
-                    key,
-                    f"{size[id(node)]:,}+ values",
-                    f"expands past {MAX_SCENARIO_NODES:,} values (aliases included); "
-                    "a scenario is a few dozen",
-                )
-            continue
-        if id(node) in size:
-            continue
-        if id(node) in on_path:
-            raise DataError(file, key, _mark(node), "refers to itself (a recursive alias)")
-        if depth > MAX_SCENARIO_DEPTH:
-            raise DataError(file, key, _mark(node), f"nests more than {MAX_SCENARIO_DEPTH} levels")
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _TIMESTAMP:
-                _check_date(node, key, file)
-            size[id(node)] = 1
-            continue
-        on_path.add(id(node))
-        stack.append((node, key, -1))
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for k, v in node.value:
-                name = k.value if isinstance(k, yaml.ScalarNode) else key
-                if isinstance(k, yaml.ScalarNode) and k.value != "<<":
-                    if k.value in seen:
-                        raise DataError(file, name, _mark(k), "is given twice")
-                    seen.add(k.value)
-                stack += [(k, name, depth + 1), (v, name, depth + 1)]
-        else:
-            stack += [(child, key, depth + 1) for child in node.value]
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-
-def _mark(node: yaml.Node) -> str:
-    return f"line {node.start_mark.line + 1}"
-
-
-def _check_date(node: yaml.ScalarNode, key: str, file: Path) -> None:
-    try:
-        yaml.SafeLoader.construct_yaml_timestamp(yaml.SafeLoader(""), node)
-    except ValueError:
-        raise DataError(
-            file,
-            key,
-            node.value,
-            f"is not a date that exists (line {node.start_mark.line + 1})",
-        ) from None
-
-
-def _read_yaml(path: Path) -> Any:
-    """The YAML document in `path`, or a DataError naming what is wrong and where."""
-    try:
-        if path.is_dir():
-            raise DataError(path, "(file)", str(path), "is a folder, not a scenario file")
-        if not path.is_file():
-            raise DataError(path, "(file)", str(path), "scenario file not found")
-    except (OSError, ValueError) as error:  # a name too long, a NUL byte
-        if isinstance(error, DataError):
-            raise
-        raise DataError(path, "(file)", str(path), f"cannot be used: {error}") from None
-    text = read_text(path, limit=MAX_SCENARIO_BYTES)
-    loader = None
-    try:
-        loader = _ScenarioLoader(text)  # checks the characters already
-        loader.file = path
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-        problem = error.problem or error.context or "cannot be parsed"
-        raise DataError(path, "(yaml)", line, f"is not valid YAML: {problem}{where}") from None
-    except yaml.YAMLError as error:
-        raise DataError(path, "(yaml)", str(error), "is not valid YAML") from None
-    except RecursionError:
-        raise DataError(path, "(yaml)", "", "is nested too deeply") from None
-    except (ValueError, OverflowError) as error:  # e.g. an integer of thousands of digits
-        if isinstance(error, DataError):
-            raise
-        raise DataError(path, "(yaml)", str(error), "has a value that cannot be read") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
 
 # --- the scenario ---------------------------------------------------------------------------
@@ -258,16 +138,14 @@ def load_scenario(path: str | Path | None = None, *, seed: int | None = None) ->
     without one, the folder above a `scenarios/` folder the file is in.
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    raw = _read_yaml(path)
+    raw = read_yaml(path, "scenario")
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise DataError(path, "(top level)", raw, "must be a mapping of key: value")
 
-    name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name.strip():
-        raise DataError(path, "name", name, "must be a non-empty string")
-    if len(name) > MAX_NAME_CHARACTERS or not name.isprintable():
+    name = check_text(raw.get("name", path.stem), path, "name", "a name")
+    if len(name) > MAX_NAME_CHARACTERS:
         raise DataError(
             path, "name", name, f"must be one line of at most {MAX_NAME_CHARACTERS} characters"
         )
@@ -283,7 +161,7 @@ def load_scenario(path: str | Path | None = None, *, seed: int | None = None) ->
         )
     scale = raw.get("scale", 1.0)
     _check_scale_type(path, scale)
-    scenario_seed = _check_seed(raw.get("seed", DEFAULT_SEED), path)
+    scenario_seed = check_seed(raw.get("seed", DEFAULT_SEED), path)
 
     data_dir = _data_dir(path, raw)
     domains = sorted(p.parent.name for p in data_dir.glob("*/parameters.csv"))
@@ -316,9 +194,7 @@ def _data_dir(path: Path, raw: Mapping[str, Any]) -> Path:
     """The data folder: `data:` (relative to the scenario file), else the parent of the
     scenarios/ folder the file is in. Never a guess that would blame the wrong key."""
     if "data" in raw:
-        given = raw["data"]
-        if not isinstance(given, str) or not given.strip():
-            raise DataError(path, "data", given, "must be the path of a data folder")
+        given = check_text(raw["data"], path, "data", "the path of one data folder")
         data_dir = (path.parent / given).resolve()
         if not data_dir.is_dir():
             raise DataError(path, "data", given, f"data folder {data_dir} not found")
@@ -343,7 +219,7 @@ def _data_dir(path: Path, raw: Mapping[str, Any]) -> Path:
 
 
 def _check_scale_type(path: str | Path, scale: Any) -> None:
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
+    if not 0 < check_real(scale, path, "scale") <= 1:
         raise DataError(path, "scale", scale, "must be a number in (0, 1]")
 
 

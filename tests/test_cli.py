@@ -69,3 +69,51 @@ def test_report_solver_choices_are_the_reports_own():
     report = parser._subparsers._group_actions[0].choices["report"]
     solver = next(a for a in report._actions if a.dest == "solver")
     assert tuple(solver.choices) == SOLVERS
+
+
+def test_every_subcommand_takes_debug():
+    """An unexpected error's handler reads --debug: a subcommand without it once crashed
+    the handler itself (`simlib sweep`)."""
+    from simlib.cli import build_parser
+
+    parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0].choices
+    assert {"population", "simulate", "plan", "match", "timeline", "report", "sweep"} <= set(
+        subcommands
+    )
+    for name, sub in subcommands.items():
+        assert any("--debug" in a.option_strings for a in sub._actions), name
+
+
+def test_report_and_sweeps_share_one_atomic_write_and_one_git_commit():
+    import re as re_
+    import subprocess as sp
+
+    import simlib.files
+    import simlib.report
+    import simlib.sweep.store
+
+    assert simlib.report.write_atomic is simlib.files.write_atomic
+    assert simlib.sweep.store.write_atomic is simlib.files.write_atomic
+    defined = sp.run(
+        ["grep", "-rlE", r"^def git_commit\(", str(PROJECT_ROOT / "simlib")],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert defined == [str(PROJECT_ROOT / "simlib" / "files.py")]
+    assert re_.fullmatch(r"[0-9a-f]{12}(-dirty)?|unknown", simlib.files.git_commit())
+
+
+def test_the_atomic_write_reaches_the_disk(tmp_path, monkeypatch):
+    import os
+
+    from simlib.files import write_atomic
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    write_atomic(tmp_path / "a" / "point.json", "{}")
+    write_atomic(tmp_path / "a" / "point.json", b"[]")
+    assert len(synced) >= 2  # the file each time (and its folder, where the system allows)
+    assert (tmp_path / "a" / "point.json").read_text() == "[]"
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["point.json"]

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import replace_in
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import simlib.cli
@@ -111,7 +111,7 @@ def test_scenario_text_is_shown_as_text_and_nothing_on_a_page_runs(tmp_path):
         "display(HTML(s.description))",
         'print("styler escape:", pd.get_option("styler.format.escape"))',
     )
-    build = build_reports(scenario, tmp_path / "out", notebooks_dir=notebooks, progress=False)
+    build = build_reports(scenario, tmp_path / "out", notebooks_dir=notebooks)
     for page_path in (build.out / "00-hostile.html", build.index):
         page = page_path.read_text(encoding="utf-8")
         parsed = _Tags()
@@ -328,7 +328,7 @@ def test_an_interrupted_rebuild_leaves_the_previous_set(how, tmp_path):
     )
     site = tmp_path / "site"
     out = site / "reports"
-    build_reports(SMOKE_SCENARIO, out, notebooks_dir=first, replications=1, progress=False)
+    build_reports(SMOKE_SCENARIO, out, notebooks_dir=first, replications=1)
     before = _digest(out)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -487,3 +487,225 @@ def test_pause_windows_of_the_wrong_shape_is_bad_input(value, tmp_path):
     path = _scenario(tmp_path, f"moving:\n  pause_windows: {value}\n")
     with pytest.raises(DataError, match="pause_windows"):
         load_moving_params(load_scenario(path))
+
+
+# --- 8. sweep specifications go through the same reader, and their budgets are arithmetic -----
+
+SPEC = f"""name: case
+scenario: {SMOKE_SCENARIO}
+replications: 1
+budget: 40
+design: {{method: oat}}
+parameters:
+  moving.route_vehicles_per_day: {{}}
+"""
+
+BAD_SPECS = {
+    # case: (the specification's text, or bytes; words the one-line message holds)
+    "alias bomb": (
+        SPEC + _alias_bomb(7).replace("population:\n  school_share_16_18", "notes"),
+        ["expands past 10,000 values"],
+    ),
+    "Latin-1 byte": (b"name: caf\xe9\n", ["case.yaml", "UTF-8", "0xe9"]),
+    "date that does not exist": (
+        SPEC + "  moving.pause_windows: {levels: [[[2020-02-30, 2020-03-01]]]}\n",
+        ["2020-02-30", "February 2020 has 29 days"],
+    ),
+    "high: .inf": (
+        SPEC.replace("{}", "{low: 60, high: .inf}"),
+        ["moving.route_vehicles_per_day.high", "not infinite"],
+    ),
+    "low: .nan": (
+        SPEC.replace("{}", "{low: .nan, high: 300}"),
+        ["moving.route_vehicles_per_day.low", "not NaN (not a number)"],
+    ),
+    "replications over the cap": (
+        SPEC.replace("replications: 1", "replications: 1001"),
+        ["replications", "[1, 1,000]"],
+    ),
+    "ten million points": (
+        SPEC.replace("budget: 40", "budget: 10000000").replace(
+            "{method: oat}", "{method: lhs, samples: 10000000}"
+        ),
+        ["budget", "10000000", "[1, 100,000]"],
+    ),
+    "10^12-point grid": (
+        SPEC.replace("budget: 40", "budget: 100000").replace(
+            "{method: oat}", "{method: grid, points: 10000}"
+        )
+        + "  moving.loading_mean: {}\n  jobs.labour_export_factor: {}\n",
+        ["budget", "24,100,000,000 points, over budget"],
+    ),
+    "a list where a file is expected": (
+        SPEC.replace(f"scenario: {SMOKE_SCENARIO}", "scenario: [a.yaml, b.yaml]"),
+        ["scenario", "not a list of 2"],
+    ),
+    "a path for a name": (SPEC.replace("name: case", "name: ../../etc"), ["name", "folder name"]),
+    "seed 2^53 + 1": (SPEC + "seed: 9007199254740993\n", ["seed", "at most 2^53"]),
+    "key given twice": (SPEC + "replications: 2\n", ["replications", "given twice"]),
+    "multi-line YAML error": (SPEC + 'description: "unclosed\n', ["is not valid YAML", "(line"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SPECS))
+def test_bad_sweep_specifications_are_one_line_and_exit_2_at_once(case, tmp_path, capsys):
+    text, words = BAD_SPECS[case]
+    path = _write(tmp_path / "case.yaml", text)
+    started = time.perf_counter()
+    code = main(["sweep", str(path), "--out", str(tmp_path / "out")])
+    seconds = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert out == "" and "Traceback" not in err and "\\n" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    assert seconds < 5, f"{case} took {seconds:.1f} s: refused only after building something"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--scheduler", "not-an-address"], ["--scheduler", "not-an-address", "tcp://HOST:PORT"]),
+        (["--scheduler", "/no/such/scheduler.json"], ["--scheduler", "scheduler file not found"]),
+        (["--out", "/proc/x"], ["--out", "/proc/x", "cannot be written"]),
+        (["--workers", "0"], ["--workers", "at least 1"]),
+    ],
+)
+def test_sweep_options_are_checked_before_the_work(argv, words, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the options were checked")
+
+    monkeypatch.setattr("simlib.sweep.load_spec", no_work)
+    assert main(["sweep", "data/sweeps/ci.yaml", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["match", "--out", "/proc/x"],
+        ["match", "--write-mps", "/proc/x.mps"],
+        ["report", "--out", "/proc/x"],
+    ],
+)
+def test_output_paths_are_checked_before_the_work_naming_the_option(argv, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the output path was checked")
+
+    monkeypatch.setattr(simlib.cli, "load_scenario", no_work)
+    monkeypatch.setattr("simlib.report.load_scenario", no_work)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    option = argv[1]
+    assert f"field '{option}' = '{argv[2]}'" in err and "cannot be written" in err
+    assert "building" not in err  # not the build's hidden scratch folder
+
+
+def test_an_error_inside_a_sweep_is_one_line_and_debug_shows_the_traceback(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside simlib")
+
+    monkeypatch.setattr("simlib.sweep.load_spec", broken)
+    assert main(["sweep", "data/sweeps/ci.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert "RuntimeError: something inside simlib" in err and "--debug" in err
+    assert "Traceback" not in err
+    assert main(["sweep", "data/sweeps/ci.yaml", "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+# --- the property test for sweep specifications ---------------------------------------------
+
+SPEC_BASE = {
+    "name": "mutated",
+    "scenario": str(SMOKE_SCENARIO),
+    "seed": 20191120,
+    "replications": 1,
+    "budget": 60,
+    "common_random_numbers": True,
+    "design": {"method": "oat"},
+    "parameters": {"moving.route_vehicles_per_day": {}, "jobs.labour_export_factor": {}},
+}
+DESIGNS = [
+    {"method": "oat"},
+    {"method": "morris", "trajectories": 2},
+    {"method": "sobol", "samples": 4},
+    {"method": "lhs", "samples": 5},
+    {"method": "grid", "points": 3},
+]
+FACTORS = ["moving.route_vehicles_per_day", "moving.loading_mean", "jobs.labour_export_factor", "moving.scheduling_policy", "population.migrate_share_M_30_44", "no.such"]  # fmt: skip
+ranges = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries(
+        {"low": st.integers(60, 149) | st.floats(60, 149), "high": st.floats(150, 300)}
+    ),
+    st.fixed_dictionaries(
+        {}, optional={"low": scalars, "high": scalars, "levels": values, "exclude": values}
+    ),
+)
+
+
+@st.composite
+def mutated_specs(draw) -> bytes:
+    """A valid specification with one kind of damage: a value in a known place, a design,
+    a factor with a range, an extra key, random bytes, random unicode, or deep nesting."""
+    doc = json.loads(json.dumps(SPEC_BASE))
+    kind = draw(st.sampled_from(["value", "design", "factor", "key", "bytes", "unicode", "nesting", "design"]))  # fmt: skip
+    if kind in ("design", "factor"):  # usually a valid design around a valid factor
+        doc["design"] = dict(draw(st.sampled_from(DESIGNS)))
+        doc["parameters"][draw(st.sampled_from(FACTORS[:3]))] = draw(ranges)
+    if kind == "value":
+        doc[draw(st.sampled_from(sorted(SPEC_BASE)))] = draw(values)
+    elif kind == "design" and draw(st.booleans()):
+        setting = draw(st.sampled_from(["samples", "points", "trajectories", "levels"]))
+        doc["design"][setting] = draw(st.integers(-2, 200) | scalars)
+    elif kind == "factor":
+        doc["parameters"][draw(st.sampled_from(FACTORS))] = draw(ranges)
+    elif kind == "key":
+        doc[draw(st.text(min_size=1, max_size=20))] = draw(values)
+    elif kind == "nesting":
+        depth = draw(st.integers(min_value=1, max_value=3000))
+        return (yaml.safe_dump(doc) + "notes: " + "[" * depth + "]" * depth).encode()
+    text = yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
+    if kind == "bytes":
+        at = draw(st.integers(min_value=0, max_value=len(text)))
+        cut = draw(st.integers(min_value=0, max_value=8))
+        return text[:at] + draw(st.binary(min_size=1, max_size=16)) + text[at + cut :]
+    if kind == "unicode":
+        return draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
+    return text
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(content=mutated_specs())
+def test_a_sweep_specification_loads_whole_or_gives_a_short_data_error(content, tmp_path):
+    from simlib.sweep import design_points, load_spec
+    from simlib.sweep.design import design_size
+    from simlib.sweep.spec import MAX_BUDGET
+
+    path = _write(tmp_path / "mutated.yaml", content)
+    try:
+        spec = load_spec(path)
+    except DataError as error:
+        message = str(error)
+        assert len(message) < MAX_MESSAGE and "\n" not in message
+        event(f"refused: {error.field if error.field.startswith('(') else 'a value'}")
+        return
+    event(f"accepted: {spec.method}")
+    # accepted: then its design is what its arithmetic says, within budget, and runnable
+    points = design_points(spec)
+    assert len(points) == design_size(spec) <= spec.budget <= MAX_BUDGET
+    assert 1 <= spec.replications <= 1000 and 0 <= spec.seed <= 2**53
+    for f in spec.factors:
+        if f.numeric:
+            assert np.isfinite([f.low, f.high]).all() and f.low < f.high
+    assert len({p.index for p in points}) == len(points)

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import math
+import re
 
 import pytest
 
-from simlib.provenance import DataError, load_parameters, parse_value, read_table
+from simlib.provenance import (
+    DataError,
+    apply_overrides,
+    check_real,
+    check_text,
+    flat,
+    load_parameters,
+    parse_value,
+    read_table,
+    read_yaml,
+)
 from simlib.scenario import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
@@ -110,3 +123,86 @@ def test_table_cell_errors_name_the_row(tmp_path):
             key="county",
             shares=["share"],
         )
+
+
+# --- dates, exact integers, non-finite numbers, lists where one value is expected ------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "words"),
+    [
+        ("2020-02-30", "is not a date that exists (February 2020 has 29 days)"),
+        ("2019-02-29", "is not a date that exists (February 2019 has 28 days)"),
+        ("2020-13-01", "is not a date that exists (there is no month 13)"),
+        ("30/01/2020", "expected a date written YYYY-MM-DD"),
+        ("2020-1-5", "expected a date written YYYY-MM-DD"),
+        ("", "expected a date written YYYY-MM-DD"),
+    ],
+)
+def test_a_date_column_names_a_date_that_does_not_exist(tmp_path, cell, words):
+    path = _write(tmp_path / "plan.csv", f"date,county,households\n{cell},Ludian,10\n")
+    columns = {"date": "date", "county": "str", "households": "int"}
+    with pytest.raises(DataError) as error:
+        read_table(path, columns, provenance=False)
+    assert error.value.field == "date[row 2]"
+    assert words in str(error.value) and "plan.csv" in str(error.value)
+
+
+def test_a_date_column_gives_dates(tmp_path):
+    path = _write(tmp_path / "plan.csv", "date,households\n2020-02-29,10\n2019-12-31,3\n")
+    table = read_table(path, {"date": "date", "households": "int"}, provenance=False)
+    assert list(table["date"]) == [dt.date(2020, 2, 29), dt.date(2019, 12, 31)]
+    assert parse_value(dt.date(2020, 1, 18), "date", "s.yaml", "d") == dt.date(2020, 1, 18)
+
+
+@pytest.mark.parametrize(
+    "cell", ["9007199254740993", 9007199254740993, "9.007199254740993e15", "1e300", "-" + "9" * 30]
+)
+def test_integers_beyond_2_to_the_53_are_refused_not_rounded(cell):
+    with pytest.raises(DataError, match="too large"):
+        parse_value(cell, "int", "counties.csv", "households[Ludian]")
+
+
+def test_integers_are_read_exactly():
+    assert parse_value("9007199254740992", "int", "f", "n") == 2**53
+    assert parse_value("  12 ", "int", "f", "n") == 12
+    assert parse_value("1.0e3", "int", "f", "n") == 1000
+    assert parse_value(7, "int", "f", "n") == 7
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [(math.nan, "not NaN (not a number)"), (math.inf, "not infinite")]
+)
+def test_non_finite_numbers_say_what_they_are(value, words):
+    with pytest.raises(DataError, match=re.escape(words)):
+        check_real(value, "s.yaml", "moving.loading_mean.low")
+    with pytest.raises(DataError, match=re.escape(words)):
+        parse_value(value, "float", "s.yaml", "x")
+
+
+@pytest.mark.parametrize("value", [("a.csv", "b.csv"), ["a.csv", "b.csv"]])
+def test_a_list_where_one_value_is_expected_is_named_as_a_list(value):
+    parameters = {"batch_plan": _parameter("batch_plan", "", "str")}
+    with pytest.raises(DataError) as error:
+        apply_overrides(parameters, {"batch_plan": value}, "s.yaml")
+    message = str(error.value)
+    assert "must be one value of type str, not a list of 2" in message
+    assert "('a.csv'" not in message  # never a Python tuple written out as a file name
+    with pytest.raises(DataError, match="not a list of 2"):
+        check_text(value, "s.yaml", "scenario", "one scenario file")
+
+
+def _parameter(name, value, type_):
+    from simlib.provenance import Parameter
+
+    return Parameter(name, value, type_, "", "assumed", "why")
+
+
+def test_yaml_errors_are_one_readable_line(tmp_path):
+    path = _write(tmp_path / "s.yaml", 'name: "unclosed\nseed: 1\n')
+    with pytest.raises(DataError) as error:
+        read_yaml(path, "sweep specification")
+    message = str(error.value)
+    assert "\\n" not in message and "\n" not in message
+    assert "is not valid YAML" in message and "line 3" in message
+    assert flat("while scanning\n  a quoted scalar\n    ^") == "while scanning a quoted scalar ^"

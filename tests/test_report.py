@@ -22,13 +22,13 @@ import nbformat
 import pytest
 
 from simlib.cli import main
+from simlib.files import write_atomic
 from simlib.report import (
     POLICY_META,
     NotebookFailed,
     build_reports,
     notebook_paths,
     self_contained,
-    write_atomic,
 )
 from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO
 
@@ -53,7 +53,7 @@ MIN_FIGURES = {
 def smoke_build(tmp_path_factory):
     """The smoke report, built once (3 replications keep it fast; the notebooks are the same)."""
     out = tmp_path_factory.mktemp("reports")
-    return build_reports(SMOKE_SCENARIO, out, replications=3, progress=False)
+    return build_reports(SMOKE_SCENARIO, out, replications=3)
 
 
 class _Page(HTMLParser):
@@ -187,7 +187,7 @@ def test_a_failing_notebook_stops_the_build_and_is_kept(tmp_path):
     _notebook(notebooks / "02-never-run.ipynb", "2 + 2")
     out = tmp_path / "out"
     with pytest.raises(NotebookFailed) as failure:
-        build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks, progress=False)
+        build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks)
     error = failure.value
     assert error.notebook == "01-broken.ipynb"
     assert error.cell == 4  # title, parameters, x = 1, then the failing cell
@@ -333,6 +333,6 @@ def test_a_dead_kernel_also_stops_the_build_naming_the_notebook(tmp_path):
     notebooks.mkdir()
     _notebook(notebooks / "00-crash.ipynb", "import os\nos._exit(1)")
     with pytest.raises(NotebookFailed) as failure:
-        build_reports(SMOKE_SCENARIO, tmp_path / "out", notebooks_dir=notebooks, progress=False)
+        build_reports(SMOKE_SCENARIO, tmp_path / "out", notebooks_dir=notebooks)
     assert failure.value.notebook == "00-crash.ipynb"
     assert "00-crash.ipynb" in str(failure.value)

@@ -99,3 +99,32 @@ def test_missing_table(data_copy):
     (data_copy / "population" / "skills.csv").unlink()
     with pytest.raises(DataError, match="skills.csv.*file not found"):
         load_population_params(load_scenario(data_copy / "scenarios" / "baseline.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field", "problem"),
+    [
+        ("name: [a, b]\n", "name", "must be a name, not a list of 2"),
+        ("data: [../a, ../b]\n", "data", "not a list of 2"),
+        ("scale: .nan\n", "scale", "not NaN (not a number)"),
+        ("scale: .inf\n", "scale", "not infinite"),
+        ("seed: 9007199254740993\n", "seed", "at most 2^53"),
+        ("population:\n  laborer_min_age: 9007199254740993\n", "laborer_min_age", "too large"),
+        ("moving:\n  batch_plan: [a.csv, b.csv]\n", "batch_plan", "not a list of 2"),
+        (
+            "moving:\n  lottery_date: 2019-11-31\n",
+            "moving.lottery_date",
+            "November 2019 has 30 days",
+        ),
+    ],
+)
+def test_values_of_the_wrong_shape_are_named(data_copy, yaml_text, field, problem):
+    from simlib.inputs import load_inputs
+
+    path = data_copy / "scenarios" / "bad.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        load_inputs(path, population=False)
+    assert error.value.field == field, str(error.value)
+    assert problem in str(error.value)
+    assert "('" not in str(error.value)

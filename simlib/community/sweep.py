@@ -126,12 +126,13 @@ def sweep_on_scenario(scenario, *, seed: int | None = None, workers: int | None 
     """data/sweeps/community.yaml around a report's scenario and seed, kept under
     results/sweeps/community-<scenario>/ and re-read while the specification and the code
     are the same (recomputed otherwise)."""
+    from simlib.files import child_folder
     from simlib.sweep import load_spec
     from simlib.sweep.runner import DEFAULT_ROOT
     from simlib.sweep.store import StaleSweep
 
     spec = load_spec("community.yaml").on_scenario(scenario, seed=seed)
-    out = (root or DEFAULT_ROOT) / f"community-{scenario.name}"
+    out = child_folder(root or DEFAULT_ROOT, f"community-{scenario.name}")  # never outside
     try:
         return run_spec(spec, out=out, workers=workers, progress=False)
     except StaleSweep:

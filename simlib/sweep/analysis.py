@@ -205,7 +205,7 @@ def top_assumptions(spec: SweepSpec, table: pd.DataFrame, n: int = 3) -> dict[st
     for output in HEADLINES:
         r = ranking(spec, table, output)
         r = r[r > 0].head(n)
-        unit = OUTPUTS[output][0] if spec.method in ("oat", "morris") else ""
+        unit = OUTPUTS[output].unit if spec.method in ("oat", "morris") else ""
         top[output] = [
             f"{name} ({measure} {value:.3g} {unit})".replace(" )", ")") for name, value in r.items()
         ]

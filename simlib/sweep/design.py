@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +123,58 @@ def unit_sample(spec: SweepSpec) -> np.ndarray:
     raise ValueError(f"method(={spec.method!r}) has no unit sample")
 
 
+EXACT_AXIS = 1_000_000  # grid axes up to this many points are counted exactly
+
+
+def design_size(spec: SweepSpec) -> int:
+    """How many points the design has, from the specification's arithmetic alone (nothing
+    is sampled or built), so that a design of 10^7 points is refused at once. Exact, except
+    that a design far beyond any budget may be given as a smaller number that is still
+    beyond it."""
+    k, s = len(spec.factors), spec.settings
+    if spec.method == "oat":
+        moved = sum(v != f.baseline for f in spec.factors for _, v in _oat_levels(f))
+        return 1 + moved + len(spec.overlays)
+    if spec.method == "morris":
+        return s.get("trajectories", 4) * (k + 1)
+    if spec.method == "sobol":
+        return s.get("samples", 8) * (2 * k + 2 if s.get("second_order", False) else k + 2)
+    if spec.method == "lhs":
+        return s.get("samples", 16)
+    return math.prod(_axis_size(f, s.get("points", 3)) for f in spec.factors)
+
+
+def _oat_levels(f: Factor) -> list[tuple[str, Any]]:
+    """(level name, value) of a one-at-a-time factor: its range's ends, or its levels."""
+    if f.numeric:
+        return [("low", f.value(f.low)), ("high", f.value(f.high))]
+    return [(show(v), v) for v in f.levels]
+
+
+def _axis_size(f: Factor, points: int) -> int:
+    if not f.numeric:
+        return len(_distinct((f.baseline, *f.levels)))
+    if f.type != "int" or points <= EXACT_AXIS:
+        return len(_grid_axis(f, points))
+    if points - 1 > f.high - f.low:  # steps under 1: every whole number in between, once
+        return f.value(f.high) - f.value(f.low) + 1
+    return points // 2  # steps of 1 or more: at most pairs fall together
+
+
+def _grid_axis(f: Factor, points: int) -> list[Any]:
+    if f.numeric:
+        return _distinct(f.value(x) for x in np.linspace(f.low, f.high, points))
+    return _distinct((f.baseline, *f.levels))
+
+
+def _distinct(values: Any) -> list[Any]:
+    """The values in order, each once (lists, e.g. pause windows, compared by content)."""
+    seen: dict[str, Any] = {}
+    for v in values:
+        seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
+    return list(seen.values())
+
+
 def design_points(spec: SweepSpec) -> list[Point]:
     """Every point of the specification, in a fixed order."""
     baseline = {f.key: f.baseline for f in spec.factors}
@@ -131,12 +185,7 @@ def design_points(spec: SweepSpec) -> list[Point]:
     if spec.method == "oat":
         rows.append(({}, BASELINE_LABEL, "", "", ()))
         for f in spec.factors:
-            levels = (
-                [("low", f.value(f.low)), ("high", f.value(f.high))]
-                if f.numeric
-                else [(show(v), v) for v in f.levels]
-            )
-            for level, value in levels:
+            for level, value in _oat_levels(f):
                 if value == f.baseline:
                     continue
                 changes = {f.key: value}
@@ -145,14 +194,7 @@ def design_points(spec: SweepSpec) -> list[Point]:
             label = change_label(o.changes, baseline)
             rows.append((dict(o.changes), f"{o.name}: {label}" if o.name else label, "", "", ()))
     elif spec.method == "grid":
-        axes = []
-        for f in spec.factors:
-            if f.numeric:
-                grid = np.linspace(f.low, f.high, spec.settings.get("points", 3))
-                values = list(dict.fromkeys(f.value(x) for x in grid))
-            else:
-                values = list(dict.fromkeys((f.baseline, *f.levels)))
-            axes.append(values)
+        axes = [_grid_axis(f, spec.settings.get("points", 3)) for f in spec.factors]
         for combo in itertools.product(*axes):
             changes = {f.key: v for f, v in zip(spec.factors, combo, strict=True)}
             rows.append((changes, change_label(changes, baseline), "", "", ()))

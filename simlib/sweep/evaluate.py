@@ -2,81 +2,147 @@
 
 `evaluate_point` runs the moving campaign (its replications, serially: the sweep runs
 points in parallel) and the job matching on already-loaded inputs and returns flat
-numbers. Outputs are read from the models' summaries by key and defensively, so a model
-that adds or renames a figure changes one line here.
+numbers. Each output is declared once, as the EMA Workbench declares a ScalarOutcome: a
+name, a unit, a label and the function that reads it from the two models' summaries. The
+functions read the summaries' keys directly: a model that renames a figure fails the point
+with the missing key named, instead of recording NaN. A point whose matching finds no plan
+is a failed point whose error says why (`MatchFailed`), not a row of NaN.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from simlib.inputs import Inputs
 
-# name -> (unit, what it means); the sweep's analysis and report read these names
-OUTPUTS = {
-    "campaign_days": ("days", "moving campaign length, mean over replications"),
-    "campaign_days_ci95": ("days", "95 % CI half-width of the campaign length (noise)"),
-    "registered_poor_all_in_day": ("days", "day the last registered-poor household moves in"),
-    "registered_poor_all_in_day_ci95": ("days", "95 % CI half-width of that day (noise)"),
-    "registered_poor_deadline_day": ("day", "31 March 2020 counted from the campaign start"),
-    "deadline_met_share": ("share", "replications with every registered-poor household in"),
-    "deadline_missed": ("flag", "mean last registered-poor day after the deadline"),
-    "households_not_moved": ("households", "not moved within the planning horizon"),
-    "employed": ("people", "people given a job by the optimised plan"),
-    "laborers": ("people", "people of working capacity"),
-    "employment_rate": ("share", "employed / people of working capacity"),
-    "employment_below_reported": ("flag", "employment rate below the reported 92.08 %"),
-    "households_without_worker": ("households", "households with labour but no worker"),
-    "matching_optimal": ("flag", "the plan is proven optimal"),
-    "binding_resource": ("name", "the resource that bound the most convoy days"),
-    "rule_violations": ("count", "night departures, moves during a pause, overtime households"),
-    "matching_planned": ("flag", "the matching found a plan (else its outputs are NaN)"),
-    "local_employed": ("people", "employed in the new town and near it"),
-    "exported": ("people", "employed away (buses, other channels, self-found work)"),
-    "expected_lasting_employed": ("people", "expected still employed after the lasting period"),
-    "optimiser_gain_lasting": (
-        "people",
-        "expected lasting employment of the optimised plan less that of the best rule of thumb "
-        "that keeps every hard rule (the plan's whole lasting employment if no rule keeps them)",
-    ),
-    "optimiser_gain_lasting_percent": ("%", "that gain as a share of the optimised plan's"),
-    "optimiser_gain_households": (
-        "households",
-        "households the optimised plan covers that every rule of thumb leaves without a worker",
-    ),
-    "optimiser_matters": (
-        "flag",
-        "the optimiser beats the best rule by more than optimiser_matters_percent (1 %) of "
-        "expected lasting employment, or keeps more households covered than any rule",
-    ),
-    "best_baseline": ("name", "the best rule of thumb that keeps every hard rule"),
-    "local_places_per_household": ("places", "local places per household with labour"),
-    "willing_and_able_share": ("share", "laborers willing and able to work away / laborers"),
-    "export_demand_per_mobile": (
-        "places",
-        "export demand per laborer willing and able to work away (below 1: seats are scarce)",
-    ),
-    "care_keepers": ("people", "laborers able to go whom the care rule keeps home"),
-    "export_demand_unfilled": ("places", "export demand left empty"),
-}
+Summary = Mapping[str, Any]
 
 
-def _mean(value: Any) -> float:
-    """A figure that is a number or a {mean, ci95_low, ci95_high} mapping, as a float."""
-    if isinstance(value, Mapping):
-        value = value.get("mean")
-    return math.nan if value is None else float(value)
+@dataclass(frozen=True)
+class Outcome:
+    """One headline output of a point: `extract(moving, matching)` reads it from the moving
+    campaign's `Replications.summary()` and the matching's `MatchResult.summary()`."""
+
+    name: str
+    unit: str
+    label: str
+    extract: Callable[[Summary, Summary], Any]
 
 
-def _half_width(value: Any) -> float:
-    if isinstance(value, Mapping) and value.get("ci95_high") is not None:
-        return (float(value["ci95_high"]) - float(value["ci95_low"])) / 2
-    return math.nan
+def _half_width(figure: Mapping[str, Any]) -> float:
+    """Half the 95 % CI of a {mean, ci95_low, ci95_high} figure (NaN with one replication)."""
+    if figure["ci95_high"] is None:
+        return math.nan
+    return (float(figure["ci95_high"]) - float(figure["ci95_low"])) / 2
 
 
-def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
+def _deadline_missed(m: Summary, _: Summary) -> bool:
+    return float(m["registered_poor_all_in_day"]["mean"]) > float(m["registered_poor_deadline_day"])
+
+
+OUTCOMES = (
+    Outcome("campaign_days", "days", "moving campaign length, mean over replications",
+            lambda m, j: float(m["campaign_days"]["mean"])),
+    Outcome("campaign_days_ci95", "days", "95 % CI half-width of the campaign length (noise)",
+            lambda m, j: _half_width(m["campaign_days"])),
+    Outcome("registered_poor_all_in_day", "days", "day the last registered-poor household moves in",
+            lambda m, j: float(m["registered_poor_all_in_day"]["mean"])),
+    Outcome("registered_poor_all_in_day_ci95", "days", "95 % CI half-width of that day (noise)",
+            lambda m, j: _half_width(m["registered_poor_all_in_day"])),
+    Outcome("registered_poor_deadline_day", "day", "31 March 2020 counted from the campaign start",
+            lambda m, j: float(m["registered_poor_deadline_day"])),
+    Outcome("deadline_met_share", "share", "replications with every registered-poor household in",
+            lambda m, j: float(m["deadline_met_share"])),
+    Outcome("deadline_missed", "flag", "mean last registered-poor day after the deadline",
+            _deadline_missed),
+    Outcome("households_not_moved", "households", "not moved within the planning horizon",
+            lambda m, j: float(m["households_not_moved"])),
+    Outcome("binding_resource", "name", "the resource that bound the most convoy days",
+            lambda m, j: str(m["binding_resource"])),
+    Outcome("rule_violations", "count", "night departures, moves during a pause, overtime households",
+            lambda m, j: float(sum(m["rule_violations"].values()))),
+    Outcome("employed", "people", "people given a job by the optimised plan",
+            lambda m, j: float(j["employed"])),
+    Outcome("laborers", "people", "people of working capacity",
+            lambda m, j: float(j["laborers"])),
+    Outcome("employment_rate", "share", "employed / people of working capacity",
+            lambda m, j: float(j["employment_rate"])),
+    Outcome("employment_below_reported", "flag", "employment rate below the reported 92.08 %",
+            lambda m, j: bool(float(j["employment_rate"]) < float(j["reported_rate"]))),
+    Outcome("households_without_worker", "households", "households with labour but no worker",
+            lambda m, j: float(j["households_without_worker"])),
+    Outcome("matching_optimal", "flag", "the plan is proven optimal",
+            lambda m, j: bool(j["optimal"])),
+    Outcome("local_employed", "people", "employed in the new town and near it",
+            lambda m, j: float(j["local_employed"])),
+    Outcome("exported", "people", "employed away (buses, other channels, self-found work)",
+            lambda m, j: float(j["exported"])),
+    Outcome("expected_lasting_employed", "people", "expected still employed after the lasting period",
+            lambda m, j: float(j["expected_lasting_employed"])),
+    # what the optimiser adds over the strongest rule of thumb, and what a planner reads it by
+    Outcome("optimiser_gain_lasting", "people",
+            "expected lasting employment of the optimised plan less that of the best rule of "
+            "thumb that keeps every hard rule (all of it if no rule keeps them)",
+            lambda m, j: _gain(j)),
+    Outcome("optimiser_gain_lasting_percent", "%", "that gain as a share of the optimised plan's",
+            lambda m, j: _gain_percent(j)),
+    Outcome("optimiser_gain_households", "households",
+            "households the optimised plan covers that every rule of thumb leaves without a worker",
+            lambda m, j: _gain_households(j)),
+    Outcome("optimiser_matters", "flag",
+            "the optimiser beats the best rule by more than optimiser_matters_percent (1 %) of "
+            "expected lasting employment, or keeps more households covered than any rule",
+            lambda m, j: _matters(j)),
+    Outcome("best_baseline", "name", "the best rule of thumb that keeps every hard rule",
+            lambda m, j: j["best_baseline"]["name"] if j["best_baseline"] else ""),
+    Outcome("local_places_per_household", "places", "local places per household with labour",
+            lambda m, j: j["employment_anatomy"]["local_places"]
+            / max(j["households_with_laborers"], 1)),
+    Outcome("willing_and_able_share", "share", "laborers willing and able to work away / laborers",
+            lambda m, j: j["employment_anatomy"]["willing_and_able_to_go"]
+            / max(j["laborers"], 1)),
+    Outcome("export_demand_per_mobile", "places",
+            "export demand per laborer willing and able to work away (below 1: seats are scarce)",
+            lambda m, j: j["employment_anatomy"]["export_demand"]
+            / max(j["employment_anatomy"]["willing_and_able_to_go"], 1)),
+    Outcome("care_keepers", "people", "laborers able to go whom the care rule keeps home",
+            lambda m, j: float(j["employment_anatomy"]["care_keepers"])),
+    Outcome("export_demand_unfilled", "places", "export demand left empty",
+            lambda m, j: float(j["employment_anatomy"]["export_demand_unfilled"])),
+)  # fmt: skip
+OUTPUTS = {o.name: o for o in OUTCOMES}  # by name: the analysis and the report read these
+OPTIMISER = tuple(o.name for o in OUTCOMES[OUTCOMES.index(OUTPUTS["optimiser_gain_lasting"]) :])
+
+
+def _gain(j: Summary) -> float:
+    best = j["best_baseline"]
+    return float(j["expected_lasting_employed"]) - (
+        best["expected_lasting_employed"] if best else 0.0
+    )
+
+
+def _gain_percent(j: Summary) -> float:
+    lasting = float(j["expected_lasting_employed"])
+    return 100.0 * _gain(j) / lasting if lasting else 0.0
+
+
+def _gain_households(j: Summary) -> float:
+    fewest = min(b["households_without_worker"] for b in j["baselines"].values())
+    return float(fewest - j["households_without_worker"])
+
+
+def _matters(j: Summary) -> bool:
+    gain = j["gain_over_best_baseline"]
+    threshold = gain["threshold_percent"] if gain else 1.0
+    return bool(
+        j["best_baseline"] is None or _gain_percent(j) > threshold or _gain_households(j) > 0
+    )
+
+
+def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
     """`Replications.summary()` of the moving campaign on these inputs (no file read; the
     replications run serially, since the sweep runs its points in parallel)."""
     from simlib.moving import run_replications
@@ -86,101 +152,19 @@ def run_moving(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
     ).summary()
 
 
-def run_matching(inputs: Inputs, seed: int) -> dict[str, Any] | None:
-    """`MatchResult.summary()` of the job matching on these inputs (no file read), or None
-    when the matching ends without a plan (the point's matching outputs are then NaN)."""
-    from simlib.matching import MatchFailed, match_jobs
+def matching_summary(inputs: Inputs, seed: int) -> Summary:
+    """`MatchResult.summary()` of the job matching on these inputs (no file read); raises
+    `MatchFailed` (a RunFailed: the point fails, with the reason) when it finds no plan."""
+    from simlib.matching import match_jobs
 
-    try:
-        result = match_jobs(inputs.jobs, inputs.population, seed=seed)
-    except MatchFailed:
-        return None
-    return result.summary()
+    return match_jobs(inputs.jobs, inputs.population, seed=seed).summary()  # rules included
 
 
-def headline(moving: Mapping[str, Any], matching: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The flat headline outputs (see OUTPUTS) from the two models' summaries (`matching`
-    None: the matching found no plan)."""
-    poor = moving.get("registered_poor_all_in_day")
-    deadline_day = moving.get("registered_poor_deadline_day")
-    planned = matching is not None
-    matching = matching or {}
-    rate = matching.get("employment_rate")
-    reported = matching.get("reported_rate")
-    violations = moving.get("rule_violations") or {}
-    return {
-        "campaign_days": _mean(moving.get("campaign_days")),
-        "campaign_days_ci95": _half_width(moving.get("campaign_days")),
-        "registered_poor_all_in_day": _mean(poor),
-        "registered_poor_all_in_day_ci95": _half_width(poor),
-        "registered_poor_deadline_day": _mean(deadline_day),
-        "deadline_met_share": _mean(moving.get("deadline_met_share")),
-        "deadline_missed": bool(
-            deadline_day is not None and poor is not None and _mean(poor) > _mean(deadline_day)
-        ),
-        "households_not_moved": _mean(moving.get("households_not_moved")),
-        "binding_resource": str(moving.get("binding_resource", "")),
-        "rule_violations": float(sum(_mean(v) for v in violations.values())),
-        "matching_planned": planned,
-        "employed": _mean(matching.get("employed")),
-        "laborers": _mean(matching.get("laborers")),
-        "employment_rate": _mean(rate),
-        "employment_below_reported": bool(
-            rate is not None and reported is not None and float(rate) < float(reported)
-        ),
-        "households_without_worker": _mean(matching.get("households_without_worker")),
-        "local_employed": _mean(matching.get("local_employed")),
-        "exported": _mean(matching.get("exported")),
-        "expected_lasting_employed": _mean(matching.get("expected_lasting_employed")),
-        "matching_optimal": bool(matching.get("optimal", False)),
-        **optimiser_outputs(matching),
-    }
-
-
-def optimiser_outputs(matching: Mapping[str, Any]) -> dict[str, Any]:
-    """What the optimiser adds over the strongest rule of thumb, and the quantities a
-    planner reads the answer by (local places per household, who can go), from a
-    `MatchResult.summary()` (empty: NaN)."""
-    if not matching:
-        nan = math.nan
-        return {k: nan for k in OPTIMISER_KEYS} | {"optimiser_matters": False, "best_baseline": ""}
-    best = matching.get("best_baseline")
-    lasting = float(matching["expected_lasting_employed"])
-    gain = lasting - (best["expected_lasting_employed"] if best else 0.0)
-    rules = matching.get("baselines", {}).values()
-    fewest = min((b["households_without_worker"] for b in rules), default=math.nan)
-    anatomy = matching["employment_anatomy"]
-    percent = 100.0 * gain / lasting if lasting else 0.0
-    households = fewest - matching["households_without_worker"]
-    threshold = (matching.get("gain_over_best_baseline") or {}).get("threshold_percent", 1.0)
-    return {
-        "optimiser_gain_lasting": gain,
-        "optimiser_gain_lasting_percent": percent,
-        "optimiser_gain_households": households,
-        "optimiser_matters": bool(best is None or percent > threshold or households > 0),
-        "best_baseline": best["name"] if best else "",
-        "local_places_per_household": anatomy["local_places"]
-        / max(matching["households_with_laborers"], 1),
-        "willing_and_able_share": anatomy["willing_and_able_to_go"] / max(anatomy["laborers"], 1),
-        "export_demand_per_mobile": anatomy["export_demand"]
-        / max(anatomy["willing_and_able_to_go"], 1),
-        "care_keepers": float(anatomy["care_keepers"]),
-        "export_demand_unfilled": float(anatomy["export_demand_unfilled"]),
-    }
-
-
-OPTIMISER_KEYS = (
-    "optimiser_gain_lasting",
-    "optimiser_gain_lasting_percent",
-    "optimiser_gain_households",
-    "local_places_per_household",
-    "willing_and_able_share",
-    "export_demand_per_mobile",
-    "care_keepers",
-    "export_demand_unfilled",
-)
+def headline(moving: Summary, matching: Summary) -> dict[str, Any]:
+    """Every declared output (OUTCOMES) from the two models' summaries."""
+    return {o.name: o.extract(moving, matching) for o in OUTCOMES}
 
 
 def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
     """Headline outputs of both models for one point of a sweep."""
-    return headline(run_moving(inputs, replications, seed), run_matching(inputs, seed))
+    return headline(moving_summary(inputs, replications, seed), matching_summary(inputs, seed))

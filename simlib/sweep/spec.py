@@ -18,25 +18,37 @@ A specification is a YAML file under data/sweeps/:
       - ../scenarios/more-escorts.yaml
       - {moving.cadres_per_county: 20, moving.doctors_per_county: 5}
 
-Every value is checked through the domain loaders before anything runs: an unknown
-parameter, a value of the wrong type or one the loader refuses, an empty design or one
-larger than the budget is a DataError naming the file, the field and the value.
+The file is read by the same hardened reader as a scenario (simlib.provenance.read_yaml:
+size, encoding, alias bombs, depth, keys given twice, dates that do not exist). The
+design's size is worked out from its numbers before anything is sampled, so a design of
+10^7 points is refused at once; then every value is checked through the domain loaders
+before anything runs: an unknown parameter, a value of the wrong type, not finite or one
+the loader refuses, an empty design or one larger than the budget is a DataError naming
+the file, the field and the value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simlib.inputs import Inputs, load_inputs, scenario_value, split_key
-from simlib.provenance import DataError
-from simlib.scenario import PROJECT_ROOT, Scenario, load_scenario
+from simlib.provenance import (
+    MAX_REPLICATIONS,
+    DataError,
+    check_real,
+    check_text,
+    check_whole,
+    read_yaml,
+)
+from simlib.scenario import PROJECT_ROOT, Scenario, check_seed, load_scenario
+from simlib.sweep.store import data_version
 
 SWEEPS_DIR = PROJECT_ROOT / "data" / "sweeps"
 METHODS = ("oat", "morris", "sobol", "lhs", "grid")
@@ -61,6 +73,8 @@ DESIGN_SETTINGS = {
     "grid": ("points",),
 }
 DEFAULT_BUDGET = 1000
+MAX_BUDGET = 100_000  # points; a full-scale point takes seconds, so this is days of work
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # a sweep's name is its folder's name
 
 
 @dataclass(frozen=True)
@@ -114,9 +128,13 @@ class SweepSpec:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        """A hash of everything that decides the points (not of the file's comments)."""
+        """A hash of everything that decides the points: the scenario's settings and the
+        content of its data (never a path, so a copy of the checkout elsewhere, or on
+        another machine, resumes the same sweep), the design and its settings; not the
+        file's comments."""
         doc = {
-            "scenario": str(self.scenario.path),
+            "scenario": self.scenario.name,
+            "data": data_version(self.scenario),
             "scale": self.scenario.scale,
             "overrides": {d: dict(v) for d, v in self.scenario.overrides.items()},
             "seed": self.seed,
@@ -130,9 +148,10 @@ class SweepSpec:
         text = json.dumps(doc, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def load_base(self) -> Inputs:
-        """The base inputs, loaded once (population drawn from the master seed)."""
-        return load_inputs(self.scenario, seed=self.seed)
+    def load_base(self, population: bool = True) -> Inputs:
+        """The base inputs, loaded once (population drawn from the master seed; without it,
+        and only its parameters checked, with `population=False`)."""
+        return load_inputs(self.scenario, seed=self.seed, population=population)
 
     def on_scenario(self, scenario: Scenario, seed: int | None = None) -> SweepSpec:
         """The same design around another base scenario (e.g. the one a report runs on)."""
@@ -148,59 +167,72 @@ def _bad(path: Path, field: str, value: Any, problem: str) -> DataError:
     return DataError(path, field, value, problem)
 
 
-def _int(raw: Mapping[str, Any], key: str, default: Any, path: Path, minimum: int = 1) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _bad(path, key, value, f"must be an integer >= {minimum}")
-    return value
-
-
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check a sweep specification (DataError on anything wrong)."""
-    path = Path(path)
-    if not path.is_file() and (SWEEPS_DIR / path).is_file():
-        path = SWEEPS_DIR / path
-    if not path.is_file():
-        raise _bad(path, "(file)", str(path), "sweep specification not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise _bad(path, "(yaml)", str(path), f"is not valid YAML: {error}") from None
+    """Read and check a sweep specification (DataError on anything wrong).
+
+    The file goes through the same reader as a scenario (size, encoding, alias bombs,
+    depth, keys given twice, dates that do not exist); `path` may also name a file in
+    data/sweeps/ (e.g. "ci.yaml").
+    """
+    if not isinstance(path, Path):
+        path = Path(check_text(path, "command line", "spec", "one sweep specification file"))
+    with contextlib.suppress(OSError, ValueError):
+        if not path.exists() and (SWEEPS_DIR / path).is_file():
+            path = SWEEPS_DIR / path
+    raw = read_yaml(path, "sweep specification")
+    if raw is None:
+        raw = {}
     if not isinstance(raw, Mapping):
-        raise _bad(path, "(top level)", type(raw).__name__, "must be a mapping")
+        raise _bad(path, "(top level)", raw, "must be a mapping of key: value")
     return parse_spec(raw, path.resolve())
 
 
-def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None) -> SweepSpec:
-    """Check a specification's mapping; `base` replaces the scenario it names."""
+@dataclass(frozen=True)
+class _Top:
+    """The scalar settings at the top of a specification, checked."""
+
+    name: str
+    seed: int
+    replications: int
+    budget: int
+    crn: bool
+
+
+def _top(raw: Mapping[str, Any], path: Path, base: Scenario) -> _Top:
     for key in raw:
         if key not in TOP_KEYS:
             raise _bad(path, str(key), raw[key], f"unknown key; use {TOP_KEYS}")
     name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise _bad(path, "name", name, "must be a non-empty folder name")
-    if base is None:
-        if "scenario" not in raw:
-            raise _bad(path, "scenario", None, "name the base scenario file")
-        scenario_path = (path.parent / str(raw["scenario"])).resolve()
-        base = load_scenario(scenario_path)
-    seed = raw.get("seed", base.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _bad(path, "seed", seed, "must be a non-negative integer")
-    base = base.with_seed(seed)
-    replications = _int(raw, "replications", 2, path)
-    budget = _int(raw, "budget", DEFAULT_BUDGET, path)
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise _bad(
+            path,
+            "name",
+            name,
+            "must be a folder name: letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit, at most 100 characters",
+        )
     crn = raw.get("common_random_numbers", True)
     if not isinstance(crn, bool):
         raise _bad(path, "common_random_numbers", crn, "must be true or false")
+    return _Top(
+        name=name,
+        seed=check_seed(raw.get("seed", base.seed), path),
+        replications=check_whole(
+            raw.get("replications", 2), path, "replications", 1, MAX_REPLICATIONS
+        ),
+        budget=check_whole(raw.get("budget", DEFAULT_BUDGET), path, "budget", 1, MAX_BUDGET),
+        crn=crn,
+    )
 
+
+def _design(raw: Mapping[str, Any], path: Path) -> tuple[str, dict[str, Any]]:
     design = raw.get("design", {"method": "oat"})
     if isinstance(design, str):
         design = {"method": design}
     if not isinstance(design, Mapping):
         raise _bad(path, "design", design, "must be a mapping with a method")
     method = design.get("method")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise _bad(path, "design.method", method, f"must be one of {METHODS}")
     settings = {k: v for k, v in design.items() if k != "method"}
     for key, value in settings.items():
@@ -209,11 +241,27 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
         if key == "second_order":
             if not isinstance(value, bool):
                 raise _bad(path, f"design.{key}", value, "must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _bad(path, f"design.{key}", value, "must be an integer >= 1")
+        else:
+            check_whole(value, path, f"design.{key}", 1, MAX_BUDGET)
+    return method, settings
 
-    inputs_view = _ScenarioView(base)
-    factors = _factors(raw.get("parameters") or {}, inputs_view, path)
+
+def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None) -> SweepSpec:
+    """Check a specification's mapping; `base` replaces the scenario it names.
+
+    The design's size is worked out from the numbers alone and checked against the budget
+    before any value is checked or any point is made.
+    """
+    if base is None:
+        if "scenario" not in raw:
+            raise _bad(path, "scenario", None, "name the base scenario file")
+        given = check_text(raw["scenario"], path, "scenario", "one scenario file")
+        base = load_scenario((path.parent / given).resolve())
+    top = _top(raw, path, base)
+    base = base.with_seed(top.seed)
+    method, settings = _design(raw, path)
+    view = _ScenarioView(base)
+    factors = _factors(raw.get("parameters") or {}, view, path)
     overlays = _overlays(raw.get("overlays") or [], base, path)
     if overlays and method != "oat":
         raise _bad(path, "overlays", len(overlays), "overlays belong to the oat design only")
@@ -221,30 +269,51 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
         if f.levels and method in ("morris", "sobol", "lhs"):
             raise _bad(path, f.key, list(f.levels), f"{method} needs a numeric low/high range")
     spec = SweepSpec(
-        name=name,
+        name=top.name,
         path=path,
         scenario=base,
-        seed=seed,
-        replications=replications,
-        budget=budget,
-        common_random_numbers=crn,
+        seed=top.seed,
+        replications=top.replications,
+        budget=top.budget,
+        common_random_numbers=top.crn,
         method=method,
         settings=settings,
         factors=tuple(factors),
         overlays=tuple(overlays),
-        description=str(raw.get("description", "")),
+        description=_description(raw, path),
         report=bool(raw.get("report", False)),
         raw=dict(raw),
     )
+    _check_size(spec)
     _check_values(spec)
-    from simlib.sweep.design import design_points  # the design needs the checked spec
-
-    size = len(design_points(spec))
-    if size == 0 or (method == "oat" and size == 1):
-        raise _bad(path, "parameters", None, "the design is empty: vary at least one parameter")
-    if size > budget:
-        raise _bad(path, "budget", budget, f"the {method} design has {size} points, over budget")
     return spec
+
+
+def _description(raw: Mapping[str, Any], path: Path) -> str:
+    text = raw.get("description", "")
+    if text is None:
+        return ""
+    if not isinstance(text, str) or len(text) > 2000:
+        raise _bad(path, "description", text, "must be text of at most 2,000 characters")
+    return text
+
+
+def _check_size(spec: SweepSpec) -> None:
+    """The design's size from its arithmetic (simlib.sweep.design.design_size), nothing built."""
+    from simlib.sweep.design import design_size  # the design needs the checked spec
+
+    size = design_size(spec)
+    if size == 0 or (spec.method == "oat" and size == 1):
+        raise _bad(
+            spec.path, "parameters", None, "the design is empty: vary at least one parameter"
+        )
+    if size > spec.budget:
+        raise _bad(
+            spec.path,
+            "budget",
+            spec.budget,
+            f"the {spec.method} design has {size:,} points, over budget",
+        )
 
 
 class _ScenarioView:
@@ -258,12 +327,6 @@ class _ScenarioView:
         if domain not in self._records:
             self._records[domain] = self.scenario.parameters(domain)
         return self._records[domain]
-
-
-def _number(value: Any, path: Path, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(path, field, value, "must be a number")
-    return float(value)
 
 
 def _factors(raw: Any, view: _ScenarioView, path: Path) -> list[Factor]:
@@ -327,8 +390,8 @@ def _factor(key: str, options: Mapping[str, Any], view: _ScenarioView, path: Pat
             raise _bad(
                 path, key, None, f"{record.provenance} in data/ without a range: give low/high"
             )
-        low = _number(low, path, f"{key}.low")
-        high = _number(high, path, f"{key}.high")
+        low = check_real(low, path, f"{key}.low")
+        high = check_real(high, path, f"{key}.high")
         if not low < high:
             raise _bad(path, f"{key}.low", low, f"must be below high ({high})")
         return Factor(key, record.type, current, low=low, high=high, unit=record.unit)
