@@ -450,7 +450,6 @@ def _run_match(args: argparse.Namespace) -> None:
         marginal=args.marginal,
         write_mps=args.write_mps,
         scenario=scenario.name,
-        rules_in_process=True,  # the rules of thumb on the other core while the solver works
     )
     if args.out:
         write_outputs(result, args.out)

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
-import pickle
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -117,7 +114,6 @@ class Options:
     baselines: bool = True
     marginal: bool = False
     write_mps: str | Path | None = None
-    rules_in_process: bool = False  # the rules of thumb in a forked process (the CLI's)
 
     def __post_init__(self):
         if self.formulation not in BUILDERS:
@@ -149,7 +145,7 @@ def match_population(
     o = Options(**options)
     with _collector_paused():
         inst = build_instance(people, params)
-        rules = _rules(inst, households, seed, o) if o.baselines and len(inst.laborers) else dict
+        rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
         employer, log, size = _solve_and_check(inst, o)
     result = MatchResult(
         assignments=assignment_table(inst, employer),
@@ -184,38 +180,13 @@ def _collector_paused():
             gc.enable()
 
 
-def _rules(inst: Instance, households, seed: int, o: Options):
-    """Start the rules of thumb beside the solve; returns a function that waits for them.
-    They run in a thread (HiGHS's simplex frees the interpreter while it works), or, when
-    asked and safe (a process of one thread that may fork), in a child process on the
-    other core, which sends them back through a pipe."""
-    order = registration_order(inst, households)
-    if not (o.rules_in_process and hasattr(os, "fork") and threading.active_count() == 1):
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(all_baselines, inst, order, seed)
-        pool.shutdown(wait=False)
-        return future.result
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running the parent's cleanup
-        os.close(read)
-        code = 1
-        try:
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(pickle.dumps(all_baselines(inst, order, seed)))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-
-    def wait() -> dict:
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        # a child that failed is no reason to fail the plan: compute the rules here
-        return pickle.loads(data) if status == 0 and data else all_baselines(inst, order, seed)
-
-    return wait
+def _rules(inst: Instance, households, seed: int):
+    """Start the rules of thumb beside the solve, in a thread (HiGHS's simplex frees the
+    interpreter while it works); returns a function that waits for them."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(all_baselines, inst, registration_order(inst, households), seed)
+    pool.shutdown(wait=False)
+    return future.result
 
 
 def _solve_and_check(inst: Instance, o: Options):
