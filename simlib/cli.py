@@ -64,6 +64,8 @@ OUTPUT_KINDS = {
     ("sweep", "out"): "folder",
     ("community", "out"): "folder",
     ("match", "write_mps"): "file",
+    ("plan", "out"): "file",
+    ("needs", "out"): "folder",
 }
 # Subcommands whose `--workers` run the replications, so more workers than replications idle.
 WORKERS_RUN_REPLICATIONS = ("simulate",)
@@ -127,6 +129,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         if value:
             kind = OUTPUT_KINDS.get((args.command, option), "any")
             check_output_path(value, "--" + option.replace("_", "-"), kind)
+    if getattr(args, "check", None):  # a subcommand's own options (plan, needs)
+        args.check(args)
     if getattr(args, "scheduler", None):
         from simlib.sweep.runner import check_scheduler
 
@@ -183,79 +187,33 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_population)
 
 
-# --- simulate (the moving campaign) ------------------------------------------------------
+# --- simulate, plan, needs (the moving campaign) -----------------------------------------
 
 
 def _ci_text(x: dict[str, Any], fmt: str = "{:.1f}") -> str:
     """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
+    from simlib.present.moving import ci_text
 
-
-def _simulate_text(s: dict[str, Any]) -> str:
-    d, p = s["campaign_days"], s["registered_poor_all_in_day"]
-    v, f = s["rule_violations"], s["feasibility"]
-    lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications, "
-        f"plan {s['plan']}",
-        f"  campaign days          {d['mean']:.1f}  ({_ci_text(d)}) from {s['campaign_start']}"
-        f" to {s['last_move_in_date']}",
-        f"  registered-poor all in day {p['mean']:.1f}  ({_ci_text(p)}); deadline "
-        f"{s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}, met in "
-        f"{100 * s['deadline_met_share']:.0f} % of replications",
-        f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
-        f"  convoy days {s['convoy_days']:.0f}, largest {s['largest_day_households']:.0f} "
-        f"households; vehicle trips {s['vehicle_trips']:,.0f} "
-        f"({s['vehicles_per_household']:.2f} per household)",
-        f"  rule violations: night departures {v['night_departures']:.0f}, moved during a "
-        f"pause {v['moved_during_pause']:.0f}, overtime households {v['overtime_households']:.0f}"
-        f"; carried to the next morning {s['carried_over_households']:.0f}",
-        f"  binding resource: {s['binding_resource']}  (days: "
-        + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
-        + ")",
-        "  feasibility: "
-        + ("the plan fits" if f["feasible"] else f"{f['first_date']} {f['resource']}: ")
-        + ("" if f["feasible"] else f["detail"]),
-        "  step wait minutes (p50 / p95):",
-    ]
-    lines += [
-        f"    {k:<18}{v['p50']:>9.1f}{v['p95']:>9.1f}" for k, v in s["step_wait_minutes"].items()
-    ]
-    lines.append("  utilisation:")
-    lines += [f"    {k:<22}{v:>6.2f}" for k, v in s["utilization"].items()]
-    return "\n".join(lines)
+    return ci_text(x, fmt)
 
 
 def _moving_inputs(args: argparse.Namespace):
-    """Scenario, moving parameters and population: loaded once, here."""
-    from simlib.moving.inputs import load_moving_params
-    from simlib.population import generate_population
+    """Every input of the run, loaded once (simlib.inputs)."""
+    from simlib.inputs import load_inputs
 
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    return scenario, load_moving_params(scenario), generate_population(scenario)
+    return load_inputs(args.scenario, seed=args.seed)
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from simlib.moving.replications import run_replications
+    from simlib.moving import run
+    from simlib.present.moving import simulate_text
 
-    scenario, params, population = _moving_inputs(args)
-    result = run_replications(
-        params,
-        population,
-        seed=scenario.seed,
-        replications=args.replications,
-        workers=args.workers,
-    )
+    result = run(_moving_inputs(args), replications=args.replications, workers=args.workers)
     summary = result.summary()
-    if not summary["feasibility"]["feasible"]:
-        f = summary["feasibility"]
-        print(
-            f"simlib simulate: the plan does not fit on {f['first_date']} "
-            f"({f['resource']}): {f['detail']}",
-            file=sys.stderr,
-        )
-    emit(summary, args.json, _simulate_text)
+    f = summary["feasibility"]
+    if not f["feasible"]:
+        print(f"simlib simulate: at mean times the plan does not keep {f['first_date']} ({f['resource']}): {f['detail']}", file=sys.stderr)  # fmt: skip
+    emit(summary, args.json, simulate_text)
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -266,70 +224,132 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_simulate)
 
 
-# --- plan (the batch plan of the moving campaign) ----------------------------------------
-
-
-def _plan_text(s: dict[str, Any]) -> str:
-    f = s["feasibility"]
-    lines = [
-        f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
-        f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
-        "  feasibility: "
-        + (
-            "every convoy day fits its resources"
-            if f["feasible"]
-            else f"{f['first_date']} {f['resource']}: {f['detail']}"
-        ),
-    ]
-    if s["out"]:
-        lines.append(f"  written to {s['out']}")
-    else:
-        lines.append("")
-        lines.append(s["csv"])
-    return "\n".join(lines)
+OBJECTIVES = ("finish", "slack")  # as simlib.moving.optimize.OBJECTIVES (a test keeps them equal)
 
 
 def _plan(args: argparse.Namespace) -> None:
     import io
 
+    from simlib.moving import make_plan
     from simlib.moving.feasibility import check_feasibility
-    from simlib.moving.plan import make_plan
+    from simlib.moving.generate import unplanned
+    from simlib.present.moving import plan_text
 
-    scenario, params, population = _moving_inputs(args)
-    households = population.households
-    plan = make_plan(params, households)
-    feasibility = check_feasibility(params, plan, households)
+    inputs = _moving_inputs(args)
+    households = inputs.population.households
+    extra: dict[str, Any] = {}
+    if args.optimize:
+        from simlib.moving.optimize import optimise_plan
+
+        optimised = optimise_plan(inputs.moving, households, args.objective, args.time_limit)
+        plan = optimised.plan
+        extra = optimised.summary()
+    else:
+        plan = make_plan(inputs.moving, households)
+        left = unplanned(plan, households)
+        if left:  # a plan file must account for every household: this one cannot be written
+            raise RunFailed(f"the generated plan leaves {left} households unplanned within the horizon (max_campaign_days {inputs.moving.max_campaign_days})")  # fmt: skip
+    feasibility = check_feasibility(inputs.moving, plan, households)
     text = io.StringIO()
     if args.out:
         plan.to_csv(args.out)
     else:
         plan.rows[["date", "county", "households"]].to_csv(text, index=False)
     rows = plan.rows
-    emit(
-        {
-            "scenario": scenario.name,
-            "source": plan.source,
-            "convoy_days": int(len(rows)),
-            "households": int(rows["households"].sum()),
-            "first_date": rows["date"].min() if len(rows) else None,
-            "last_date": rows["date"].max() if len(rows) else None,
-            "feasibility": feasibility.summary(),
-            "out": args.out,
-            "csv": text.getvalue(),
-            "seed": scenario.seed,
-        },
-        args.json,
-        _plan_text,
-    )
+    summary = {
+        "scenario": inputs.scenario.name,
+        "source": plan.source,
+        "convoy_days": int(len(rows)),
+        "households": int(rows["households"].sum()),
+        "first_date": rows["date"].min() if len(rows) else None,
+        "last_date": rows["date"].max() if len(rows) else None,
+        "feasibility": feasibility.summary(),
+        "out": args.out,
+        "csv": text.getvalue(),
+        "seed": inputs.seed,
+    }
+    emit({**summary, **extra}, args.json, plan_text)
+
+
+def _check_plan_options(args: argparse.Namespace) -> None:
+    if args.objective not in OBJECTIVES:
+        raise DataError(COMMAND_LINE, "--objective", args.objective, f"must be one of {', '.join(OBJECTIVES)}")  # fmt: skip
+    if not args.optimize:
+        if args.objective != "finish":
+            raise DataError(COMMAND_LINE, "--objective", args.objective, "goes with --optimize")
+        if args.time_limit is not None:
+            raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "goes with --optimize")
+    if args.time_limit is None:
+        args.time_limit = 10.0
+    if not (args.time_limit > 0 and args.time_limit < 86_400):
+        raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "must be a number of seconds in (0, 86400)")  # fmt: skip
 
 
 def _add_plan(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "plan", help="write the moving campaign's batch plan (date, county, households)"
+        "plan",
+        help="the moving campaign's batch plan (date, county, households), or an optimised one",
     )
     add_common(parser)
     parser.add_argument("--out", default=None, help="write the plan to this CSV file")
-    parser.set_defaults(run=_plan)
+    parser.add_argument("--optimize", action="store_true", help="choose the convoy days with PuLP")
+    parser.add_argument("--objective", default="finish", help="finish (earliest end) or slack (most slack before the deadline)")  # fmt: skip
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds for the solver (default: 10)")  # fmt: skip
+    parser.set_defaults(run=_plan, check=_check_plan_options)
+
+
+def _needs(args: argparse.Namespace) -> None:
+    import time
+
+    from simlib.moving.needs import NeedsRequest, needs_summary
+    from simlib.present.moving import needs_text
+
+    start = time.perf_counter()
+    inputs = _moving_inputs(args)
+    request = NeedsRequest(args.replications, args.workers or usable_cpus(), args.share, args.ranges, tuple(args.date or ()), args.out)  # fmt: skip
+    summary = needs_summary(inputs, request)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    emit(summary, args.json, needs_text)
+
+
+def _check_needs_options(args: argparse.Namespace) -> None:
+    from simlib.moving.needs import SEARCH
+
+    if not 0 < args.share <= 1:
+        raise DataError(COMMAND_LINE, "--share", args.share, "must lie in (0, 1]")
+    ranges = {}
+    for text in args.range or ():
+        name, _, span = text.partition("=")
+        low, _, high = span.partition(":")
+        if name not in SEARCH:
+            raise DataError(COMMAND_LINE, "--range", text, f"names no resource; one of {', '.join(SEARCH)}")  # fmt: skip
+        try:
+            low_n, high_n = int(low), int(high)
+        except ValueError:
+            raise DataError(COMMAND_LINE, "--range", text, "write NAME=LOW:HIGH with whole numbers") from None  # fmt: skip
+        if not 1 <= low_n <= high_n:
+            raise DataError(COMMAND_LINE, "--range", text, "is empty: LOW must be at least 1 and at most HIGH")  # fmt: skip
+        ranges[name] = (low_n, high_n)
+    args.ranges = ranges
+    for i, date in enumerate(args.date or ()):
+        from simlib.moving.tables import parse_date
+
+        args.date[i] = parse_date(date, COMMAND_LINE, "--date")
+
+
+def _add_needs(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "needs",
+        help="what each convoy day needs (vehicles, drivers, police, cadres, doctors, crews, reception)",  # fmt: skip
+    )
+    add_common(parser)
+    parser.add_argument("--replications", type=int, default=10, help="replications per day (default: 10)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    parser.add_argument("--out", default=None, help="folder for needs.csv, plan.csv and resources.yaml")  # fmt: skip
+    parser.add_argument("--share", type=float, default=0.9, help="share of replications a day must finish in (default: 0.9)")  # fmt: skip
+    parser.add_argument("--range", action="append", metavar="NAME=LOW:HIGH", help="search one resource only within [LOW, HIGH] (repeatable)")  # fmt: skip
+    parser.add_argument("--date", action="append", metavar="YYYY-MM-DD", help="only the convoy days of this date (repeatable)")  # fmt: skip
+    parser.set_defaults(run=_needs, check=_check_needs_options)
 
 
 # --- report (the published notebooks) ------------------------------------------------------
@@ -407,6 +427,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_population,
     _add_simulate,
     _add_plan,
+    _add_needs,
     _add_report,
 ]
 

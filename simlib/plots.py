@@ -225,31 +225,25 @@ def cumulative_progress(
     return fig
 
 
-def convoy_gantt(timeline: pd.DataFrame, dark_hour: float = 19.0) -> Figure:
-    """Convoys of one batch day: loading (light) and on the road (dark), by county.
+def convoy_gantt(timeline: pd.DataFrame, dark: float) -> Figure:
+    """Convoys of one convoy day: gathering and loading (light) and on the road (dark), by
+    county, with the scenario's dark (`dark`, minutes after midnight: `MovingParams.dark`).
 
     `timeline` is `CampaignResult.convoy_timeline(day)`; times are hours of that day
-    (above 24 means the next day, for a convoy held overnight).
+    (above 24 means the next day, for a convoy that left late or stopped overnight).
     """
+    dark_hour = dark / 60.0
     t = timeline.sort_values(["departure_hour"]).reset_index(drop=True)
     counties = _counties(t["county"])
     c = colours(counties)
     fig, ax = _figure(max(3.5, 0.32 * len(t) + 1.8))
     for i, row in t.iterrows():
         colour = c[row["county"]]
-        ax.barh(
-            i,
-            row["loaded_hour"] - row["formed_hour"],
-            left=row["formed_hour"],
-            color=colour,
-            alpha=0.35,
-        )
-        ax.barh(
-            i, row["arrival_hour"] - row["departure_hour"], left=row["departure_hour"], color=colour
-        )
+        ax.barh(i, row["loaded_hour"] - row["formed_hour"], left=row["formed_hour"], color=colour, alpha=0.35)  # fmt: skip
+        ax.barh(i, row["arrival_hour"] - row["departure_hour"], left=row["departure_hour"], color=colour)  # fmt: skip
     ax.axvline(dark_hour, color=OKABE_ITO[7], linestyle="--", linewidth=1.5)
     ax.annotate(
-        "dark",
+        f"dark ({int(dark_hour):02d}:{int(round(60 * (dark_hour % 1))):02d})",
         (dark_hour, 1.0),
         xycoords=("data", "axes fraction"),
         xytext=(4, -4),
@@ -259,7 +253,7 @@ def convoy_gantt(timeline: pd.DataFrame, dark_hour: float = 19.0) -> Figure:
     ax.set_yticks(range(len(t)), [f"{r.county} #{r.convoy_id}" for r in t.itertuples()])
     ax.invert_yaxis()
     day = int(t["batch_day"].iloc[0]) if len(t) else 0
-    ax.set_title(f"Convoy timeline on batch day {day}: loading (light) and road (dark)")
+    ax.set_title(f"Convoy timeline on convoy day {day}: gathering and loading (light), road (dark)")  # fmt: skip
     ax.set_xlabel("hour of the day (h)")
     ax.set_ylabel("convoy (county #id)")
     handles = [Patch(color=c[k], label=k) for k in counties]
@@ -308,33 +302,53 @@ def utilisation(util: pd.DataFrame) -> Figure:
 
 
 def binding_days(days: pd.DataFrame) -> Figure:
-    """What bound each day of the campaign (from `CampaignResult.days()`): households that
-    moved in on their planned day, and those that slipped, one bar per day, coloured by
-    the binding resource (the plan, the route, the fleet, a move-in team, daylight)."""
-    d = days[days["planned"] > 0].copy()
+    """Planned against done, per county convoy day (from `MovingResult.days_summary()` or
+    one replication's `days`): households in their flat on their planned day (solid), late
+    (hatched) and left behind for a later day (light), one bar per day, coloured by what
+    bound the day (the plan itself, a road resource, daylight, the weather, a move-in team)."""
+    d = (
+        days[days["planned"] > 0]
+        .groupby("date", as_index=False)
+        .agg(
+            planned=("planned", "sum"),
+            kept=("arrived_as_planned", "sum"),
+            late=("late", "sum"),
+            left=("left_behind", "sum"),
+            binding=("binding", lambda b: b.value_counts().index[0]),
+        )
+    )
     d["date"] = pd.to_datetime(d["date"])
-    causes = sorted(d["bound_by"].unique(), key=lambda k: (k != "plan", k))
+    causes = sorted(d["binding"].unique(), key=lambda k: (k != "plan", k))
     c = {k: OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i, k in enumerate(causes)}
     c["plan"] = OKABE_ITO[0]
     fig, ax = _figure()
-    on_time = d["planned"] - d["slipped"]
     for cause in causes:
-        rows = d["bound_by"] == cause
-        ax.bar(d.loc[rows, "date"], on_time[rows], width=0.85, color=c[cause], label=cause)
-        ax.bar(
-            d.loc[rows, "date"],
-            d.loc[rows, "slipped"],
-            bottom=on_time[rows],
-            width=0.85,
-            color=c[cause],
-            alpha=0.4,
-            hatch="//",
-        )
+        rows = d["binding"] == cause
+        x = d.loc[rows, "date"]
+        kept, late = d.loc[rows, "kept"], d.loc[rows, "late"]
+        ax.bar(x, kept, width=0.85, color=c[cause], label=cause)
+        ax.bar(x, late, bottom=kept, width=0.85, color=c[cause], alpha=0.5, hatch="//")
+        ax.bar(x, d.loc[rows, "left"], bottom=kept + late, width=0.85, color=c[cause], alpha=0.2)
     _date_axis(ax)
-    ax.set_title("Households planned per day and what bound the day (hatched: slipped)")
+    ax.set_title("Households planned per day: in their flat that day, late (hatched), left behind (light)")  # fmt: skip
     ax.set_xlabel("planned convoy day")
-    ax.set_ylabel("households planned")
+    ax.set_ylabel("households planned (mean over replications)")
     ax.legend(title="bound by", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def needs_by_day(needs: pd.DataFrame, resources: Sequence[str] = ("trucks", "police_officers", "loading_crews", "reception_teams")) -> Figure:  # fmt: skip
+    """What each convoy day needs (`simlib needs`), a few resources over the campaign."""
+    n = needs.copy()
+    n["date"] = pd.to_datetime(n["date"])
+    fig, ax = _figure()
+    for i, name in enumerate(resources):
+        ax.plot(n["date"], n[name], marker="o", markersize=3, linewidth=1, color=OKABE_ITO[(i + 1) % len(OKABE_ITO)], label=name.replace("_", " "))  # fmt: skip
+    _date_axis(ax)
+    ax.set_title("The smallest resources each convoy day needs (90 % of replications finish)")
+    ax.set_xlabel("convoy day")
+    ax.set_ylabel("count")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 

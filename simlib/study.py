@@ -46,7 +46,7 @@ def comparison_table(
 ) -> pd.DataFrame:
     """The reported figures next to the model's (mean and 95 % CI over replications).
 
-    `moving` is `Replications.summary()`; `matching` a job-matching summary (optional:
+    `moving` is `MovingResult.summary()`; `matching` a job-matching summary (optional:
     its rows say "not run" without it). Public-welfare posts and the bus channel of export
     are capacities the matching is given, so they are shown as inputs and never compared
     with themselves (`programme_keys` is accepted for callers and not used). Counts are
@@ -105,8 +105,10 @@ def comparison_table(
                 "model 95 % CI": "",
                 "note": f"night departures {violations['night_departures']:.1f}, moved during "
                 f"a pause {violations['moved_during_pause']:.1f}, overtime households "
-                f"{violations['overtime_households']:.1f}; "
-                f"{moving['carried_over_households']:.0f} households finished the next morning",
+                f"{violations['overtime_households']:.1f}; reception of "
+                f"{moving['carried_over_households']:.0f} households carried past the shift; "
+                f"{100 * moving['plan_kept_share']:.1f} % of households in their flat on their "
+                "planned day",
             }
         )
 
@@ -281,63 +283,36 @@ def uncertainty_table(
 
 def moving_headlines(moving: Mapping[str, Any]) -> pd.DataFrame:
     """Headline figures of the moving campaign with 95 % CIs over replications."""
-    start = dt.date.fromisoformat(moving["campaign_start"])
-    days, poor = moving["campaign_days"], moving["registered_poor_all_in_day"]
+    m = moving
+    start = dt.date.fromisoformat(m["campaign_start"])
+    days, poor = m["campaign_days"], m["registered_poor_all_in_day"]
+    # fmt: off
     rows = [
-        ("campaign length (days)", f"{days['mean']:.1f}", _ci(days, "{:.1f}")),
-        (
-            "last registered-poor household moved in",
-            _day_date(start, poor["mean"]),
-            _ci(poor, "{:.1f}"),
-        ),
-        (
-            "31 March 2020 deadline",
-            f"day {moving['registered_poor_deadline_day']}",
-            f"met in {100 * moving['registered_poor_in_by_deadline_share']:.0f} % of replications",
-        ),
-        (
-            "households / people moved",
-            f"{moving['households_moved']:,.0f} / {moving['people_moved']:,.0f}",
-            "",
-        ),
-        ("households not moved within the horizon", f"{moving['households_not_moved']:,.0f}", ""),
-        ("vehicle trips (trucks and buses)", f"{moving['vehicle_trips']:,.0f}", ""),
-        ("convoys", f"{moving['convoys']:,.0f}", ""),
-        (
-            "county convoy days / largest (households)",
-            f"{moving['convoy_days']:,.0f} / {moving['largest_day_households']:,.0f}",
-            "",
-        ),
-        ("vehicles per household", f"{moving['vehicles_per_household']:.2f}", ""),
-        (
-            "convoys stopping overnight on the way (could not arrive before dark)",
-            f"{moving['convoys_held_overnight']:,.1f}",
-            "",
-        ),
-        ("convoys arriving after dark", f"{moving['convoys_after_dark']:,.1f}", ""),
-        (
-            "households finishing the move-in the next morning",
-            f"{moving['carried_over_households']:,.1f}",
-            "",
-        ),
-        (
-            "rule violations (night departures / moved in a pause / overtime)",
-            " / ".join(f"{v:.0f}" for v in moving["rule_violations"].values()),
-            "",
-        ),
-        ("binding resource of the campaign", moving["binding_resource"], ""),
-        (
-            "most days a family waited past its planned batch day",
-            f"{moving['max_slip_days']:,.1f}",
-            "",
-        ),
+        ("campaign length (days, first convoy to last family in its flat)", f"{days['mean']:.1f}", _ci(days, "{:.1f}")),
+        ("last registered-poor household moved in", _day_date(start, poor["mean"]), _ci(poor, "{:.1f}")),
+        ("31 March 2020 deadline", f"day {m['registered_poor_deadline_day']}", f"met in {100 * m['deadline_met_share']:.0f} % of replications"),
+        ("households / people moved", f"{m['households_moved']:,.0f} / {m['people_moved']:,.0f}", ""),
+        ("households not moved within the horizon", f"{m['households_not_moved']:,.0f}", ""),
+        ("households in their flat on their planned day (plan kept)", f"{100 * m['plan_kept_share']:.1f} %", f"late {m['late_households']:,.1f}, left behind {m['left_behind_households']:,.1f}"),
+        ("vehicle trips (trucks and coaches) / per household", f"{m['vehicle_trips']:,.0f} / {m['vehicles_per_household']:.2f}", ""),
+        ("convoys", f"{m['convoys']:,.0f}", ""),
+        ("county convoy days / largest (households)", f"{m['convoy_days']:,.1f} / {m['largest_day_households']:,.0f}", ""),
+        ("convoys stopping overnight on the way / leaving the next morning", f"{m['convoys_held_overnight']:,.1f} / {m['late_departures']:,.1f}", ""),
+        ("convoys arriving after dark", f"{m['convoys_after_dark']:,.1f}", ""),
+        ("households whose reception was carried past the end of the shift", f"{m['carried_over_households']:,.1f}", ""),
+        ("convoy days held or called off by the weather", f"{m['disrupted_convoy_days']:,.1f}", f"called off {m['called_off_days']:,.1f}"),
+        ("rule violations (night departures / moved in a pause / overtime)", " / ".join(f"{v:.1f}" for v in m["rule_violations"].values()), ""),
+        ("binding resource of the campaign", m["binding_resource"], ""),
+        ("most days a family moved in after its planned convoy day", f"{m['max_slip_days']:,.1f}", ""),
     ]
+    # fmt: on
     table = pd.DataFrame(rows, columns=["figure", "model (mean)", "95 % CI / note"])
     return table.set_index("figure")
 
 
 def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
-    """Per sending county: convoys, vehicle trips, hours on the road, night holds."""
+    """Per sending county: convoys, vehicle trips, hours on the road, overnight stops, late
+    departures, breakdowns (over every replication in the table)."""
     c = convoys.assign(road_hours=(convoys["arrival"] - convoys["departure"]) / 60.0)
     table = c.groupby("county").agg(
         convoys=("convoy_id", "size"),
@@ -347,7 +322,9 @@ def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
         road_hours_median=("road_hours", "median"),
         road_hours_max=("road_hours", "max"),
         held_overnight=("held_overnight", "sum"),
+        late_departures=("late_departure", "sum"),
         after_dark=("after_dark", "sum"),
+        breakdowns=("breakdowns", "sum"),
     )
     return table.round(2)
 
@@ -364,20 +341,26 @@ def plan_by_county(plan: pd.DataFrame) -> pd.DataFrame:
 
 
 def feasibility_text(feasibility) -> str:
-    """The arithmetic feasibility check of a plan in one sentence (a `Feasibility`)."""
+    """The check of a plan at mean times in one sentence (a `Feasibility`)."""
+    late = feasibility.deadline_misses
+    deadline = (
+        " Registered-poor households are planned after the deadline in "
+        + ", ".join(f"{c} ({d})" for c, d in late.items())
+        + "."
+        if late
+        else ""
+    )
     if feasibility.feasible:
-        worst = feasibility.checks[
-            [c for c in feasibility.checks.columns if c.endswith("_load")]
-        ].max()
-        name = worst.idxmax().removesuffix("_load")
+        last = feasibility.checks["last_in_hour"].max()
         return (
-            f"By arithmetic, every convoy day of the plan fits its resources; the most "
-            f"loaded is the **{name}**, at {100 * worst.max():.0f} % of its capacity on its "
-            f"busiest day."
+            f"At mean times and with no disruptions, every convoy day of the plan keeps its "
+            f"plan: every family is in its flat on its planned day (the latest by "
+            f"{int(last):02d}:{int(60 * (last % 1)):02d}).{deadline}"
         )
     return (
-        f"By arithmetic, the plan does **not** fit: first on **{feasibility.first_date}** "
-        f"({feasibility.county}), the **{feasibility.resource}**: {feasibility.detail}."
+        f"At mean times the plan does **not** keep every day: first on "
+        f"**{feasibility.first_date}** ({feasibility.county}), **{feasibility.resource}**: "
+        f"{feasibility.detail}.{deadline}"
     )
 
 
@@ -394,7 +377,7 @@ def headline_text(moving: Mapping[str, Any], matching: Mapping[str, Any] | None 
     start = dt.date.fromisoformat(moving["campaign_start"])
     days, poor = moving["campaign_days"], moving["registered_poor_all_in_day"]
     deadline_day = moving["registered_poor_deadline_day"]
-    met = moving["registered_poor_in_by_deadline_share"]
+    met = moving["deadline_met_share"]
     verdict = (
         "meets the deadline in every replication"
         if met == 1
@@ -601,15 +584,19 @@ def matching_text(matching: Mapping[str, Any]) -> str:
     return text(matching)
 
 
-def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame) -> str:
-    """The move-in day's bottleneck in one sentence, from a campaign's tables."""
+def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame, arrival_steps=None) -> str:
+    """The move-in day's bottleneck in one sentence, from a campaign's tables: the busiest
+    team, and the longest wait of a family once it is there (steps 1-3 are done on empty
+    flats the day before, so their queue keeps no family waiting). `arrival_steps` names
+    the steps after arrival (default: steps 4-7)."""
     busiest = utilization.sort_values("utilization").iloc[-1]
-    w = waits[waits["step"] != "followup"].sort_values("p95").iloc[-1]
+    after = waits[waits["step"].isin(arrival_steps)] if arrival_steps else waits[waits["order"].between(4, 7)]  # fmt: skip
+    w = after.sort_values("p95").iloc[-1]
     return (
         f"The busiest team is **{busiest['resource'].replace('_', ' ')}**, busy "
-        f"{100 * busiest['utilization']:.0f} % of its open time; the longest wait is before "
-        f"step {w['order']} (**{w['step'].replace('_', ' ')}**): median {w['p50']:.0f} min, "
-        f"1 in 20 families over {w['p95']:.0f} min."
+        f"{100 * busiest['utilization']:.0f} % of its open time; once a family is there, "
+        f"its longest wait is before step {w['order']} (**{w['step'].replace('_', ' ')}**): "
+        f"median {w['p50']:.0f} min, 1 in 20 families over {w['p95']:.0f} min."
     )
 
 

@@ -1,17 +1,20 @@
-"""The moving campaign: batch plan, county convoy days, move-in day, follow-up visits.
+"""The moving campaign: the plan run as given, the road as resources, the move-in teams.
 
-- `inputs`: `load_moving_params(scenario)`, the only reader of data/moving.
-- `plan`: the dated batch plan (a planner's file, checked, or generated from targets).
-- `convoys`: vehicles, convoys, day limits of a county, driving in daylight.
-- `feasibility`: the plan against the resources by arithmetic, before simulating.
-- `campaign`: the SimPy `Campaign` (convoy days, move-in steps, follow-up visits).
-- `result`: tidy tables of one campaign, the per-day binding resource, its summary.
-- `replications`: replications with common random numbers, their table and summary.
+- `inputs`, `tables`: `load_moving_params(scenario)`, the only reader of data/moving.
+- `plan`: the dated batch plan and the checks every plan passes; `generate`: plans from
+  targets; `optimize`: the optimised plan (PuLP).
+- `convoys`, `road`, `calendar`, `book`: the rules of the road and the day, the random
+  road, the days still to come.
+- `timing`: the plan at mean times by arithmetic; `feasibility`: the check built on it.
+- `campaign`: the SimPy `Campaign`; `result`, `rules`, `runs`: one campaign's tables.
+- `replications`: `run(inputs, ...) -> MovingResult`, R replications as tidy tables.
+- `needs`: what each convoy day needs, found with the SimPy model.
 """
 
+from simlib.moving.generate import generate_plan, make_plan
 from simlib.moving.inputs import DAY, MovingParams, load_moving_params
-from simlib.moving.plan import BatchPlan, generate_plan, make_plan
-from simlib.moving.replications import Replications, run_replications
+from simlib.moving.plan import BatchPlan
+from simlib.moving.replications import MovingResult, run, run_replications
 from simlib.moving.result import CampaignResult, run_campaign
 
 __all__ = [
@@ -19,10 +22,11 @@ __all__ = [
     "BatchPlan",
     "CampaignResult",
     "MovingParams",
-    "Replications",
+    "MovingResult",
     "generate_plan",
     "load_moving_params",
     "make_plan",
+    "run",
     "run_campaign",
     "run_replications",
 ]

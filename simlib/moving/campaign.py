@@ -1,52 +1,60 @@
-"""One moving campaign in SimPy: county convoy days, the move-in day, the follow-up visits.
+"""One moving campaign in SimPy: the plan run as given, the road as resources, the move-in
+teams, the follow-up visits, with disruptions.
 
-`Campaign` holds the environment, the teams of the new town, the planned route of each
-county and the logs; each process is one short method:
+`Campaign` holds the environment, the teams and the logs; each process is one method:
 
-- `county`: on each of its convoy days a county sends the households due (planned for
-  the day, plus any left over) as far as its day limits allow (leased vehicles, the
-  route's traffic police, cadres and doctors); the rest slip to its next convoy day.
-- `convoy`: gathering from `gather_start` (no departure before), loading, a gap behind the
-  county's previous convoy, the road in daylight only (an overnight stop when it cannot
-  arrive before dark).
-- `household`: steps 1-3 on the flat from `flats_ready_days_before` moving days before
-  the convoy day (before a pause, for the first convoy days after it), steps 4-7 once its convoy is in, step 8 (the follow-up visit) from the next working morning.
-- `serve`: one step at one team, keeping the shift: work that would run past `work_end`
-  is carried to the next working morning (or, with `shift_end_rule: overtime`, finished
-  and counted); nothing moves on a pause day.
+- `dispatch`: date by date from the `Book`, at the gathering time: a county day may be
+  called off by the weather (re-planned by the book's rule) or held; the vehicles and
+  drivers leased for the date's county days form one pool, the route passes, police,
+  cadres, doctors and loading crews are each county's own; every convoy starts; once each
+  has left, been held to the next morning, or been left behind, the households left
+  behind go to the county's next convoy day.
+- `convoy`: asks for its resources in turn (`convoys.REQUESTS`, first come first served);
+  one still waiting at the cut-off (`latest_departure`) gives them back and leaves its
+  households behind. Its trucks are loaded by the county's crews; it leaves in its
+  county's order, a headway after the one before, by the departure rules (and not at all
+  if it would be on the road in a pause); it drives its segments with their spread,
+  breakdowns and illness, stopping overnight before a segment it cannot finish before
+  dark; at the new town its families go to the move-in teams while the vehicles and
+  escorts drive back and are released.
+- `prepare`: steps 1-3 on the flat on its preparation day (`Calendar.prepare_day`).
+- `receive`: steps 4-7 once the family is there and its flat ready, then the visit from
+  the next morning.
+- `serve`: one team's steps for one household, within the shift (`Calendar.later_start`).
 
-Random inputs are drawn up front, one stream per input (`stream(seed, "moving",
-replication, ...)`), so the same seed gives the same campaign.
+Random inputs come from one stream per input (`stream(seed, *keys, ...)`), so the same
+seed gives the same campaign and two scenarios see the same draws.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from simlib.moving.convoys import drive, fit_day, form_convoys, travel_factors
+from simlib.moving.book import Book, CountyDay
+from simlib.moving.calendar import Calendar, Group, in_flat_step, team_groups
+from simlib.moving.convoys import (
+    CENTRAL,
+    REQUESTS,
+    convoy_needs,
+    cutoff_minute,
+    depart_time,
+    drive_mean,
+    form_convoys,
+    morning_after,
+    on_road_in_pause,
+    return_minutes,
+    stop_before,
+)
 from simlib.moving.inputs import DAY, MovingParams
 from simlib.moving.plan import BatchPlan, county_queues
+from simlib.moving.road import RoadDraws, weather_draw
 from simlib.randomness import stream
-
-CONVOY_COLUMNS = (
-    "convoy_id",
-    "county",
-    "batch_day",
-    "households",
-    "people",
-    "trucks",
-    "buses",
-    "formed",
-    "loaded",
-    "departure",
-    "arrival",
-    "overnight_stops",
-)
-COUNTY_DAY_COLUMNS = ("day", "county", "planned", "due", "sent", "vehicles", "cut_by")
 
 
 def service_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -57,106 +65,101 @@ def service_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> n
     return rng.gamma(shape, mean / shape, n)
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How much of the campaign to simulate: all of it (the default); one convoy day
+    (`day_only`: its flats ready, no visits, the weather letting it go); only its road
+    (`road_only`: up to the families' arrival); only its reception (`arrivals`: each
+    family's arrival time, in minutes)."""
+
+    day_only: bool = False
+    road_only: bool = False
+    arrivals: tuple[float, ...] | None = None
+    in_flat_only: bool = False  # the reception stops once the family is in its flat
+
+
 class Campaign:
-    """The SimPy model of one campaign; `run()` fills the logs that `result` tabulates."""
+    """The SimPy model of one campaign (or part of one, see `Mode`); `run()` fills the logs
+    that `result` tabulates."""
 
     def __init__(
         self,
         params: MovingParams,
         households: pd.DataFrame,
         plan: BatchPlan,
-        seed: int,
-        replication: int = 0,
+        keys: tuple,
+        *,
+        pools: dict[str, int] | None = None,
+        mode: Mode = Mode(),
+        calendar: Calendar | None = None,
     ) -> None:
-        self.params = params
-        self.households = households.reset_index(drop=True)
-        self.plan = plan
-        self.env = simpy.Environment()
-        n = len(self.households)
-        self.sizes = self.households["size"].to_numpy(dtype=np.int64)
-        self.queues = county_queues(self.households, params)
         p = params
-        self.steps = p.steps
-        self.teams = {r: simpy.Resource(self.env, units) for r, units in p.resources.items()}
-        self.step_team = [self.teams[s.resource] for s in self.steps]
-        self.before = _team_groups(self.steps, "before")
-        self.after = _team_groups(self.steps, "after")
-        self.visit = (len(self.steps) - 1,)
-        self.route_free = dict.fromkeys(self.queues, 0.0)  # when the next convoy may leave
-        self.county_convoys = dict.fromkeys(self.queues, 0)  # convoys of each county so far
-        horizon = p.max_campaign_days + 366
-        self.paused = [p.paused(d) for d in range(horizon)]
-        self.next_moving = self._next_moving_days(horizon)
-        # random inputs, one stream each
+        self.params, self.plan, self.mode = p, plan, mode
+        self.day_only = mode.day_only
+        self.households = households.reset_index(drop=True)
+        self.sizes = self.households["size"].to_numpy(dtype=np.int64)
+        n = len(self.sizes)
+        self.pools = p.pools() if pools is None else dict(pools)
+        self.cal = Calendar(p) if calendar is None else calendar
+        self.book = Book(plan.rows, county_queues(self.households, p), self.cal)
+        first = min(self.book.planned_day.values(), default=0)
+        self.env = simpy.Environment(initial_time=min(0.0, self.cal.prepare_day(first) * DAY))
+        self.teams = {r: simpy.Resource(self.env, u) for r, u in self.teams_of(p).items()}
+        self.before = team_groups(p.steps, "before")
+        self.after = team_groups(p.steps, "after")
+        self.visit = team_groups(p.steps, "followup")[0]
+        self.in_flat = in_flat_step(p.steps)
+        self._draw(keys, n)
+        self._logs(n)
+
+    def teams_of(self, p: MovingParams) -> dict[str, int]:
+        teams = dict(p.resources)
+        teams.update({k: v for k, v in self.pools.items() if k in teams})
+        return teams
+
+    def _draw(self, keys: tuple, n: int) -> None:
+        p = self.params
         self.service = [
-            service_times(
-                stream(seed, "moving", replication, "service", s.step),
-                s.service_mean,
-                s.service_cv,
-                n,
-            ).tolist()
-            for s in self.steps
+            service_times(stream(*keys, "service", s.step), s.service_mean, s.service_cv, n)
+            for s in p.steps
         ]
-        self.group_minutes = {  # minutes a team holds a household, per group of steps
-            g: np.sum([self.service[k] for k in g], axis=0).tolist()
+        self.group_minutes = {
+            g: np.sum([self.service[k] for k in g.steps], axis=0).tolist()
             for g in (*self.before, *self.after, self.visit)
         }
-        self.loading = service_times(
-            stream(seed, "moving", replication, "loading"), p.loading_mean, p.loading_cv, n
-        )
-        self.factors = {
-            c: travel_factors(
-                stream(seed, "moving", replication, "delay", c),
-                stream(seed, "moving", replication, "breakdown", c),
-                p,
-                p.roads[c].travel_time,
-                len(q) + 1,
-            )
-            for c, q in self.queues.items()
-        }
-        # logs
-        k = len(self.steps)
+        self.service = [s.tolist() for s in self.service]
+        self.loading = service_times(stream(*keys, "loading"), p.loading_mean, p.loading_cv, n)
+        self.road_draws = {c: RoadDraws(stream(*keys, "road", c), p) for c in p.roads}
+        self.weather_rng = {c: stream(*keys, "weather", c) for c in p.roads}
+
+    def _logs(self, n: int) -> None:
+        k = len(self.params.steps)
         nan = float("nan")  # plain lists: cheaper to write one cell at a time than arrays
         self.ready = [[nan] * k for _ in range(n)]
         self.start = [[nan] * k for _ in range(n)]
         self.end = [[nan] * k for _ in range(n)]
-        self.batch_day = np.full(n, -1, dtype=np.int64)  # planned convoy day
+        self.flat_ready = [-math.inf if self.day_only else nan] * n
+        self.flat_event: dict[int, simpy.Event] = {}
+        self.sent_day = np.full(n, -1, dtype=np.int64)
+        self.arrival = np.full(n, np.nan)
         self.convoy_of = np.full(n, -1, dtype=np.int64)
-        self.cut_by = np.full(n, "", dtype=object)  # day limit that made it slip
-        self.carried_at = np.full(n, -1, dtype=np.int64)  # first step carried over
-        self.convoys: list[tuple] = []
-        self.convoys_formed = 0
-        self.county_days: list[tuple] = []
-        for c, q in self.queues.items():
-            self._assign_plan(c, q)
-
-    def _next_moving_days(self, horizon: int) -> list[int]:
-        """For each day, the first day from it on that is not paused."""
-        nxt = [horizon] * (horizon + 1)
-        for d in range(horizon - 1, -1, -1):
-            nxt[d] = nxt[d + 1] if self.paused[d] else d
-        return nxt
-
-    def prepare_day(self, day: int) -> int:
-        """The moving day, `flats_ready_days_before` moving days before `day`, on which the
-        flats of its convoy day are made ready (steps 1-3); never before day 0."""
-        for _ in range(self.params.flats_ready_days_before):
-            day -= 1
-            while day > 0 and self.paused[day]:
-                day -= 1
-        return max(0, day)
-
-    def _assign_plan(self, county: str, queue: np.ndarray) -> None:
-        rows = self.plan.rows[self.plan.rows["county"] == county]
-        head = 0
-        for day, n in zip(rows["day"], rows["households"], strict=True):
-            self.batch_day[queue[head : head + n]] = day
-            head += n
+        self.left_reason = np.full(n, "", dtype=object)  # why first left behind
+        self.left_on: dict[int, int] = {}  # household -> the last day it was left behind
+        self.left_reason_now: dict[int, str] = {}  # ... and why that time
+        self.carried = np.zeros(n, dtype=bool)
+        self.overtime = np.zeros(n, dtype=bool)
+        self.in_pause = np.zeros(n, dtype=bool)
+        self.convoys: list[dict] = []
+        self.county_days: list[dict] = []
+        # (day, county or "" for the new town, resource) -> peak share of the day's capacity
+        self.peak: dict[tuple[int, str, str], float] = {}
 
     def run(self) -> Campaign:
         """Run to the end; counts the events processed (`env_events`)."""
-        for c in self.queues:
-            self.env.process(self.county(c))
+        if self.mode.arrivals is not None:
+            self._arrive_all(self.mode.arrivals)
+        else:
+            self._start()
         step, events = self.env.step, 0
         try:
             while True:
@@ -167,6 +170,28 @@ class Campaign:
         self.env_events = events
         return self
 
+    def _start(self) -> None:
+        if not self.day_only:
+            starts = {
+                h: self.cal.prepare_day(d) * DAY + self.params.work_start
+                for h, d in self.book.planned_day.items()
+            }
+            for h in sorted(starts, key=lambda h: (starts[h], h)):
+                self.flat_event[h] = self.env.event()
+                self.env.process(self.prepare(h, starts[h]))
+        self.env.process(self.dispatch())
+
+    def _arrive_all(self, arrivals) -> None:
+        """Families arriving at given times (in order of arrival, then of call)."""
+        for h in sorted(range(len(arrivals)), key=lambda h: (arrivals[h], h)):
+            if not math.isnan(arrivals[h]):
+                self.env.process(self._arrive(h, arrivals[h]))
+
+    def _arrive(self, h: int, t: float):
+        if t > self.env.now:
+            yield self.env.timeout(t - self.env.now)
+        yield from self.receive(h)
+
     def times(self) -> dict[str, np.ndarray]:
         """Ready, start and end of every household at every step (minutes; NaN = never),
         as arrays of households x steps."""
@@ -176,154 +201,262 @@ class Campaign:
             "end": np.array(self.end),
         }
 
-    # --- processes ----------------------------------------------------------------------
+    # --- the road -----------------------------------------------------------------------
 
-    def county(self, county: str):
-        """The county's convoy days: send what is due, within the day limits."""
+    def dispatch(self):
+        """Start each date's county days at the gathering time (see the module docstring)."""
         env, p = self.env, self.params
-        queue = self.queues[county]
-        rows = self.plan.rows[self.plan.rows["county"] == county]
-        days = list(zip(rows["day"].tolist(), rows["households"].tolist(), strict=True))
-        head, left_over, i, day = 0, 0, 0, -1
-        while head < len(queue):
-            if i < len(days):
-                day, planned = days[i]
-                i += 1
-            elif left_over:  # households left over after the last planned day: next day
-                day, planned = self.next_moving[day + 1], 0
-                if day >= p.max_campaign_days:
-                    return
-            else:  # the plan leaves the rest of the county's queue unplanned
-                return
-            prepare = self.prepare_day(day) * DAY  # the flats are made ready
-            if prepare > env.now:
-                yield env.timeout(prepare - env.now)
-            due = queue[head : head + planned + left_over]
-            sent, limit = fit_day(self.sizes[due].tolist(), p)
-            self.cut_by[due[sent:]] = np.where(
-                self.cut_by[due[sent:]] == "", limit or "", self.cut_by[due[sent:]]
-            )
-            vehicles = 0
-            for first, stop, trucks, buses in form_convoys(self.sizes[due[:sent]].tolist(), p):
-                members = due[first:stop]
-                arrived = env.event()
-                env.process(self.convoy(county, day, members, trucks, buses, arrived))
-                for h in members:
-                    env.process(self.household(int(h), day, arrived))
-                vehicles += trucks + buses
-            self.county_days.append(
-                (day, county, planned, len(due), sent, vehicles, limit if sent < len(due) else "")
-            )
-            head += sent
-            left_over = len(due) - sent
+        while (day := self.book.next_date()) is not None:
+            gather = day * DAY + p.gather_start
+            if gather > env.now:
+                yield env.timeout(gather - env.now)
+            running = [cd for cd in self.book.pop_date(day) if self._weather(cd)]
+            if not running:
+                continue
+            central = {
+                k: simpy.Container(env, self.pools[k] * len(running), init=self.pools[k] * len(running))
+                for k in CENTRAL
+            }  # fmt: skip
+            cutoff = day * DAY + cutoff_minute(p)
+            cut = env.timeout(cutoff - env.now)
+            decided: list[simpy.Event] = []
+            for cd in running:
+                decided += self._start_day(cd, central, cut, cutoff)
+            yield env.all_of(decided)
+            for cd in running:  # those left behind at the cut-off (a pause: at departure)
+                left = [h for h in cd.due if self.left_on.get(h) == cd.day and self.sent_day[h] < 0 and self.left_reason_now.get(h) != "pause"]  # fmt: skip
+                if not self.book.leave_behind(cd.county, cd.day, left):
+                    self._never(left)
 
-    def convoy(self, county, day, members, trucks, buses, arrived):
-        """Gather, load, leave behind the county's previous convoy, drive in daylight."""
+    def _never(self, households) -> None:
+        for h in households:
+            if not self.left_reason[h]:
+                self.left_reason[h] = "horizon"
+
+    def _weather(self, cd: CountyDay) -> bool:
+        """Draw the county day's weather: False if it is called off (and re-planned)."""
+        w = self.params.weather_on(cd.county, cd.day)
+        cancel, hold = weather_draw(self.weather_rng[cd.county], w)
+        if self.day_only:  # the day is sized as the weather lets it go
+            cancel, hold = False, 0.0
+        cd.log = {"day": cd.day, "county": cd.county, "due": len(cd.due), "replanned": cd.replanned,
+                  "disruption": "called off" if cancel else ("held" if hold else ""), "hold": hold}  # fmt: skip
+        self.county_days.append(cd.log)
+        cd.hold = hold
+        if not cancel:
+            return True
+        for h in cd.due:
+            self._leave(h, cd.day, "weather")
+        if not self.book.call_off(cd):
+            self._never(cd.due)
+        return False
+
+    def _leave(self, h: int, day: int, reason: str) -> None:
+        self.left_on[h] = day
+        self.left_reason_now[h] = reason
+        if not self.left_reason[h]:
+            self.left_reason[h] = reason
+
+    def _start_day(self, cd: CountyDay, central, cut, cutoff) -> list[simpy.Event]:
+        """Start one county day's convoys; their `decided` events (each fires, by the
+        cut-off, once the convoy has its resources or has left its families behind)."""
         env, p = self.env, self.params
-        cid = self.convoys_formed
-        self.convoys_formed += 1
-        self.convoy_of[members] = cid
-        formed = day * DAY + p.gather_start
-        yield env.timeout(formed - env.now)
-        per_truck = [
-            float(self.loading[members[i : i + p.households_per_truck]].sum())
-            for i in range(0, len(members), p.households_per_truck)
-        ]
-        yield env.timeout(max(per_truck))
-        loaded = env.now
-        depart = max(loaded, self.route_free[county])
-        if depart - math.floor(depart / DAY) * DAY >= p.dark:  # no departure at night
-            depart = (math.floor(depart / DAY) + 1) * DAY + p.gather_start
-        self.route_free[county] = depart + p.convoy_headway
-        self.county_convoys[county] += 1
-        factor = self.factors[county][self.county_convoys[county] % len(self.factors[county])]
-        travel = p.roads[county].travel_time * factor
-        arrive, nights = drive(depart, travel, p)
-        yield env.timeout(arrive - env.now)
-        riders = int(self.sizes[members].sum())
+        own = {k: simpy.Container(env, self.pools[k], init=self.pools[k]) for k in REQUESTS if k not in CENTRAL}  # fmt: skip
+        state = {
+            "pools": {**central, **own},
+            "crews": [-math.inf] * self.pools["loading_crews"],  # each crew's next free time
+            "cut": cut,
+            "cutoff": cutoff,
+            "free": -math.inf,
+            "waits": dict.fromkeys((*REQUESTS, "loading_crews"), 0.0),
+        }
+        cd.log["waits"] = state["waits"]
+        due = np.asarray(cd.due, dtype=np.int64)
+        decided = []
+        previous = None  # the county's convoy before: convoys leave in order
+        for first, stop, trucks, coaches in form_convoys(self.sizes[due].tolist(), p, self.pools):
+            events = (previous, env.event(), env.event())  # before's departure, ours, decided
+            env.process(self.convoy(cd, due[first:stop], (trucks, coaches), state, events))
+            previous = events[1]
+            decided.append(events[2])
+        return decided
+
+    def _take(self, cd, members, need, state):
+        """Ask for each resource in turn; the name of the one still missing at the cut-off
+        (after giving back what was granted), or None when all were granted."""
+        env = self.env
+        held = []
+        for name in REQUESTS:
+            amount = need[name]
+            if amount == 0:
+                continue
+            pool, asked = state["pools"][name], env.now
+            get = pool.get(amount)
+            yield get | state["cut"]
+            if not get.triggered or env.now >= state["cutoff"]:
+                if get.triggered:
+                    pool.put(amount)
+                else:
+                    get.cancel()
+                for other, taken in held:
+                    other.put(taken)
+                return name
+            held.append((pool, amount))
+            state["waits"][name] += (env.now - asked) * len(members)
+            self._peak((cd.day, cd.county, name), 1.0 - pool.level / pool.capacity)
+        return None
+
+    def _peak(self, key: tuple[int, str, str], share: float) -> None:
+        if share > self.peak.get(key, 0.0):
+            self.peak[key] = share
+
+    def convoy(self, cd: CountyDay, members, vehicles, state, events):
+        """One convoy, from its first request to its return (see the module docstring);
+        `events`: the departure (or calling off) of the county's convoy before, its own,
+        and the event telling the day's dispatch that it has its resources or was left
+        behind."""
+        env, p = self.env, self.params
+        need = convoy_needs(*vehicles, p)
+        previous, departed, decided = events
+        missing = yield from self._take(cd, members, need, state)
+        decided.succeed()
+        if missing:
+            for h in members:
+                self._leave(int(h), cd.day, missing)
+            departed.succeed()
+            return
+        loaded = yield from self._load(cd, members, state)
+        if previous is not None and not previous.triggered:
+            yield previous
+        road = p.roads[cd.county]
+        hold = cd.day * DAY + p.gather_start + cd.hold
+        depart = depart_time(max(env.now, state["free"], hold), road, p)
+        if p.dark_rule == "stop" and on_road_in_pause(depart, drive_mean(depart, road, p)[0], p):
+            self._call_off_convoy(cd, members, need, state)
+            departed.succeed()
+            return
+        state["free"] = depart + p.convoy_headway
+        yield env.timeout(depart - env.now)
+        departed.succeed()
+        yield from self._drive(cd, members, vehicles, loaded, depart)
+        yield env.timeout(return_minutes(road, p))
+        for name in REQUESTS:
+            if name != "route_vehicles":
+                state["pools"][name].put(need[name])
+
+    def _call_off_convoy(self, cd: CountyDay, members, need, state) -> None:
+        """A convoy that would be on the road in a pause does not leave: its resources go
+        back and its families are left behind for the county's next convoy day."""
+        for name in REQUESTS:
+            state["pools"][name].put(need[name])
+        left = [int(h) for h in members]
+        for h in left:
+            self._leave(h, cd.day, "pause")
+        after = max(cd.day, math.floor(self.env.now / DAY))
+        if not self.book.leave_behind(cd.county, after, left):
+            self._never(left)
+
+    def _load(self, cd, members, state):
+        """Load the convoy's trucks at the gathering point: each truck, in turn, by the
+        first crew free (the county day's crews serve the trucks first come, first served,
+        as a SimPy resource would: their free times are kept in `state["crews"]`, so a
+        convoy's loading is one timeout); when all are loaded."""
+        env, p = self.env, self.params
+        per = p.households_per_truck
+        crews, start, done = state["crews"], env.now, env.now
+        for i in range(0, len(members), per):
+            minutes = float(self.loading[members[i : i + per]].sum())
+            begin = max(start, heapq.heappop(crews))
+            state["waits"]["loading_crews"] += (begin - start) * len(members[i : i + per])
+            heapq.heappush(crews, begin + minutes)
+            done = max(done, begin + minutes)
+        yield env.timeout(done - start)
+        return env.now
+
+    def _drive(self, cd, members, vehicles, loaded, depart):
+        """Drive the segments; at the new town the families go to the move-in teams."""
+        env, p = self.env, self.params
+        road = p.roads[cd.county]
+        draw = self.road_draws[cd.county].convoy(len(road.segments), len(members))
+        nights = 0
+        for k, segment in enumerate(road.segments):
+            if k and stop_before(env.now, segment.minutes, p):
+                nights += 1
+                yield env.timeout(morning_after(env.now, p) - env.now)
+            yield env.timeout(segment.minutes * draw.factors[k] + draw.stops[k])
+        cid = len(self.convoys)
+        self.sent_day[members], self.convoy_of[members] = cd.day, cid
+        self.arrival[members] = env.now
+        self.in_pause[members] = on_road_in_pause(depart, env.now, p)
         self.convoys.append(
-            (
-                cid,
-                county,
-                day,
-                len(members),
-                riders,
-                trucks,
-                buses,
-                formed,
-                loaded,
-                depart,
-                arrive,
-                nights,
-            )
-        )
-        arrived.succeed()
+            {"convoy_id": cid, "county": cd.county, "batch_day": cd.day, "households": len(members),
+             "people": int(self.sizes[members].sum()), "trucks": vehicles[0], "buses": vehicles[1],
+             "loaded": loaded, "departure": depart, "arrival": env.now, "overnight_stops": nights,
+             "breakdowns": draw.breakdowns, "illnesses": draw.illnesses}
+        )  # fmt: skip
+        if not self.mode.road_only:
+            for h in members:
+                env.process(self.receive(int(h)))
 
-    def household(self, h: int, day: int, arrived: simpy.Event):
-        """Steps 1-3 on the flat, the family's arrival, steps 4-7, then the visit."""
-        env, p = self.env, self.params
-        ready = self.prepare_day(day) * DAY + p.work_start
+    # --- the move-in day ------------------------------------------------------------------
+
+    def prepare(self, h: int, ready: float):
+        """Steps 1-3 on the flat from its preparation day."""
+        env = self.env
         if ready > env.now:
             yield env.timeout(ready - env.now)
-        for steps in self.before:
-            yield from self.serve(h, steps)
-        yield arrived
-        for steps in self.after:
-            yield from self.serve(h, steps)
+        for group in self.before:
+            yield from self.serve(h, group)
+        self.flat_ready[h] = env.now
+        self.flat_event[h].succeed()
+
+    def receive(self, h: int):
+        """Steps 4-7 once the family is there and its flat ready; the visit next morning."""
+        env, p = self.env, self.params
+        if math.isnan(self.flat_ready[h]):
+            yield self.flat_event[h]
+        for group in self.after:
+            yield from self.serve(h, group)
+            if self.mode.in_flat_only and self.in_flat in group.steps:
+                return
+        if self.day_only:
+            return
         yield env.timeout((math.floor(env.now / DAY) + 1) * DAY + p.work_start - env.now)
         yield from self.serve(h, self.visit)
 
-    def serve(self, h: int, steps: tuple[int, ...]):
-        """Consecutive steps of one team (the squad that guides a family also carries its
-        belongings up), held as one unit, within the shift (see the module docstring)."""
-        env = self.env
-        team = self.step_team[steps[0]]
-        total = self.group_minutes[steps][h]
-        visit = steps is self.visit
-        ready, start, end = self.ready[h], self.start[h], self.end[h]
-        ready[steps[0]] = env.now
+    def serve(self, h: int, group: Group):
+        """One team's consecutive steps for one household, within the shift."""
+        env, later_start = self.env, self.cal.later_start
+        team = self.teams[group.resource]
+        total = self.group_minutes[group][h]
+        self.ready[h][group.steps[0]] = env.now
         while True:
             with team.request() as request:
                 yield request
                 t = env.now
-                later = self._shift(t, total, visit)
+                later = later_start(t, total, group.kind)
                 if later is None:
-                    for k in steps:
-                        ready[k] = min(ready[k], t) if k == steps[0] else t
-                        start[k] = t
-                        t += self.service[k][h]
-                        end[k] = t
+                    self._served(h, group, t, total)
                     yield env.timeout(total)
                     return
-            if self.carried_at[h] < 0 and not visit and self.steps[steps[0]].phase == "after":
-                self.carried_at[h] = steps[0]
+            if group.kind == "after" and self.cal.within_shift(t):
+                self.carried[h] = True
             yield env.timeout(later - env.now)
 
-    def _shift(self, now: float, minutes: float, visit: bool) -> float | None:
-        """None if the step may start now, else when it can: the next working morning."""
+    def _served(self, h: int, group: Group, t: float, total: float) -> None:
         p = self.params
-        day = int(now // DAY)
-        clock = now - day * DAY
-        closed = self.paused[day] and not visit  # visits are not moving
-        if not closed and clock >= p.work_start:
-            if clock + minutes <= p.work_end:
-                return None
-            if p.shift_end_rule == "overtime" and not visit:
-                return None
-        if not closed and clock < p.work_start:
-            return day * DAY + p.work_start
-        nxt = day + 1 if visit else self.next_moving[day + 1]
-        return nxt * DAY + p.work_start
-
-
-def _team_groups(steps, phase: str) -> list[tuple[int, ...]]:
-    """Step indices of one phase, consecutive steps of the same team grouped together."""
-    groups: list[list[int]] = []
-    for k, s in enumerate(steps):
-        if s.phase != phase:
-            continue
-        if groups and groups[-1][-1] == k - 1 and steps[k - 1].resource == s.resource:
-            groups[-1].append(k)
-        else:
-            groups.append([k])
-    return [tuple(g) for g in groups]
+        ready, start, end = self.ready[h], self.start[h], self.end[h]
+        for k in group.steps:
+            if k != group.steps[0]:
+                ready[k] = t
+            start[k] = t
+            t += self.service[k][h]
+            end[k] = t
+        day = math.floor(start[group.steps[0]] / DAY)
+        if group.kind == "after":
+            if t - day * DAY > p.work_end + 1e-9:
+                self.overtime[h] = True
+            if self.cal.paused(day):
+                self.in_pause[h] = True
+            team = self.teams[group.resource]
+            self._peak((day, "", group.resource), team.count / team.capacity)

@@ -1,12 +1,14 @@
-"""County convoy days: how many vehicles a batch needs, how it splits into convoys, what
-limits one county's day on the road, and how a convoy drives in daylight only.
+"""Convoys on the road: what one needs, how a convoy day splits into convoys, when a convoy
+may leave, and how it drives its route in segments in daylight.
 
-A county moves its batch on its convoy day as one convoy or a few. Trucks carry the
-belongings (`households_per_truck` households each), coaches the people (`bus_seats`);
-a convoy holds at most `convoy_vehicles_max` vehicles. The vehicles a county can send in
-one day are limited by what it can lease, by what the police can direct along its route,
-and by the cadres and doctors who ride along (one per so many vehicles). Pure functions:
-the SimPy process that uses them is `simlib.moving.campaign.Campaign.convoy`.
+A county moves its households on its convoy day as a few convoys. Trucks carry the
+belongings (`households_per_truck` households each), coaches the people (`bus_seats`),
+each with a driver; a convoy of v vehicles takes v of the route's daily passes and an
+escort of ceil(v / vehicles-per) police officers, police cars, cadres and doctors. A convoy
+never needs more than one county day's pools hold, so it can always go once they are back.
+
+These are the rules the SimPy process (`simlib.moving.campaign`) and the arithmetic check
+at mean times (`simlib.moving.timing`) both follow; the functions here are pure.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from simlib.moving.inputs import DAY, MovingParams
+from simlib.moving.tables import Road
 
-# the order in which equal limits are named as binding
-LIMITS = ("route", "fleet", "cadres", "doctors")
+# the order in which a convoy asks for its resources (central pools first, then the
+# county's own); loading crews come after, one truck at a time
+REQUESTS = (
+    "trucks",
+    "coaches",
+    "drivers",
+    "route_vehicles",
+    "police_officers",
+    "police_cars",
+    "cadres",
+    "doctors",
+)
+CENTRAL = ("trucks", "coaches", "drivers")  # one pool per date for all its county days
 
 
 def vehicles(households: int, people: int, params: MovingParams) -> tuple[int, int]:
@@ -27,17 +39,42 @@ def vehicles(households: int, people: int, params: MovingParams) -> tuple[int, i
     return math.ceil(households / params.households_per_truck), math.ceil(people / params.bus_seats)
 
 
-def form_convoys(sizes: Sequence[int], params: MovingParams) -> list[tuple[int, int, int, int]]:
+def convoy_needs(trucks: int, coaches: int, params: MovingParams) -> dict[str, int]:
+    """What one convoy asks for, by resource (see REQUESTS)."""
+    v = trucks + coaches
+    p = params
+    return {
+        "trucks": trucks,
+        "coaches": coaches,
+        "drivers": v,
+        "route_vehicles": v,
+        "police_officers": math.ceil(v / p.vehicles_per_police_officer),
+        "police_cars": math.ceil(v / p.vehicles_per_police_car),
+        "cadres": math.ceil(v / p.vehicles_per_cadre),
+        "doctors": math.ceil(v / p.vehicles_per_doctor),
+    }
+
+
+def _fits(needs: dict[str, int], pools: dict[str, int], most: int) -> bool:
+    return needs["drivers"] <= most and all(needs[k] <= pools[k] for k in REQUESTS)
+
+
+def form_convoys(
+    sizes: Sequence[int], params: MovingParams, pools: dict[str, int] | None = None
+) -> list[tuple[int, int, int, int]]:
     """Split a convoy day's households (their sizes, in call order) into convoys of at most
-    `convoy_vehicles_max` vehicles. Returns (first, stop, trucks, coaches) per convoy, with
-    households first..stop-1 of the batch."""
+    `convoy_vehicles_max` vehicles, each within one county day's `pools` (default: the
+    scenario's). Returns (first, stop, trucks, coaches) per convoy: households first..stop-1."""
+    pools = params.pools() if pools is None else pools
     convoys = []
     first, people = 0, 0
     for i, size in enumerate(sizes):
         n = i - first + 1
-        if n > 1 and sum(vehicles(n, people + size, params)) > params.convoy_vehicles_max:
-            convoys.append((first, i, *vehicles(i - first, people, params)))
-            first, people = i, 0
+        if n > 1:
+            needs = convoy_needs(*vehicles(n, people + size, params), params)
+            if not _fits(needs, pools, params.convoy_vehicles_max):
+                convoys.append((first, i, *vehicles(i - first, people, params)))
+                first, people = i, 0
         people += size
     if len(sizes):
         convoys.append((first, len(sizes), *vehicles(len(sizes) - first, people, params)))
@@ -49,68 +86,83 @@ def day_vehicles(sizes: Sequence[int], params: MovingParams) -> int:
     return sum(t + b for _, _, t, b in form_convoys(sizes, params))
 
 
-def day_limit(params: MovingParams) -> tuple[int, str]:
-    """Most vehicles one county can send in one day, and the resource that sets it."""
-    limits = params.day_limits()
-    name = min(LIMITS, key=lambda k: (limits[k], LIMITS.index(k)))
-    return limits[name], name
+def clock(t: float) -> float:
+    """Minutes after midnight of the day of time t."""
+    return t - math.floor(t / DAY) * DAY
 
 
-def fit_day(sizes: Sequence[int], params: MovingParams) -> tuple[int, str | None]:
-    """How many of these households (in call order) one county can send in one day, and the
-    resource that stops the next one (None when all fit)."""
-    limit, name = day_limit(params)
-    if day_vehicles(sizes, params) <= limit:
-        return len(sizes), None
-    lo, hi = 0, len(sizes)  # lo fits, hi does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if day_vehicles(sizes[:mid], params) <= limit:
-            lo = mid
-        else:
-            hi = mid
-    return lo, name
+def cutoff_minute(params: MovingParams) -> float:
+    """Minute of a convoy day by which a convoy must have its resources (else its families
+    are left behind): `latest_departure` (never before `gather_start`: then no convoy gets
+    away), or midnight when convoys may drive in the dark."""
+    if params.dark_rule == "drive":
+        return DAY
+    return max(params.latest_departure, params.gather_start)
 
 
-def drive(depart: float, travel: float, params: MovingParams) -> tuple[float, int]:
-    """Arrival time (minutes) of a convoy leaving at `depart` with `travel` minutes of
-    driving, in daylight only: at dark it stops overnight on the way and goes on at the
-    next gathering time. Returns (arrival, overnight stops)."""
-    now, left, nights = depart, travel, 0
-    while True:
-        day0 = math.floor(now / DAY) * DAY
-        if now < day0 + params.gather_start:
-            now = day0 + params.gather_start
-        daylight = day0 + params.dark - now
-        if left <= daylight:
-            return now + left, nights
-        left -= max(daylight, 0.0)
-        now = day0 + DAY + params.gather_start
-        nights += 1
+def next_departure(t: float, params: MovingParams) -> float:
+    """The earliest moment at or after t at which a convoy may leave its gathering point:
+    with `dark_rule: stop`, not before `gather_start` and not at or after
+    `latest_departure` (then the next morning); with `drive`, at once."""
+    p = params
+    if p.dark_rule == "drive":
+        return t
+    day = math.floor(t / DAY)
+    c = t - day * DAY
+    if c < p.gather_start:
+        return day * DAY + p.gather_start
+    if c >= cutoff_minute(p):
+        return (day + 1) * DAY + p.gather_start
+    return t
 
 
-def travel_factors(
-    rng_delay: np.random.Generator,
-    rng_breakdown: np.random.Generator,
-    params: MovingParams,
-    travel_time: float,
-    n: int,
-) -> np.ndarray:
-    """Per-convoy multiplier of the base travel time: lognormal spread (mean 1) plus, with
-    `breakdown_probability`, an exponential stop of mean `breakdown_delay_mean` minutes."""
-    sigma = params.travel_delay_sigma
-    factor = rng_delay.lognormal(-(sigma**2) / 2, sigma, n) if sigma > 0 else np.ones(n)
-    broke = rng_breakdown.random(n) < params.breakdown_probability
-    stop = (
-        rng_breakdown.exponential(params.breakdown_delay_mean, n)
-        if params.breakdown_delay_mean > 0
-        else np.zeros(n)
-    )
-    return factor + np.where(broke, stop, 0.0) / travel_time
+def stop_before(now: float, minutes: float, params: MovingParams) -> bool:
+    """Whether a convoy at `now` waits for the next morning rather than drive a segment of
+    `minutes` (mean) that it cannot finish before dark (a segment longer than the whole
+    daylight is driven anyway)."""
+    p = params
+    daylight = p.dark - p.gather_start
+    return p.dark_rule == "stop" and clock(now) + minutes > p.dark and minutes <= daylight
 
 
-def expected_arrival(county: str, params: MovingParams) -> tuple[float, int]:
-    """Arrival (minutes after the convoy day's midnight) and overnight stops of a county's
-    convoy without delays: gathering, one truck's loading, the road in daylight."""
-    depart = params.gather_start + params.loading_mean * params.households_per_truck
-    return drive(depart, params.roads[county].travel_time, params)
+def depart_time(ready: float, road: Road, params: MovingParams) -> float:
+    """When a convoy ready at `ready` leaves: `next_departure`, and not onto a first
+    segment it cannot finish before dark (it waits at the gathering point instead)."""
+    t = next_departure(ready, params)
+    if stop_before(t, road.segments[0].minutes, params):
+        t = morning_after(t, params)
+    return t
+
+
+def morning_after(now: float, params: MovingParams) -> float:
+    """The next gathering time after an overnight stop at `now`."""
+    return (math.floor(now / DAY) + 1) * DAY + params.gather_start
+
+
+def drive_mean(depart: float, road: Road, params: MovingParams) -> tuple[float, int]:
+    """Arrival (minutes) and overnight stops of a convoy leaving at `depart` and driving
+    each segment at its mean time, stopping overnight before a segment it cannot finish
+    before dark."""
+    now, nights = depart, 0
+    for k, segment in enumerate(road.segments):
+        if k and stop_before(now, segment.minutes, params):
+            now, nights = morning_after(now, params), nights + 1
+        now += segment.minutes
+    return now, nights
+
+
+def return_minutes(road: Road, params: MovingParams) -> float:
+    """Minutes for the empty vehicles and the escort to drive back (at any hour)."""
+    return road.travel_time * params.return_time_factor
+
+
+def on_road_in_pause(depart: float, arrive: float, params: MovingParams) -> bool:
+    """Whether a convoy leaving at `depart` and arriving at `arrive` is on the road (or
+    leaves) on a pause day."""
+    first, last = math.floor(depart / DAY), math.floor(arrive / DAY)
+    return any(params.paused(d) for d in range(first, last + 1))
+
+
+def night_departure(depart: float, params: MovingParams) -> bool:
+    c = clock(depart)
+    return c < params.gather_start or c >= params.dark

@@ -2,9 +2,10 @@
 
 `load_moving_params` is the only place that reads data/moving (and a planner's batch plan
 file named in the scenario). Everything is a frozen dataclass; times are minutes (of the
-day, or of duration), dates are `datetime.date`. Counts of vehicles, cadres, doctors,
-teams and households per day scale with the scenario (at least 1), so a small scenario is
-limited by the same resources as the full one. Variants: `dataclasses.replace`.
+day, or of duration), dates are `datetime.date`. Counts of vehicles, drivers, police,
+cadres, doctors, crews, teams and households per day scale with the scenario (at least
+1), so a small scenario is limited by the same resources as the full one. Variants:
+`dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simlib.moving.tables import (
+    SEGMENTS,
+    PlannedDay,
+    Road,
+    StepSpec,
+    Weather,
+    parse_date,
+    read_batch_plan,
+    read_roads,
+    read_steps,
+    read_teams,
+    read_weather,
+)
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
-POLICIES = ("round_robin", "county_waves", "daily_quota")
+POLICIES = ("round_robin", "county_waves", "daily_quota", "even_days")
 SHIFT_RULES = ("carry_over", "overtime")
-PHASES = ("before", "after", "followup")
+DARK_RULES = ("stop", "drive")
 DAY = 1440.0  # minutes
 VEHICLES_LEAST = 2  # one truck and one coach: the least that moves a household
 
-# scalar counts that must be positive
+# scalar counts and times that must be positive
 POSITIVE = (
     "county_rest_days",
     "convoy_day_households_max",
@@ -31,50 +45,48 @@ POSITIVE = (
     "households_per_truck",
     "bus_seats",
     "leased_vehicles_per_county_day",
+    "coaches_per_county_day",
+    "drivers_per_county_day",
     "route_vehicles_per_day",
     "convoy_vehicles_max",
+    "police_officers_per_county",
+    "vehicles_per_police_officer",
+    "police_cars_per_county",
+    "vehicles_per_police_car",
     "cadres_per_county",
     "vehicles_per_cadre",
     "doctors_per_county",
     "vehicles_per_doctor",
+    "loading_crews_per_county",
+    "loading_mean",
+    "township_speed_kmh",
+    "county_road_speed_kmh",
+    "expressway_speed_kmh",
+    "return_time_factor",
+    "flats_ready_days_before",
+)
+# the road resources of one county convoy day, as MovingParams names them
+ROAD_POOLS = (
+    "trucks",
+    "coaches",
+    "drivers",
+    "route_vehicles",
+    "police_officers",
+    "police_cars",
+    "cadres",
+    "doctors",
+    "loading_crews",
 )
 
 
 @dataclass(frozen=True)
-class Road:
-    """The planned route from one county's townships to Maojiawan."""
-
-    county: str
-    distance_km: float  # km
-    road_type: str
-    travel_time: float  # minutes of driving, without delays
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    """One of the eight steps: who serves it and how long it takes (gamma, mean and cv)."""
-
-    order: int
-    step: str
-    phase: str  # before | after | followup
-    resource: str
-    service_mean: float  # minutes per household
-    service_cv: float  # coefficient of variation; 0 = fixed, 1 = exponential
-
-
-@dataclass(frozen=True)
-class PlannedDay:
-    """One row of a planner's batch plan: a county's convoy day."""
-
-    date: dt.date
-    county: str
-    households: int
-    township: str = ""
-
-
-@dataclass(frozen=True)
 class MovingParams:
-    """Every input of the moving model (see data/moving/parameters.csv for sources)."""
+    """Every input of the moving model (see data/moving/parameters.csv for sources).
+
+    Road resources are per county convoy day: `trucks`, `coaches` and `drivers` are leased
+    centrally (the counties moving on one date share their pool); the route, police,
+    cadres, doctors and loading crews are the county's own.
+    """
 
     scenario: str  # scenario name, for the summary
     campaign_start: dt.date
@@ -82,38 +94,57 @@ class MovingParams:
     pauses: tuple[tuple[dt.date, dt.date], ...]  # inclusive date ranges with no moving
     batch_plan: tuple[PlannedDay, ...] | None  # a planner's plan, or None: generated
     batch_plan_file: str  # where the plan came from ("" when generated)
-    policy: str  # plan generator: round_robin | county_waves | daily_quota
+    policy: str  # plan generator
     registered_poor_first: bool
     rest_days: int  # days between two convoy days of one county
     day_households_max: int  # households per county convoy day (plan target)
+    plan_slack: float  # minutes a planned day keeps before dark and the shift end
     max_campaign_days: int  # days
     households_per_truck: int
     bus_seats: int  # people per coach
-    leased_vehicles: int  # vehicles a county can lease for one convoy day
-    route_vehicles: int  # vehicles the police can direct along one route in one day
+    leased_vehicles: int  # trucks + coaches leased per county convoy day
+    coaches: int  # of them coaches
+    drivers: int  # per county convoy day
+    route_vehicles: int  # vehicles the police let along one route in one day
     convoy_vehicles_max: int  # vehicles in one convoy
     convoy_headway: float  # minutes between two convoys of a county
-    cadres: int  # per county and convoy day
+    police_officers: int  # per county convoy day
+    vehicles_per_police_officer: int
+    police_cars: int
+    vehicles_per_police_car: int
+    cadres: int
     vehicles_per_cadre: int
-    doctors: int  # per county and convoy day
+    doctors: int
     vehicles_per_doctor: int
-    gather_start: float  # minute of day
-    dark: float  # minute of day
+    loading_crews: int
     loading_mean: float  # minutes per household
     loading_cv: float
-    travel_delay_sigma: float  # lognormal sigma of the travel-time factor
-    breakdown_probability: float  # per convoy
-    breakdown_delay_mean: float  # minutes
-    flats_ready_days_before: int  # days before the convoy day that steps 1-3 start
+    travel_delay_sigma: float  # lognormal sigma of each segment's driving time
+    return_time_factor: float  # return trip / outward mean time
+    gather_start: float  # minute of day
+    latest_departure: float  # minute of day
+    dark: float  # minute of day
+    dark_rule: str  # stop | drive
+    flats_ready_days_before: int  # moving days before the convoy day that steps 1-3 run
     work_start: float  # minute of day
     work_end: float  # minute of day
     shift_end_rule: str  # carry_over | overtime
     followup_days_target: int  # days
-    binding_load_share: float  # share of capacity at which a resource binds a day
+    binding_load_share: float  # peak load share at which a resource binds a kept day
+    breakdown_probability: float  # per convoy
+    breakdown_delay_mean: float  # minutes
+    illness_probability: float  # per household on the road
+    illness_delay_mean: float  # minutes
+    weather_risk_factor: float
+    weather: dict[tuple[str, int], Weather]  # (county, month) -> chances
     roads: dict[str, Road]
     steps: tuple[StepSpec, ...]
-    resources: dict[str, int]  # step resource -> units (scaled)
+    resources: dict[str, int]  # move-in team -> units (scaled)
     calibrated: tuple[str, ...] = ()  # parameters set to reproduce a reported figure
+
+    @property
+    def trucks(self) -> int:
+        return self.leased_vehicles - self.coaches
 
     def date(self, day: int) -> dt.date:
         return self.campaign_start + dt.timedelta(days=int(day))
@@ -130,26 +161,21 @@ class MovingParams:
         date = self.date(day)
         return any(a <= date <= b for a, b in self.pauses)
 
-    def day_limits(self) -> dict[str, int]:
-        """Vehicles one county can send on one convoy day, by resource."""
-        return {
-            "route": self.route_vehicles,
-            "fleet": self.leased_vehicles,
-            "cadres": self.cadres * self.vehicles_per_cadre,
-            "doctors": self.doctors * self.vehicles_per_doctor,
-        }
+    def pools(self) -> dict[str, int]:
+        """The road resources of one county convoy day, by name (see ROAD_POOLS)."""
+        return {name: getattr(self, name) for name in ROAD_POOLS}
+
+    def weather_on(self, county: str, day: int) -> Weather:
+        """The chances for a county's convoy day, times `weather_risk_factor`."""
+        w = self.weather[(county, self.date(day).month)]
+        f = self.weather_risk_factor
+        cancel = min(1.0, w.cancel * f)
+        return Weather(cancel, min(1.0 - cancel, w.delay * f), w.delay_mean)
 
 
 def scaled(count: int, scale: float, least: int = 1) -> int:
     """A count at the scenario's scale, never below `least`."""
     return max(least, round(count * scale))
-
-
-def _date(text: Any, file: Path | str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise DataError(file, field, text, "expected a date YYYY-MM-DD") from None
 
 
 def _pauses(raw: Any, file: Path | str) -> tuple[tuple[dt.date, dt.date], ...]:
@@ -167,8 +193,8 @@ def _pauses(raw: Any, file: Path | str) -> tuple[tuple[dt.date, dt.date], ...]:
     for pair in pairs:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise DataError(file, "pause_windows", pair, "each pause is a [start, end] pair")
-        start = _date(pair[0], file, "pause_windows")
-        end = _date(pair[1], file, "pause_windows")
+        start = parse_date(pair[0], file, "pause_windows")
+        end = parse_date(pair[1], file, "pause_windows")
         if end < start:
             raise DataError(file, "pause_windows", pair, "a pause must not end before it starts")
         result.append((start, end))
@@ -216,109 +242,119 @@ def _check_dates(
                 f"{a.isoformat()}/{b.isoformat()}",
                 f"lies outside the campaign ({start.isoformat()} to {end.isoformat()})",
             )
-    day = start
-    while day <= end:
-        if not any(a <= day <= b for a, b in pauses):
-            return
-        day += dt.timedelta(days=1)
-    raise DataError(
-        file,
-        "pause_windows",
-        [(a.isoformat(), b.isoformat()) for a, b in pauses],
-        f"pauses cover the whole campaign ({horizon} days from {start}); no day is left to move",
-    )
-
-
-def read_batch_plan(path: Path, counties: set[str]) -> tuple[PlannedDay, ...]:
-    """A planner's plan file (CSV: date, county, households[, township]); format checks only.
-
-    Dates against the calendar and totals against the population are checked in
-    `simlib.moving.plan.check_plan`, where the population is known.
-    """
-    table = read_table(
-        path, {"date": "str", "county": "str", "households": "int"}, provenance=False
-    )
-    if table.empty:
-        raise DataError(path, "(rows)", 0, "the batch plan has no convoy days")
-    rows = []
-    for i, row in enumerate(table.itertuples(index=False)):
-        where = f"row {i + 2}"
-        date = _date(row.date, path, f"date[{where}]")
-        if row.county not in counties:
-            raise DataError(
-                path, f"county[{where}]", row.county, f"unknown county; known: {sorted(counties)}"
-            )
-        if row.households <= 0:
-            raise DataError(path, f"households[{where}]", row.households, "must be > 0")
-        township = str(getattr(row, "township", "") or "")
-        rows.append(PlannedDay(date, row.county, int(row.households), township))
-    return tuple(rows)
-
-
-def _roads(scenario: Scenario, counties: set[str]) -> dict[str, Road]:
-    roads_file = scenario.table("moving", "roads")
-    table = read_table(
-        roads_file,
-        {"county": "str", "distance_km": "float", "road_type": "str", "travel_time_min": "float"},
-        key="county",
-    )
-    roads = {}
-    for row in table.itertuples(index=False):
-        if row.county not in counties:
-            raise DataError(
-                roads_file, "county", row.county, f"unknown county; known: {sorted(counties)}"
-            )
-        if row.travel_time_min <= 0:
-            raise DataError(
-                roads_file, f"travel_time_min[{row.county}]", row.travel_time_min, "must be > 0"
-            )
-        roads[row.county] = Road(row.county, row.distance_km, row.road_type, row.travel_time_min)
-    missing = sorted(counties - set(roads))
-    if missing:
-        raise DataError(roads_file, "county", missing, "sending counties without a road")
-    return roads
-
-
-def _steps_and_resources(scenario: Scenario) -> tuple[tuple[StepSpec, ...], dict[str, int]]:
-    res_file = scenario.table("moving", "resources")
-    res = read_table(res_file, {"resource": "str", "count": "int"}, key="resource")
-    resources = {}
-    for row in res.itertuples(index=False):
-        if row.count <= 0:
-            raise DataError(res_file, f"count[{row.resource}]", row.count, "must be > 0")
-        resources[row.resource] = scaled(row.count, scenario.scale)
-
-    steps_file = scenario.table("moving", "steps")
-    columns = {
-        "order": "int",
-        "step": "str",
-        "phase": "str",
-        "resource": "str",
-        "service_mean": "float",
-        "service_cv": "float",
-    }
-    st = read_table(steps_file, columns, key="step")
-    steps = []
-    for row in st.sort_values("order").itertuples(index=False):
-        if row.phase not in PHASES:
-            raise DataError(steps_file, f"phase[{row.step}]", row.phase, f"must be one of {PHASES}")
-        if row.resource not in resources:
-            raise DataError(
-                steps_file, f"resource[{row.step}]", row.resource, "not in resources.csv"
-            )
-        if row.service_mean <= 0:
-            raise DataError(
-                steps_file, f"service_mean[{row.step}]", row.service_mean, "must be > 0"
-            )
-        steps.append(
-            StepSpec(row.order, row.step, row.phase, row.resource, row.service_mean, row.service_cv)
+    days = (start + dt.timedelta(days=d) for d in range(horizon))
+    if all(any(a <= day <= b for a, b in pauses) for day in days):
+        raise DataError(
+            file,
+            "pause_windows",
+            [(a.isoformat(), b.isoformat()) for a, b in pauses],
+            f"pauses cover the whole campaign ({horizon} days from {start}); no day is left to move",
         )
-    phases = [s.phase for s in steps]
-    if phases.count("followup") != 1 or phases[-1] != "followup":
-        raise DataError(steps_file, "phase", phases, "exactly one followup step, the last one")
-    if "after" not in phases:
-        raise DataError(steps_file, "phase", phases, "at least one step after arrival")
-    return tuple(steps), resources
+
+
+def _check_values(v: dict[str, Any], where: Path | str) -> None:
+    """Scalar values against their meaning (beyond the type and sign checks of the loader)."""
+    for name in POSITIVE:
+        if v[name] <= 0:
+            raise DataError(where, name, v[name], "must be > 0")
+    choices = {
+        "scheduling_policy": POLICIES,
+        "shift_end_rule": SHIFT_RULES,
+        "dark_rule": DARK_RULES,
+    }
+    for name, allowed in choices.items():
+        if v[name] not in allowed:
+            raise DataError(where, name, v[name], f"must be one of {allowed}")
+    if not v["gather_start"] < v["dark"] <= DAY:
+        raise DataError(where, "dark", v["dark"], "must be after gather_start and within the day")
+    if not v["latest_departure"] <= v["dark"]:
+        raise DataError(where, "latest_departure", v["latest_departure"], "must not be after dark")
+    if not v["work_start"] < v["work_end"] <= DAY:
+        raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")
+    if v["bus_seats"] < 12:
+        raise DataError(where, "bus_seats", v["bus_seats"], "a coach must seat a large household")
+    if v["coaches_per_county_day"] >= v["leased_vehicles_per_county_day"]:
+        raise DataError(
+            where,
+            "coaches_per_county_day",
+            v["coaches_per_county_day"],
+            f"must leave trucks among the {v['leased_vehicles_per_county_day']} leased vehicles",
+        )
+
+
+def _road_values(v: dict[str, Any], s: float) -> dict[str, Any]:
+    """The road resources of a county convoy day at the scenario's scale."""
+    leased = scaled(v["leased_vehicles_per_county_day"], s, VEHICLES_LEAST)
+    return {
+        "leased_vehicles": leased,
+        "coaches": min(leased - 1, scaled(v["coaches_per_county_day"], s)),
+        "drivers": scaled(v["drivers_per_county_day"], s),
+        "route_vehicles": scaled(v["route_vehicles_per_day"], s, VEHICLES_LEAST),
+        "police_officers": scaled(v["police_officers_per_county"], s),
+        "police_cars": scaled(v["police_cars_per_county"], s),
+        "cadres": scaled(v["cadres_per_county"], s),
+        "doctors": scaled(v["doctors_per_county"], s),
+        "loading_crews": scaled(v["loading_crews_per_county"], s),
+        "day_households_max": scaled(v["convoy_day_households_max"], s),
+    }
+
+
+# parameters.csv name -> MovingParams field, for the values used as they are
+AS_IS = {
+    "scheduling_policy": "policy",
+    "registered_poor_first": "registered_poor_first",
+    "county_rest_days": "rest_days",
+    "plan_slack_minutes": "plan_slack",
+    "max_campaign_days": "max_campaign_days",
+    "households_per_truck": "households_per_truck",
+    "bus_seats": "bus_seats",
+    "convoy_vehicles_max": "convoy_vehicles_max",  # a convoy is a convoy at any scale
+    "convoy_headway": "convoy_headway",
+    "vehicles_per_police_officer": "vehicles_per_police_officer",
+    "vehicles_per_police_car": "vehicles_per_police_car",
+    "vehicles_per_cadre": "vehicles_per_cadre",
+    "vehicles_per_doctor": "vehicles_per_doctor",
+    "loading_mean": "loading_mean",
+    "loading_cv": "loading_cv",
+    "travel_delay_sigma": "travel_delay_sigma",
+    "return_time_factor": "return_time_factor",
+    "gather_start": "gather_start",
+    "latest_departure": "latest_departure",
+    "dark": "dark",
+    "dark_rule": "dark_rule",
+    "flats_ready_days_before": "flats_ready_days_before",
+    "work_start": "work_start",
+    "work_end": "work_end",
+    "shift_end_rule": "shift_end_rule",
+    "followup_days_target": "followup_days_target",
+    "binding_load_share": "binding_load_share",
+    "breakdown_probability": "breakdown_probability",
+    "breakdown_delay_mean": "breakdown_delay_mean",
+    "illness_probability": "illness_probability",
+    "illness_delay_mean": "illness_delay_mean",
+    "weather_risk_factor": "weather_risk_factor",
+}
+
+
+def _tables(scenario: Scenario, v: dict[str, Any]) -> dict[str, Any]:
+    """Roads, weather, teams and steps, read and checked."""
+    counties_file = scenario.table("population", "counties")
+    counties = set(read_table(counties_file, {"county": "str"}, key="county")["county"])
+    speeds = {s: v[f"{s}_speed_kmh"] for s in SEGMENTS}
+    teams = read_teams(scenario.table("moving", "resources"), v, scenario.scale)
+    plan, plan_file = None, ""
+    if str(v["batch_plan"]).strip():
+        path = Path(str(v["batch_plan"]).strip())
+        path = path if path.is_absolute() else scenario.path.parent / path
+        plan, plan_file = read_batch_plan(path, counties), str(path)
+    return {
+        "roads": read_roads(scenario.table("moving", "roads"), counties, speeds),
+        "weather": read_weather(scenario.table("moving", "weather"), counties),
+        "resources": teams,
+        "steps": read_steps(scenario.table("moving", "steps"), teams),
+        "batch_plan": plan,
+        "batch_plan_file": plan_file,
+    }
 
 
 def load_moving_params(scenario: Scenario) -> MovingParams:
@@ -326,84 +362,24 @@ def load_moving_params(scenario: Scenario) -> MovingParams:
     pfile = scenario.table("moving", "parameters")
     where = scenario.path if scenario.overrides.get("moving") else pfile
     v = scenario.values("moving", structured=("pause_windows",))
-    counties_file = scenario.table("population", "counties")
-    counties = set(read_table(counties_file, {"county": "str"}, key="county")["county"])
-    roads = _roads(scenario, counties)
-    steps, resources = _steps_and_resources(scenario)
-
-    for name in POSITIVE:
-        if v[name] <= 0:
-            raise DataError(where, name, v[name], "must be > 0")
-    if v["scheduling_policy"] not in POLICIES:
-        raise DataError(
-            where, "scheduling_policy", v["scheduling_policy"], f"must be one of {POLICIES}"
-        )
-    if v["shift_end_rule"] not in SHIFT_RULES:
-        raise DataError(
-            where, "shift_end_rule", v["shift_end_rule"], f"must be one of {SHIFT_RULES}"
-        )
-    if not v["gather_start"] < v["dark"] <= DAY:
-        raise DataError(where, "dark", v["dark"], "must be after gather_start and within the day")
-    if not v["work_start"] < v["work_end"] <= DAY:
-        raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")
-    if v["bus_seats"] < 12:
-        raise DataError(where, "bus_seats", v["bus_seats"], "a coach must seat a large household")
-
-    lottery = _date(v["lottery_date"], where, "lottery_date")
-    start = _date(v["campaign_start"], where, "campaign_start")
-    deadline = _date(v["registered_poor_deadline"], where, "registered_poor_deadline")
+    _check_values(v, where)
+    lottery = parse_date(v["lottery_date"], where, "lottery_date")
+    start = parse_date(v["campaign_start"], where, "campaign_start")
+    deadline = parse_date(v["registered_poor_deadline"], where, "registered_poor_deadline")
     pauses = _pauses(v["pause_windows"], where)
     _check_dates(lottery, start, deadline, pauses, v["max_campaign_days"], where)
-
-    plan, plan_file = None, ""
-    if str(v["batch_plan"]).strip():
-        path = Path(str(v["batch_plan"]).strip())
-        path = path if path.is_absolute() else scenario.path.parent / path
-        plan, plan_file = read_batch_plan(path, counties), str(path)
-
-    s = scenario.scale
+    overridden = scenario.overrides.get("moving", {})
     return MovingParams(
         scenario=scenario.name,
         campaign_start=start,
         deadline=deadline,
         pauses=pauses,
-        batch_plan=plan,
-        batch_plan_file=plan_file,
-        policy=v["scheduling_policy"],
-        registered_poor_first=v["registered_poor_first"],
-        rest_days=v["county_rest_days"],
-        day_households_max=scaled(v["convoy_day_households_max"], s),
-        max_campaign_days=v["max_campaign_days"],
-        households_per_truck=v["households_per_truck"],
-        bus_seats=v["bus_seats"],
-        leased_vehicles=scaled(v["leased_vehicles_per_county_day"], s, VEHICLES_LEAST),
-        route_vehicles=scaled(v["route_vehicles_per_day"], s, VEHICLES_LEAST),
-        convoy_vehicles_max=v["convoy_vehicles_max"],  # a convoy is a convoy at any scale
-        convoy_headway=v["convoy_headway"],
-        cadres=scaled(v["cadres_per_county"], s),
-        vehicles_per_cadre=v["vehicles_per_cadre"],
-        doctors=scaled(v["doctors_per_county"], s),
-        vehicles_per_doctor=v["vehicles_per_doctor"],
-        gather_start=v["gather_start"],
-        dark=v["dark"],
-        loading_mean=v["loading_mean"],
-        loading_cv=v["loading_cv"],
-        travel_delay_sigma=v["travel_delay_sigma"],
-        breakdown_probability=v["breakdown_probability"],
-        breakdown_delay_mean=v["breakdown_delay_mean"],
-        flats_ready_days_before=v["flats_ready_days_before"],
-        work_start=v["work_start"],
-        work_end=v["work_end"],
-        shift_end_rule=v["shift_end_rule"],
-        followup_days_target=v["followup_days_target"],
-        binding_load_share=v["binding_load_share"],
-        roads=roads,
-        steps=steps,
-        resources=resources,
+        **{field: v[name] for name, field in AS_IS.items()},
+        **_road_values(v, scenario.scale),
+        **_tables(scenario, v),
         calibrated=tuple(
             p.name
             for p in scenario.parameters("moving").values()
-            if p.source.lower().startswith("calibrated")
-            and p.name not in scenario.overrides.get("moving", {})
+            if p.source.lower().startswith("calibrated") and p.name not in overridden
         ),
     )

@@ -1,23 +1,30 @@
 """The batch plan: which county moves how many households on which day.
 
 A plan is data: one row per county convoy day (date, county, households), either a
-planner's own file named in the scenario (checked here against the calendar and the
-population) or generated from targets (start date, rest days between a county's convoy
-days, the largest convoy day, the day limits of vehicles, route and escorts, the move-in
-capacity of the new town). Within a county, households are called in queue order:
-registered-poor first (if so assumed), then by registration order. `simlib plan` writes a
-generated plan so a planner can edit it and run it back.
+planner's own file named in the scenario or generated from targets. Every plan, generated
+or read, passes the same `check_plan` (dates inside the campaign and outside every pause,
+one row per county and date, each county's total equal to its households), so a plan
+written by `simlib plan --out` is accepted when it is read back, and the other way round.
+Within a county, households are called in queue order: registered-poor first (if so
+assumed), then by registration order.
+
+The generator sizes each convoy day as the largest that keeps its plan at mean times with
+`plan_slack` minutes to spare (`simlib.moving.timing`), so the plan fits the resources by
+the same rules the simulation follows; `even_days` is a planner's rule of thumb that does
+not look at the resources at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from simlib.moving.convoys import expected_arrival, fit_day
+from simlib.files import write_atomic
 from simlib.moving.inputs import MovingParams
 from simlib.provenance import DataError
 
@@ -45,150 +52,103 @@ class BatchPlan:
     """One row per county convoy day: date, day (0 = campaign_start), county, households."""
 
     rows: pd.DataFrame
-    source: str  # the plan file, or "generated: <policy>"
+    source: str  # the plan file, or "generated: <policy>", or "optimised: <objective>"
 
     def frame(self) -> pd.DataFrame:
         return self.rows.copy()
 
     def to_csv(self, path: str | Path) -> None:
-        """Write the plan in the format a scenario's `batch_plan` reads back."""
+        """Write the plan in the format a scenario's `batch_plan` reads back (atomically)."""
         header = (
             f"# Batch plan ({self.source}): one row per county convoy day. Edit and name it in "
             "a scenario (moving: {batch_plan: FILE}) to run it; county totals must equal the "
             "county's households.\n"
         )
-        with Path(path).open("w", encoding="utf-8", newline="") as handle:
-            handle.write(header)
-            self.rows[["date", "county", "households"]].to_csv(handle, index=False)
+        body = self.rows[["date", "county", "households"]].to_csv(index=False, lineterminator="\n")
+        write_atomic(Path(path), header + body)
 
 
-def _frame(rows: list[tuple[int, str, int]], params: MovingParams) -> pd.DataFrame:
+def plan_frame(rows: list[tuple[int, str, int]], params: MovingParams) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["day", "county", "households"])
+    table["households"] = table["households"].astype(np.int64)
     table.insert(0, "date", [params.date(d).isoformat() for d in table["day"]])
     return table.sort_values(["day", "county"], kind="stable").reset_index(drop=True)
 
 
-def reception_capacity(params: MovingParams) -> tuple[float, str]:
-    """Households the move-in steps 1-7 can serve in one working day by arithmetic (units x
-    shift / mean service), and the step that sets it."""
-    shift = params.work_end - params.work_start
-    loads: dict[str, float] = {}
-    for s in params.steps:
-        if s.phase != "followup":
-            loads[s.resource] = loads.get(s.resource, 0.0) + s.service_mean
-    caps = {
-        r: params.resources[r] * shift / minutes for r, minutes in loads.items()
-    }  # a resource serving two steps serves them both
-    name = min(caps, key=caps.get)
-    return caps[name], name
-
-
-def generate_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
-    """A plan from the targets: each county convoys when its rest days are over (round_robin,
-    starts staggered over the rest period; daily_quota, the county whose next household
-    registered earliest first) or one county after another (county_waves); a
-    convoy day is as large as the day limits, the largest-day target and the day's move-in
-    capacity allow, and none is planned whose convoy would still be on the road on a pause
-    day."""
-    sizes = households["size"].to_numpy()
-    order = households["registration_order"].to_numpy()
+def check_plan(
+    params: MovingParams,
+    households: pd.DataFrame,
+    rows: pd.DataFrame,
+    file: str,
+    short_ok: bool = False,
+) -> BatchPlan:
+    """A plan's rows (day, county, households) checked against the calendar and the
+    population; a DataError names the file, the row and the value. With `short_ok` (a
+    generated plan that the horizon cut short) a county may have fewer households planned
+    than it has: the rest are never called, and reported as not moved."""
+    seen = set()
+    for r in rows.itertuples(index=False):
+        where = f"date[{r.county}]"
+        date = params.date(r.day).isoformat()
+        if not 0 <= r.day < params.max_campaign_days:
+            raise DataError(file, where, date, f"outside the campaign ({params.campaign_start} and the {params.max_campaign_days} days after it)")  # fmt: skip
+        if params.paused(r.day):
+            raise DataError(file, where, date, "falls inside a pause window")
+        if (r.day, r.county) in seen:
+            raise DataError(file, where, date, f"{r.county} has two rows on this date")
+        seen.add((r.day, r.county))
     queues = county_queues(households, params)
-    counties = list(queues)
-    head = dict.fromkeys(counties, 0)
-    period = params.rest_days + 1
-    next_day = {c: (i * period) // len(counties) for i, c in enumerate(counties)}
-    nights = {c: expected_arrival(c, params)[1] for c in counties}
-    reception, _ = reception_capacity(params)
-    rows: list[tuple[int, str, int]] = []
-    received: dict[int, int] = {}
-    wave = 0
-    for day in moving_days(params):
-        if params.policy == "county_waves":
-            while wave < len(counties) and head[counties[wave]] == len(queues[counties[wave]]):
-                wave += 1
-            active = counties[wave : wave + 1]
-        elif params.policy == "daily_quota":  # the earliest registered household first
-            active = sorted(
-                (c for c in counties if head[c] < len(queues[c])),
-                key=lambda c: order[queues[c][head[c]]],
-            )
-        else:
-            active = counties[day % len(counties) :] + counties[: day % len(counties)]
-        for c in active:
-            q = queues[c]
-            if head[c] == len(q) or day < next_day[c]:
-                continue
-            arrive = day + nights[c]
-            if any(params.paused(d) for d in range(day + 1, arrive + 1)):
-                continue
-            room = int(reception - received.get(arrive, 0))
-            take = min(len(q) - head[c], params.day_households_max, room)
-            if take <= 0:
-                continue
-            n, _ = fit_day(sizes[q[head[c] : head[c] + take]].tolist(), params)
-            if n == 0:
-                continue
-            rows.append((day, c, n))
-            head[c] += n
-            received[arrive] = received.get(arrive, 0) + n
-            next_day[c] = day + period
-        if all(head[c] == len(queues[c]) for c in counties):
-            break
-    return BatchPlan(_frame(rows, params), f"generated: {params.policy}")
-
-
-def check_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
-    """The planner's plan of `params`, checked against the calendar and the population:
-    dates inside the campaign and outside every pause, each county's total equal to its
-    households, every registered-poor household planned by the deadline."""
-    file = params.batch_plan_file
-    rows = []
-    for i, p in enumerate(params.batch_plan or ()):
-        day = params.day(p.date)
-        where = f"date[row {i + 2}]"
-        if not 0 <= day < params.max_campaign_days:
-            raise DataError(
-                file,
-                where,
-                p.date.isoformat(),
-                f"outside the campaign ({params.campaign_start} and the "
-                f"{params.max_campaign_days} days after it)",
-            )
-        if params.paused(day):
-            raise DataError(file, where, p.date.isoformat(), "falls inside a pause window")
-        rows.append((day, p.county, p.households))
-    plan = _frame(rows, params)
-    queues = county_queues(households, params)
-    totals = plan.groupby("county")["households"].sum()
+    totals = rows.groupby("county")["households"].sum()
     for c in sorted(set(queues) | set(totals.index)):
         want, got = len(queues.get(c, ())), int(totals.get(c, 0))
-        if want != got:
+        if got > want or (got < want and not short_ok):
             raise DataError(
                 file, f"households[{c}]", got, f"the plan moves {got}; the county has {want}"
             )
+    return BatchPlan(plan_frame(list(zip(rows["day"], rows["county"], rows["households"], strict=True)), params), file)  # fmt: skip
+
+
+def read_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
+    """The planner's plan of `params`, checked."""
+    rows = pd.DataFrame(
+        [(params.day(p.date), p.county, p.households) for p in params.batch_plan or ()],
+        columns=["day", "county", "households"],
+    )
+    return check_plan(params, households, rows, params.batch_plan_file)
+
+
+def poor_deadline_misses(params: MovingParams, households: pd.DataFrame, plan: BatchPlan):
+    """Counties whose last registered-poor household is planned after the deadline, with
+    the planned date: {county: date}."""
+    queues = county_queues(households, params)
     poor = households["registered_poor"].to_numpy(dtype=bool)
+    late = {}
     for c, q in queues.items():
         called = np.flatnonzero(poor[q])
         if not len(called):
             continue
-        last = int(called[-1]) + 1  # households of the county that must be in by the deadline
-        by_deadline = plan[(plan["county"] == c) & (plan["day"] <= params.deadline_day)]
-        if int(by_deadline["households"].sum()) < last:
-            late = plan[plan["county"] == c]
-            cum = late["households"].cumsum()
-            when = late.loc[cum >= last, "date"].iloc[0]
-            raise DataError(
-                file,
-                f"date[{c}]",
-                when,
-                f"{c}'s last registered-poor household is planned for {when}, after the "
-                f"deadline {params.deadline.isoformat()}",
-            )
-    return BatchPlan(plan, file)
+        rows = plan.rows[plan.rows["county"] == c]
+        planned = rows.loc[rows["households"].cumsum() > called[-1], "date"]
+        if not len(planned):  # a plan the horizon cut short never calls them
+            late[c] = "never"
+        elif params.day(dt.date.fromisoformat(planned.iloc[0])) > params.deadline_day:
+            late[c] = planned.iloc[0]
+    return late
 
 
-def make_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
-    """The planner's plan (checked) if the scenario names one, else a generated plan."""
-    if params.batch_plan is not None:
-        return check_plan(params, households)
-    return generate_plan(params, households)
+def slack_params(params: MovingParams) -> MovingParams:
+    """The rules a planned day is sized by: dark and the shift end `plan_slack` earlier."""
+    s = params.plan_slack
+    dark = max(params.gather_start + 1.0, params.dark - s)
+    return replace(
+        params,
+        dark=dark,
+        latest_departure=min(params.latest_departure, dark),
+        work_end=max(params.work_start + 1.0, params.work_end - s),
+    )
+
+
+def even_sizes(total: int, most: int) -> list[int]:
+    """`total` split into the fewest equal days of at most `most`."""
+    days = math.ceil(total / most)
+    return [total // days + (1 if i < total % days else 0) for i in range(days)]

@@ -1,9 +1,10 @@
-"""Replications of the moving campaign with common random numbers, and their summary.
+"""Replications of the moving campaign with common random numbers: the `MovingResult`.
 
-`run_replications` repeats `run_campaign` with one random stream per input and
-replication (replication r uses stream keys r), optionally on several processes (results
-equal a serial run); `Replications.frame()` has one row per replication and
-`Replications.summary()` is what `simlib simulate --json` prints.
+`run(inputs, replications=..., workers=..., plan=...)` runs the campaign R times
+(replication r draws from the streams keyed r, on any number of processes: the result does
+not depend on `workers`) and returns one frozen `MovingResult` of tidy tables, each with a
+`replication` column, and a `runs` table with one row per replication. Its `summary()`
+(what `simlib simulate --json` prints) is an aggregation of those tables.
 """
 
 from __future__ import annotations
@@ -17,110 +18,160 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.moving.feasibility import Feasibility, check_feasibility
+from simlib.moving.generate import make_plan
 from simlib.moving.inputs import MovingParams
-from simlib.moving.plan import BatchPlan, make_plan
-from simlib.moving.result import RULES, binding_resource, run_campaign
+from simlib.moving.plan import BatchPlan
+from simlib.moving.result import CampaignResult, run_campaign
+from simlib.moving.runs import MEANS, RULES, binding_resource
 from simlib.stats import mean_ci
 
+DAY_COLUMNS = ("date", "county", "planned", "arrived_as_planned", "late", "left_behind", "binding")
 
-def _one(args) -> dict[str, Any]:
+
+def _one(args) -> tuple[pd.DataFrame, ...]:
     params, households, plan, seed, replication = args
-    result = run_campaign(params, households, seed, replication, plan)
-    s = result.summary()
-    s["events"] = result.events
-    return s
+    r = run_campaign(params, households, seed, replication, plan)
+    run = pd.DataFrame([r.run_row()])
+    steps = r.steps.assign(replication=replication)
+    tables = (r.households, r.convoys, r.days)
+    return (*(t.assign(replication=replication) for t in tables), steps, run)
 
 
-SCALAR_MEANS = (
-    "households_moved",
-    "people_moved",
-    "households_not_moved",
-    "vehicle_trips",
-    "vehicles_per_household",
-    "convoys",
-    "convoy_days",
-    "largest_day_households",
-    "convoys_after_dark",
-    "convoys_held_overnight",
-    "carried_over_households",
-    "followup_late",
-    "max_slip_days",
-)
+def _first(table: pd.DataFrame) -> pd.DataFrame:
+    """The `replication` column first."""
+    return table[["replication", *[c for c in table.columns if c != "replication"]]]
 
 
 @dataclass(frozen=True)
-class Replications:
-    """Summaries of R replications of one campaign (replication r uses stream keys r)."""
+class MovingResult:
+    """R replications of one campaign: tidy tables, each with a `replication` column.
+
+    households, convoys, days: as `CampaignResult`'s, stacked over replications;
+    steps: one row per replication and step (waits, team utilisation);
+    runs: one row per replication (see `simlib.moving.runs`).
+    """
 
     params: MovingParams
     plan: BatchPlan
+    feasibility: Feasibility
     seed: int
-    runs: tuple[dict[str, Any], ...]
+    households: pd.DataFrame
+    convoys: pd.DataFrame
+    days: pd.DataFrame
+    steps: pd.DataFrame
+    runs: pd.DataFrame
+
+    @property
+    def replications(self) -> int:
+        return len(self.runs)
+
+    def replication(self, r: int = 0) -> CampaignResult:
+        """Replication r's tables as a `CampaignResult` (read from the tables, not re-run)."""
+
+        def part(table: pd.DataFrame) -> pd.DataFrame:
+            return table[table["replication"] == r].drop(columns="replication").reset_index(drop=True)  # fmt: skip
+
+        hh = part(self.households)
+        times = {
+            kind: np.column_stack([hh[f"{s.step}_{kind}"].to_numpy() for s in self.params.steps])
+            for kind in ("ready", "start", "end")
+        }
+        events = int(self.runs.loc[self.runs["replication"] == r, "events"].iloc[0])
+        return CampaignResult(self.params, self.plan, hh, part(self.convoys), part(self.days), times, events, r)  # fmt: skip
 
     def frame(self) -> pd.DataFrame:
-        """One row per replication with the scalar figures (rule violations flattened)."""
-        rows = []
-        for r, run in enumerate(self.runs):
-            row = {"replication": r}
-            row.update({k: v for k, v in run.items() if not isinstance(v, dict)})
-            row.update(run["rule_violations"])
-            rows.append(row)
-        return pd.DataFrame(rows)
+        """The runs table (one row per replication)."""
+        return self.runs.copy()
+
+    def days_summary(self) -> pd.DataFrame:
+        """One row per county convoy day over the replications: the mean households
+        planned, arrived as planned, late and left behind (0 where the day did not run),
+        the most common binding resource and reasons, and in how many replications it ran."""
+        d = self.days
+        r = self.replications
+        g = d.groupby(["date", "county"], sort=True)
+        table = g[["planned", "arrived_as_planned", "late", "left_behind", "carried_in", "sent"]].sum() / r  # fmt: skip
+        for column in ("binding", "late_reason", "left_behind_reason"):
+            table[column] = g[column].agg(lambda v: Counter(x for x in v if x).most_common(1)[0][0] if any(v) else "")  # fmt: skip
+        table["finish_hour"] = g["finish_hour"].mean()
+        table["replications_run"] = g.size()
+        table["disrupted"] = g["disruption"].agg(lambda v: int((v != "").sum()))
+        return table.reset_index()
 
     def summary(self) -> dict[str, Any]:
-        """Means and 95 % confidence intervals over replications (the `simulate --json`)."""
-        runs = self.runs
-        p = self.params
-        frame = self.frame()
-        steps = list(runs[0]["step_wait_minutes"])
-        resources = list(runs[0]["utilization"])
-        deadline_day = p.deadline_day + 1
-        met = float(np.mean([r["registered_poor_all_in_day"] <= deadline_day for r in runs]))
-        binding: Counter[str] = Counter()
-        for r in runs:
-            binding.update(r["binding_days"])
-        binding_mean = {k: v / len(runs) for k, v in sorted(binding.items())}
-        first = sorted(r["first_move_in_date"] for r in runs if r["first_move_in_date"])
-        last = sorted(r["last_move_in_date"] for r in runs if r["last_move_in_date"])
-        out: dict[str, Any] = {
-            "scenario": p.scenario,
-            "campaign_days": mean_ci(frame["campaign_days"]),
-            "registered_poor_all_in_day": mean_ci(frame["registered_poor_all_in_day"]),
-            "registered_poor_deadline": p.deadline.isoformat(),
-            "registered_poor_deadline_day": deadline_day,
-            "registered_poor_in_by_deadline_share": met,
-            "deadline_met_share": met,
-            "campaign_start": p.campaign_start.isoformat(),
-            "first_move_in_date": first[0] if first else None,
-            "last_move_in_date": last[-1] if last else None,
-        }
-        out.update({k: float(frame[k].mean()) for k in SCALAR_MEANS})
+        """What `simlib simulate --json` prints: the runs aggregated (means, 95 % CIs,
+        shares), the step waits and team use, what bound the days, and `days`."""
+        p, runs = self.params, self.runs
+        out = self._headline()
+        out.update({k: float(runs[k].mean()) for k in MEANS})
+        waits = self.steps.groupby("step", sort=False)[["wait_p50", "wait_p95"]].mean()
+        util = self.steps.groupby("resource", sort=False)["utilization"].mean()
+        binding = {k: v / self.replications for k, v in sorted(Counter(self.days["binding"]).items())}  # fmt: skip
         out.update(
             {
                 "step_wait_minutes": {
-                    s: {
-                        q: float(np.mean([r["step_wait_minutes"][s][q] for r in runs]))
-                        for q in ("p50", "p95")
-                    }
-                    for s in steps
-                },
-                "utilization": {
-                    k: float(np.mean([r["utilization"][k] for r in runs])) for k in resources
-                },
-                "rule_violations": {k: float(frame[k].mean()) for k in RULES},
-                "binding_days": binding_mean,
-                "binding_resource": binding_resource(binding_mean),
-                "feasibility": runs[0]["feasibility"],
+                    s: {"p50": float(w.wait_p50), "p95": float(w.wait_p95)}
+                    for s, w in waits.iterrows()
+                },  # fmt: skip
+                "utilization": {k: float(v) for k, v in util.items()},
+                "rule_violations": {k: float(runs[k].mean()) for k in RULES},
+                "binding_days": binding,
+                "binding_resource": binding_resource(binding),
+                "feasibility": self.feasibility.summary(),
                 "plan": self.plan.source,
                 "calibrated": list(p.calibrated),
                 "ci_note": "95 % confidence intervals over replications"
-                if len(runs) > 1
+                if self.replications > 1
                 else "one replication: no confidence interval (null)",
-                "replications": len(runs),
+                "replications": self.replications,
                 "seed": self.seed,
+                "days": _records(self.days_summary(), DAY_COLUMNS),
             }
         )
         return out
+
+    def _headline(self) -> dict[str, Any]:
+        p, runs = self.params, self.runs
+
+        def date(day) -> str | None:
+            return p.date(int(day)).isoformat() if day >= 0 else None
+
+        return {
+            "scenario": p.scenario,
+            "campaign_days": mean_ci(runs["campaign_days"]),
+            "campaign_days_range": [
+                int(runs["campaign_days"].min()),
+                int(runs["campaign_days"].max()),
+            ],  # fmt: skip
+            "registered_poor_all_in_day": mean_ci(runs["registered_poor_all_in_day"]),
+            "registered_poor_deadline": p.deadline.isoformat(),
+            "registered_poor_deadline_day": p.deadline_day + 1,
+            "deadline_met_share": float(runs["deadline_met"].mean()),
+            "campaign_start": p.campaign_start.isoformat(),
+            "first_convoy_date": date(runs["first_convoy_day"].min()),
+            "first_move_in_date": date(runs["first_move_in_day"].min()),
+            "last_move_in_date": date(runs["last_move_in_day"].max()),
+        }
+
+
+def _records(table: pd.DataFrame, first: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts, the named columns first."""
+    columns = [*first, *[c for c in table.columns if c not in first]]
+    rows = []
+    for row in table[columns].to_dict("records"):
+        rows.append({k: _plain(v) for k, v in row.items()})
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
 
 
 def run_replications(
@@ -130,23 +181,39 @@ def run_replications(
     seed: int,
     replications: int = 10,
     workers: int | None = None,
-) -> Replications:
+    plan: BatchPlan | None = None,
+) -> MovingResult:
     """R replications with common random numbers on `workers` processes (default: the CPUs,
     at most R; 1 = serial). The result does not depend on `workers`. `population` is a
     `Population` (or its households table); it is never rebuilt here."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
     households = getattr(population, "households", population).reset_index(drop=True)
-    plan = make_plan(params, households)  # a bad plan fails here, once, in this process
+    plan = make_plan(params, households) if plan is None else plan  # a bad plan fails here, once
+    feasibility = check_feasibility(params, plan, households)
     jobs = [(params, households, plan, seed, r) for r in range(replications)]
     workers = min(replications, os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1:
-        runs = [_one(j) for j in jobs]
+        parts = [_one(j) for j in jobs]
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, replications))
         try:
-            runs = list(pool.map(_one, jobs))
+            parts = list(pool.map(_one, jobs))
         finally:
             # on Ctrl-C or SIGTERM, drop the queued replications instead of running them
             pool.shutdown(wait=True, cancel_futures=True)
-    return Replications(params, plan, seed, tuple(runs))
+    tables = [_first(pd.concat([p[i] for p in parts], ignore_index=True)) for i in range(5)]
+    return MovingResult(params, plan, feasibility, seed, *tables)
+
+
+def run(inputs, replications: int = 10, workers: int | None = None, plan: BatchPlan | None = None) -> MovingResult:  # fmt: skip
+    """The moving campaign on loaded `Inputs` (simlib.inputs): R replications of the plan
+    (default: the scenario's, read or generated) with the scenario's seed."""
+    return run_replications(
+        inputs.moving,
+        inputs.population,
+        seed=inputs.seed,
+        replications=replications,
+        workers=workers,
+        plan=plan,  # fmt: skip
+    )

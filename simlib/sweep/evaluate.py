@@ -24,7 +24,7 @@ Summary = Mapping[str, Any]
 @dataclass(frozen=True)
 class Outcome:
     """One headline output of a point: `extract(moving, matching)` reads it from the moving
-    campaign's `Replications.summary()` and the matching's `MatchResult.summary()`."""
+    campaign's `MovingResult.summary()` and the matching's `MatchResult.summary()`."""
 
     name: str
     unit: str
@@ -64,6 +64,10 @@ OUTCOMES = (
             lambda m, j: str(m["binding_resource"])),
     Outcome("rule_violations", "count", "night departures, moves during a pause, overtime households",
             lambda m, j: float(sum(m["rule_violations"].values()))),
+    Outcome("plan_kept_share", "share", "households in their flat on their planned day",
+            lambda m, j: float(m["plan_kept_share"])),
+    Outcome("left_behind_households", "households", "left behind for a later convoy day",
+            lambda m, j: float(m["left_behind_households"])),
     Outcome("employed", "people", "people given a job by the optimised plan",
             lambda m, j: float(j["employed"])),
     Outcome("laborers", "people", "people of working capacity",
@@ -143,7 +147,7 @@ def _matters(j: Summary) -> bool:
 
 
 def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
-    """`Replications.summary()` of the moving campaign on these inputs (no file read; the
+    """`MovingResult.summary()` of the moving campaign on these inputs (no file read; the
     replications run serially, since the sweep runs its points in parallel)."""
     from simlib.moving import run_replications
 

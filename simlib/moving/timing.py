@@ -1,0 +1,327 @@
+"""The plan at mean times, by arithmetic: what the feasibility check, the plan generator
+and the optimiser use instead of a simulation.
+
+It follows the rules of the SimPy campaign (`simlib.moving.campaign`) with every time at
+its mean and no disruptions, and computes the same outcome without events:
+
+- road, date by date from the `Book`: each convoy takes its resources first come, first
+  served from pools that empty as convoys leave and fill as they come back
+  (`_Pool.grant`); its trucks are loaded by the county's crews in turn (earliest free crew
+  first); it leaves in its county's order, `convoy_headway` after the one before, by the
+  departure rules, and drives its segments, stopping overnight before a segment it cannot
+  finish before dark; one still without its resources at the cut-off, or that would be on
+  the road in a pause, leaves its households behind for the county's next day;
+- move-in teams, for the whole campaign: every team serves households in the order they
+  are ready, each at the earliest free desk, under the shift rule (`_serve_in_turn`).
+
+A property test checks that this arithmetic and the SimPy model at mean times agree.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simlib.moving.book import Book, CountyDay
+from simlib.moving.calendar import Calendar, Group, in_flat_step, team_groups
+from simlib.moving.convoys import (
+    CENTRAL,
+    REQUESTS,
+    convoy_needs,
+    cutoff_minute,
+    depart_time,
+    drive_mean,
+    form_convoys,
+    on_road_in_pause,
+    return_minutes,
+)
+from simlib.moving.inputs import DAY, MovingParams
+
+INF = math.inf
+
+
+class _Pool:
+    """A counted resource granted first come, first served (head of the line first), with
+    the amounts coming back at known times."""
+
+    def __init__(self, capacity: int) -> None:
+        self.level = capacity
+        self.returns: list[tuple[float, int]] = []
+        self.last = -INF
+
+    def grant(self, t: float, amount: int) -> float:
+        """When `amount` asked for at `t` is granted (after every earlier request); INF if
+        never. The amount is taken."""
+        t = max(t, self.last)
+        while self.returns and self.returns[0][0] <= t:
+            self.level += heapq.heappop(self.returns)[1]
+        while self.level < amount:
+            if not self.returns:
+                self.last = INF  # the head of the line waits for ever: so does everyone behind
+                return INF
+            t = self.returns[0][0]
+            while self.returns and self.returns[0][0] <= t:
+                self.level += heapq.heappop(self.returns)[1]
+        self.level -= amount
+        self.last = t
+        return t
+
+    def give_back(self, t: float, amount: int) -> None:
+        heapq.heappush(self.returns, (t, amount))
+
+
+@dataclass
+class _Road:
+    """The road part of the check, filled date by date."""
+
+    n: int
+    sent_day: np.ndarray = field(init=False)
+    arrival: np.ndarray = field(init=False)
+    departure: np.ndarray = field(init=False)
+    left_reason: np.ndarray = field(init=False)
+    in_pause: np.ndarray = field(init=False)
+    rank: np.ndarray = field(init=False)  # order in which convoys set their families down
+    convoys: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sent_day = np.full(self.n, -1, dtype=np.int64)
+        self.arrival = np.full(self.n, np.nan)
+        self.departure = np.full(self.n, np.nan)
+        self.left_reason = np.full(self.n, "", dtype=object)
+        self.in_pause = np.zeros(self.n, dtype=bool)
+        self.rank = np.arange(self.n, dtype=np.int64) + self.n
+        self.ranked = 0
+
+
+def _grant_all(need, pools, t, cutoff) -> tuple[float, str | None, dict[str, float]]:
+    """Ask for each resource in turn; (time all granted, None, waits) or (t, the resource
+    still missing at the cut-off, waits)."""
+    waits = {}
+    for name in REQUESTS:
+        if need[name] == 0:
+            continue
+        g = pools[name].grant(t, need[name])
+        if g >= cutoff:
+            return t, name, waits
+        waits[name], t = g - t, g
+    return t, None, waits
+
+
+def _load(crews: list[float], start: float, trucks: list[float]) -> tuple[float, float]:
+    """Trucks loaded one each by the earliest free crew; (all loaded, crew wait minutes)."""
+    done, wait = start, 0.0
+    for minutes in trucks:
+        free = heapq.heappop(crews)
+        begin = max(start, free)
+        wait += begin - start
+        heapq.heappush(crews, begin + minutes)
+        done = max(done, begin + minutes)
+    return done, wait
+
+
+def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _Road) -> tuple[list[int], list[tuple[int, list[int]]]]:  # fmt: skip
+    """Time one county day's convoys; returns the households left behind at the cut-off,
+    and those of convoys called off for a pause (with the day they were called off)."""
+    p = ctx.params
+    pools = {**central, **{k: _Pool(ctx.pools[k]) for k in REQUESTS if k not in CENTRAL}}
+    crews = [-INF] * ctx.pools["loading_crews"]
+    start = cd.day * DAY + p.gather_start
+    cutoff = cd.day * DAY + cutoff_minute(p)
+    route, left, paused = ctx.roads[cd.county], [], []
+    free = -INF  # when the county's next convoy may leave (headway)
+    decided = -INF  # when the county's previous convoy left (or was called off)
+    due = np.asarray(cd.due, dtype=np.int64)
+    for first, stop, trucks, coaches in form_convoys(ctx.sizes[due].tolist(), p, ctx.pools):
+        members = due[first:stop]
+        need = convoy_needs(trucks, coaches, p)
+        granted, missing, waits = _grant_all(need, pools, start, cutoff)
+        if missing:
+            road.left_reason[members] = np.where(road.left_reason[members] == "", missing, road.left_reason[members])  # fmt: skip
+            left += members.tolist()
+            continue
+        loads = [ctx.loading * len(members[i : i + p.households_per_truck]) for i in range(0, len(members), p.households_per_truck)]  # fmt: skip
+        loaded, waits["loading_crews"] = _load(crews, granted, loads)
+        decided = max(loaded, decided)
+        depart = depart_time(max(decided, free), route, p)
+        arrive, nights = drive_mean(depart, route, p)
+        if p.dark_rule == "stop" and on_road_in_pause(depart, arrive, p):
+            for k in REQUESTS:
+                pools[k].give_back(decided, need[k])
+            road.left_reason[members] = np.where(road.left_reason[members] == "", "pause", road.left_reason[members])  # fmt: skip
+            paused.append((max(cd.day, math.floor(decided / DAY)), members.tolist()))
+            continue
+        decided, free = depart, depart + p.convoy_headway
+        for k in REQUESTS:
+            if k != "route_vehicles":
+                pools[k].give_back(arrive + return_minutes(route, p), need[k])
+        road.sent_day[members], road.departure[members] = cd.day, depart
+        road.rank[members] = np.arange(road.ranked, road.ranked + len(members))
+        road.ranked += len(members)
+        road.arrival[members] = arrive
+        road.in_pause[members] = on_road_in_pause(depart, arrive, p)
+        road.convoys.append(
+            {"county": cd.county, "day": cd.day, "households": len(members), "trucks": trucks,
+             "coaches": coaches, "granted": granted, "loaded": loaded, "departure": depart,
+             "arrival": arrive, "overnight_stops": nights, "waits": waits}
+        )  # fmt: skip
+    return left, paused
+
+
+@dataclass
+class _Context:
+    params: MovingParams
+    sizes: np.ndarray
+    roads: dict
+    pools: dict[str, int]
+    loading: float
+
+
+def time_road(params: MovingParams, households: pd.DataFrame, book: Book, pools=None) -> _Road:
+    """The road part of every date in the book, at mean times (see the module docstring)."""
+    ctx = _Context(
+        params,
+        households["size"].to_numpy(dtype=np.int64),
+        params.roads,
+        params.pools() if pools is None else pools,
+        params.loading_mean,
+    )
+    road = _Road(len(households))
+    while (day := book.next_date()) is not None:
+        county_days = book.pop_date(day)
+        central = {k: _Pool(ctx.pools[k] * len(county_days)) for k in CENTRAL}
+        for cd in county_days:
+            left, paused = _county_day(ctx, cd, central, road)
+            for after, members in [*paused, (cd.day, left)]:
+                if not book.leave_behind(cd.county, after, members):
+                    road.left_reason[members] = np.where(road.left_reason[members] == "", "horizon", road.left_reason[members])  # fmt: skip
+    return road
+
+
+def _serve_in_turn(
+    ready: np.ndarray, order: np.ndarray, servers: int, minutes: float, kind: str, cal: Calendar
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One team serving households `order` (ready times `ready`, NaN = never) first come,
+    first served at the earliest free desk, under the shift rule. Returns start, end and
+    whether the work was carried past the end of a shift."""
+    n = len(ready)
+    start, end = np.full(n, np.nan), np.full(n, np.nan)
+    carried = np.zeros(n, dtype=bool)
+    valid = ~np.isnan(ready[order])
+    queue = list(zip(ready[order][valid].tolist(), np.flatnonzero(valid).tolist(), order[valid].tolist(), strict=True))  # fmt: skip
+    heapq.heapify(queue)
+    seq = len(queue)
+    free = [-INF] * servers
+    while queue:
+        r, _, h = heapq.heappop(queue)
+        t = max(r, free[0])
+        later = cal.later_start(t, minutes, kind)
+        if later is None:
+            heapq.heapreplace(free, t + minutes)
+            start[h], end[h] = t, t + minutes
+            continue
+        if kind != "before" and cal.within_shift(t):
+            carried[h] = True
+        heapq.heappush(queue, (later, seq, h))
+        seq += 1
+    return start, end, carried
+
+
+def _groups_in_turn(params, groups: tuple[Group, ...], ready, order, cal) -> dict[str, np.ndarray]:
+    """Households through consecutive team groups; each group is ready when the one
+    before is done. Returns the first start, the last end, carried and overtime flags."""
+    carried = np.zeros(len(ready), dtype=bool)
+    overtime = np.zeros(len(ready), dtype=bool)
+    paused_days = np.zeros(len(ready), dtype=bool)
+    ends = {}
+    for g in groups:
+        minutes = sum(params.steps[k].service_mean for k in g.steps)
+        start, ready, c = _serve_in_turn(
+            ready, order, params.resources[g.resource], minutes, g.kind, cal
+        )
+        carried |= c
+        sday = np.floor(np.nan_to_num(start) / DAY)
+        overtime |= ~np.isnan(start) & (ready - sday * DAY > params.work_end + 1e-9)
+        paused_days |= cal.paused_many(sday) & ~np.isnan(start)
+        order = order[np.argsort(ready[order], kind="stable")]
+        ends.update(dict.fromkeys(g.steps, ready))
+    return {"ends": ends, "end": ready, "carried": carried, "overtime": overtime, "paused": paused_days}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A plan at mean times: one row per household (positions as in the population's
+    households) and one per convoy."""
+
+    households: pd.DataFrame
+    convoys: pd.DataFrame
+
+
+def time_plan(
+    params: MovingParams,
+    households: pd.DataFrame,
+    plan: pd.DataFrame,
+    queues: dict[str, np.ndarray],
+    pools: dict[str, int] | None = None,
+    calendar: Calendar | None = None,
+) -> Timed:
+    """Every household's day at mean times, one row per household (positions as in
+    `households`): planned_day, sent_day, departure, arrival, flat_ready, moved_in (in
+    its flat), moved_in_day, settled (the arrival day's last step done), carried_over,
+    overtime, moved_during_pause, left_reason."""
+    cal = Calendar(params) if calendar is None else calendar
+    book = Book(plan, queues, cal)
+    planned = np.full(len(households), -1, dtype=np.int64)
+    for h, d in book.planned_day.items():
+        planned[h] = d
+    road = time_road(params, households, book, pools)
+    prep_ready = np.array(
+        [cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan for d in planned]
+    )
+    order = np.lexsort((np.arange(len(planned)), prep_ready))
+    prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
+    ready = np.fmax(road.arrival, prep["end"])
+    ready[np.isnan(road.arrival)] = np.nan
+    order = np.lexsort((road.rank, ready))
+    after = _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal)
+    moved_in = after["ends"][in_flat_step(params.steps)]
+    table = pd.DataFrame(
+        {
+            "planned_day": planned,
+            "sent_day": road.sent_day,
+            "departure": road.departure,
+            "arrival": road.arrival,
+            "flat_ready": prep["end"],
+            "moved_in": moved_in,
+            "settled": after["end"],
+            "moved_in_day": np.where(
+                np.isnan(moved_in), -1, np.floor(np.nan_to_num(moved_in) / DAY)
+            ).astype(np.int64),  # fmt: skip
+            "carried_over": after["carried"],
+            "overtime": after["overtime"],
+            "moved_during_pause": road.in_pause | after["paused"],
+            "left_reason": road.left_reason,
+        }
+    )
+    return Timed(table, pd.DataFrame(road.convoys))
+
+
+def kept(table: pd.DataFrame, params: MovingParams) -> np.ndarray:
+    """Households in their flat on their planned day, the flat made ready before that day,
+    their arrival day's reception work done within the shift, with no rule broken on the
+    way (night departure, a pause, overtime)."""
+    planned = table["planned_day"].to_numpy()
+    departure = table["departure"].to_numpy()
+    c = departure - np.floor(departure / DAY) * DAY
+    night = (c < params.gather_start) | (c >= params.dark)
+    return (
+        (table["moved_in_day"].to_numpy() == planned)
+        & (table["flat_ready"].to_numpy() <= planned * DAY)
+        & ~table["overtime"].to_numpy()
+        & ~table["carried_over"].to_numpy()
+        & ~table["moved_during_pause"].to_numpy()
+        & ~(night & ~np.isnan(departure))
+    )

@@ -1,0 +1,197 @@
+"""The moving campaign in words and tables: what the command line prints and the notebooks
+and the summary show. Everything here reads results; nothing runs a model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+RESOURCE_WORDS = {
+    "trucks": "trucks",
+    "coaches": "coaches",
+    "drivers": "drivers",
+    "route_vehicles": "route passes (vehicles the traffic police let along the route)",
+    "police_officers": "police officers",
+    "police_cars": "police cars",
+    "cadres": "cadres",
+    "doctors": "doctors",
+    "loading_crews": "loading crews",
+    "reception_teams": "reception teams (volunteer squads with their unloading bays and settling staff)",  # fmt: skip
+}
+NEEDS_COLUMNS = ("date", "county", "households", *RESOURCE_WORDS, "finish_time")
+
+
+def ci_text(x: Mapping[str, Any], fmt: str = "{:.1f}") -> str:
+    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
+    if x.get("ci95_low") is None:
+        return "no CI: one replication"
+    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
+
+
+def hour(minutes: float) -> str:
+    """Minutes after midnight as HH:MM (past 24:00 on the next day)."""
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"
+
+
+def simulate_text(s: Mapping[str, Any]) -> str:
+    """`simlib simulate` in words."""
+    d, p = s["campaign_days"], s["registered_poor_all_in_day"]
+    v, f = s["rule_violations"], s["feasibility"]
+    lines = [
+        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} replications, plan {s['plan']}",  # fmt: skip
+        f"  campaign days          {d['mean']:.1f}  ({ci_text(d)}; {s['campaign_days_range'][0]}-{s['campaign_days_range'][1]}) "  # fmt: skip
+        f"from the first convoy ({s['first_convoy_date']}) to the last family in its flat ({s['last_move_in_date']})",  # fmt: skip
+        f"  registered-poor all in day {p['mean']:.1f}  ({ci_text(p)}); deadline "
+        f"{s['registered_poor_deadline']} = day {s['registered_poor_deadline_day']}, met in "
+        f"{100 * s['deadline_met_share']:.0f} % of replications",
+        f"  households / people moved  {s['households_moved']:,.0f} / {s['people_moved']:,.0f}",
+        f"  plan kept: {100 * s['plan_kept_share']:.1f} % of households in their flat on their planned day; "  # fmt: skip
+        f"late {s['late_households']:.1f}, left behind {s['left_behind_households']:.1f}",
+        f"  convoy days {s['convoy_days']:.1f}, largest {s['largest_day_households']:.0f} households; "  # fmt: skip
+        f"vehicle trips {s['vehicle_trips']:,.0f} ({s['vehicles_per_household']:.2f} per household); "  # fmt: skip
+        f"overnight stops {s['overnight_stops']:.1f}, late departures {s['late_departures']:.1f}",
+        f"  disruptions: {s['disrupted_convoy_days']:.1f} convoy days held or called off "
+        f"({s['called_off_days']:.1f} called off), {s['breakdowns']:.1f} breakdowns, {s['illnesses']:.1f} illnesses",  # fmt: skip
+        f"  rule violations: night departures {v['night_departures']:.1f}, moved during a pause "
+        f"{v['moved_during_pause']:.1f}, overtime households {v['overtime_households']:.1f}; "
+        f"reception carried past the shift {s['carried_over_households']:.1f}; flats not ready {s['flats_not_ready']:.1f}",  # fmt: skip
+        f"  binding resource: {s['binding_resource']}  (days: "
+        + ", ".join(f"{k} {n:.1f}" for k, n in s["binding_days"].items())
+        + ")",
+        "  feasibility at mean times: "
+        + (
+            "the plan keeps every day"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),  # fmt: skip
+    ]
+    if f.get("registered_poor_after_deadline"):
+        late = ", ".join(f"{c} {d}" for c, d in f["registered_poor_after_deadline"].items())
+        lines.append(f"  registered-poor households planned after the deadline: {late}")
+    lines.append("  step wait minutes (p50 / p95):")
+    lines += [f"    {k:<18}{w['p50']:>9.1f}{w['p95']:>9.1f}" for k, w in s["step_wait_minutes"].items()]  # fmt: skip
+    lines.append("  utilisation:")
+    lines += [f"    {k:<22}{u:>6.2f}" for k, u in s["utilization"].items()]
+    return "\n".join(lines)
+
+
+def days_table(days: list[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """The per-day planned-versus-done table: one row per county convoy day."""
+    table = pd.DataFrame(days)
+    columns = ["date", "county", "planned", "arrived_as_planned", "late", "left_behind", "binding"]
+    extra = [c for c in ("late_reason", "left_behind_reason", "carried_in") if c in table]
+    return table[columns + extra]
+
+
+def plan_text(s: Mapping[str, Any]) -> str:
+    """`simlib plan` (and `plan --optimize`) in words."""
+    f = s["feasibility"]
+    lines = [
+        f"Batch plan for scenario {s['scenario']} ({s['source']}): {s['convoy_days']} convoy "
+        f"days, {s['households']:,} households, {s['first_date']} to {s['last_date']}",
+        "  feasibility at mean times: "
+        + (
+            "every convoy day keeps its plan"
+            if f["feasible"]
+            else f"{f['first_date']} {f['resource']}: {f['detail']}"
+        ),  # fmt: skip
+    ]
+    if "status" in s:
+        gap = "" if s["status"] == "optimal" else f", gap to the bound {s['gap']:.2%}" if s["gap"] is not None else ""  # fmt: skip
+        lines.append(
+            f"  optimised ({s['objective']}): {s['status']}{gap}; last family in its flat "
+            f"{s['last_move_in_date']}, last registered-poor family {s['last_registered_poor_date']}; "  # fmt: skip
+            f"{s['rounds']} solve(s), {s['cuts']} cut(s), {s['solve_seconds']:.1f} s"
+        )
+        lines.append(
+            "  largest day the move-in teams receive, by county (road unlimited): "
+            + ", ".join(f"{c} {n:,}" for c, n in s["largest_receivable_day"].items())
+        )
+    lines.append(f"  written to {s['out']}" if s["out"] else "\n" + s["csv"])
+    return "\n".join(lines)
+
+
+def needs_sentence(row: Mapping[str, Any]) -> str:
+    """ "To move N households from county C on date D you need ..." for one convoy day."""
+    parts = [f"{int(row[k]):,} {words}" for k, words in RESOURCE_WORDS.items()]
+    return (
+        f"To move {int(row['households']):,} households from {row['county']} on {row['date']} "
+        f"you need {', '.join(parts[:-1])} and {parts[-1]}; the last family is in its flat "
+        f"by {row['finish_time']} (median)."
+    )
+
+
+def needs_text(s: Mapping[str, Any]) -> str:
+    """`simlib needs` in words: one sentence per day and the most any day needs."""
+    lines = [
+        f"What each convoy day needs (scenario {s['scenario']}, plan {s['plan']}, seed {s['seed']}): "  # fmt: skip
+        f"the smallest resources with which the day finishes inside the time rules in at least "
+        f"{100 * s['share']:.0f} % of {s['replications']} replications ({s['seconds']:.1f} s)",
+    ]
+    lines += ["  " + needs_sentence(row) for row in s["days"]]
+    most = ", ".join(f"{k} {v:,}" for k, v in s["most"].items())
+    lines.append(f"  the most any day needs: {most}")
+    if s.get("out"):
+        lines.append(f"  written to {s['out']} (needs.csv; resources.yaml runs the plan with them)")
+    return "\n".join(lines)
+
+
+def needs_table(days: list[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """The needs of every convoy day, in the columns `simlib needs --json` names."""
+    return pd.DataFrame(days)[list(NEEDS_COLUMNS)]
+
+
+def plans_side_by_side(results: Mapping[str, Any]) -> pd.DataFrame:
+    """Plans compared, each simulated: {label: MovingResult.summary()} -> one row each."""
+    rows = []
+    for label, s in results.items():
+        d = s["campaign_days"]
+        rows.append(
+            {
+                "plan": label,
+                "convoy days": f"{s['convoy_days']:.1f}",
+                "largest day": f"{s['largest_day_households']:.0f}",
+                "campaign days (mean, 95 % CI)": f"{d['mean']:.1f} ({ci_text(d)})",
+                "last family in its flat": s["last_move_in_date"],
+                "registered-poor all in (day)": f"{s['registered_poor_all_in_day']['mean']:.1f}",
+                "31 March met": f"{100 * s['deadline_met_share']:.0f} %",
+                "plan kept": f"{100 * s['plan_kept_share']:.1f} %",
+                "late / left behind": f"{s['late_households']:.0f} / {s['left_behind_households']:.0f}",  # fmt: skip
+                "binding": s["binding_resource"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("plan")
+
+
+def earlier_text(generated: Mapping[str, Any], optimised: Mapping[str, Any]) -> str:
+    """How much earlier the optimised plan finishes than the generated one (simulated)."""
+    g, o = generated["campaign_days"]["mean"], optimised["campaign_days"]["mean"]
+    start_g = dt.date.fromisoformat(generated["first_convoy_date"])
+    start_o = dt.date.fromisoformat(optimised["first_convoy_date"])
+    end_g = start_g + dt.timedelta(days=round(g) - 1)
+    end_o = start_o + dt.timedelta(days=round(o) - 1)
+    days = (end_g - end_o).days
+    if days <= 0:
+        return (
+            f"With the same resources the optimised plan does not finish earlier than the "
+            f"generated plan (last family in its flat about {end_o:%d %b %Y} against "
+            f"{end_g:%d %b %Y}): the rule of thumb is as good here."
+        )
+    return (
+        f"With the same resources the optimised plan finishes about **{days} days earlier** "
+        f"than the generated plan (last family in its flat about {end_o:%d %b %Y} instead of "
+        f"{end_g:%d %b %Y}, means over the replications)."
+    )
+
+
+def deadline_text(day_households: int, most: Mapping[str, int], largest_now: float) -> str:
+    """The least that meets the deadline, in words (from `simlib.moving.deadline`)."""
+    parts = ", ".join(f"{int(most[k]):,} {words}" for k, words in RESOURCE_WORDS.items())
+    return (
+        f"Convoy days of at most **{day_households:,} households** (the generated plan's "
+        f"largest is {largest_now:,.0f}) still bring every registered-poor household in by "
+        f"31 March 2020. Such a day needs, at most over the five counties: {parts}."
+    )
