@@ -1,5 +1,5 @@
 """Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
-the housing and the community parameters, and the seed.
+the housing, the community and the timeline parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -23,6 +23,7 @@ from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
+from simlib.timeline.inputs import TimelineParams, load_timeline_params
 
 TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
@@ -40,6 +41,7 @@ class Inputs:
     seed: int
     housing: HousingParams
     community: CommunityParams
+    timeline: TimelineParams  # the employment timeline's (data/timeline)
 
 
 def load_inputs(
@@ -58,14 +60,16 @@ def load_inputs(
     if not population:
         load_population_params(scenario)
     housing = load_housing_params(scenario)
+    jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario) if population else None,
         moving=load_moving_params(scenario),
-        jobs=load_jobs_params(scenario),
+        jobs=jobs,
         seed=scenario.seed,
         housing=housing,
         community=load_community_params(scenario, housing),
+        timeline=load_timeline_params(scenario, jobs.employers),
     )
 
 
@@ -147,11 +151,17 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
     if hit("population"):
         load_population_params(scenario)
     housing = load_housing_params(scenario) if hit("housing") else inputs.housing
+    jobs = load_jobs_params(scenario) if hit("jobs") else inputs.jobs
     return {
         "rebuild_population": hit("population"),
         "moving": load_moving_params(scenario) if hit("moving", "population") else inputs.moving,
-        "jobs": load_jobs_params(scenario) if hit("jobs") else inputs.jobs,
+        "jobs": jobs,
         "housing": housing,
+        "timeline": (
+            load_timeline_params(scenario, jobs.employers)
+            if hit("jobs", "timeline")
+            else inputs.timeline
+        ),
         "community": (
             load_community_params(scenario, housing)
             if hit("community", "housing")
