@@ -12,7 +12,9 @@ the value. No traceback unless `--debug` asks for it.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import math
 import os
 import sys
 import traceback
@@ -24,6 +26,8 @@ from typing import Any
 from simlib.files import cannot_write_in, nearest_existing
 from simlib.interrupt import Terminated, sigterm_as_interrupt
 from simlib.machine import usable_cpus
+from simlib.present.jobs import match_text
+from simlib.present.timeline import timeline_text
 from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
 from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
 
@@ -386,7 +390,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     # the same defaults as simlib.report, without importing it (and nbformat) to build the parser
     NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
     DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
-    SOLVERS = ("cbc", "highs")  # as simlib.report.SOLVERS (a test keeps them equal)
+    from simlib.jobs_inputs import SOLVERS
+
     parser = sub.add_parser(
         "report", help="run every notebook and publish self-contained HTML reports"
     )
@@ -430,62 +435,31 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 # --- match (jobs) ------------------------------------------------------------------------
 
 
-def _match_text(s: dict[str, Any]) -> str:
-    label = "" if s["optimal"] else "  (NOT proven optimal"
-    if not s["optimal"] and s.get("gap") is not None:
-        label += f": gap to the bound {s['gap']:.2%}"
-    label += "" if s["optimal"] else ")"
-    lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, solver {s['solver']}: {s['status']}{label}",
-        f"  employed      {s['employed']:>8,} of {s['laborers']:,} laborers = "
-        f"{s['employment_rate']:.2%}   (reported {s['reported_employed']:,} = "
-        f"{s['reported_rate']:.2%} at full scale)",
-        f"  local {s['local_employed']:,} (places: {s['local_places']['reported']:,} reported, "
-        f"{s['local_places']['assumed']:,} assumed), exported {s['exported']:,} "
-        f"(export demand {s['export_demand']:,})",
-        f"  must stay {s['must_stay_laborers']:,} laborers, of whom {s['must_stay_employed']:,} "
-        f"employed; expected still employed after {s['lasting_period_months']} months "
-        f"{s['expected_lasting_employed']:,.0f}",
-        f"  employment is decided by {s['employment_decided_by']}",
-        f"  households with laborers {s['households_with_laborers']:,}, "
-        f"without a worker {s['households_without_worker']:,} "
-        f"(no one can cover {s['households_no_one_can_cover']:,})",
-    ]
-    if "best_baseline" in s:
-        b, g = s["best_baseline"], s["gain_over_best_baseline"]
-        lines.append(
-            f"  best baseline ({b['name']}): employed {b['employed']:,}, households without a "
-            f"worker {b['households_without_worker']:,}, expected lasting "
-            f"{b['expected_lasting_employed']:,.0f}; gain: {g['employed']:+,} people, "
-            f"{g['households_without_worker']:+,} households covered, "
-            f"{g['expected_lasting_employed']:+,.0f} lasting, "
-            f"{g['expected_income_yuan_month']:+,.0f} yuan/month"
+def check_time_limit(value: float | None) -> None:
+    """A time limit is a finite number of seconds above 0 (nan, inf and 0 are not)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise DataError(
+            COMMAND_LINE, "--time-limit", value, "must be a finite number of seconds above 0"
         )
-    lines += [
-        f"  build {s['build_seconds']:.2f} s, solve {s['solve_seconds']:.2f} s, "
-        f"max constraint violation {s['max_constraint_violation']:.2g}",
-        "",
-        f"  {'county':<10}{'laborers':>9}{'employed':>9}{'exported':>9}{'rate':>8}",
-    ]
-    for county, c in s["by_county"].items():
-        lines.append(
-            f"  {county:<10}{c['laborers']:>9,}{c['employed']:>9,}{c['exported']:>9,}{c['rate']:>8.1%}"
-        )
-    lines += ["", f"  {'programme':<16}{'capacity':>9}{'assigned':>9}{'marginal':>9}"]
-    for name, g in s["by_programme"].items():
-        mv = "" if g["marginal_value"] is None else f"{g['marginal_value']:.2f}"
-        lines.append(f"  {name:<16}{g['capacity']:>9,}{g['assigned']:>9,}{mv:>9}")
-    return "\n".join(lines)
 
 
 def _match(args: argparse.Namespace) -> None:
+    # one short run: the cyclic garbage collector would only walk the model's objects again
+    # and again (reference counting frees them); on again afterwards for an in-process caller
+    gc.disable()
+    try:
+        _run_match(args)
+    finally:
+        gc.enable()
+
+
+def _run_match(args: argparse.Namespace) -> None:
     from simlib.jobs_inputs import load_jobs_params
     from simlib.matching import match_jobs, write_outputs
     from simlib.population import generate_population
 
+    check_time_limit(args.time_limit)
     scenario = load_scenario(args.scenario, seed=args.seed)
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise DataError(COMMAND_LINE, "--time-limit", args.time_limit, "must be > 0")
     params = load_jobs_params(scenario)
     population = generate_population(scenario)
     result = match_jobs(
@@ -500,13 +474,15 @@ def _match(args: argparse.Namespace) -> None:
     )
     if args.out:
         write_outputs(result, args.out)
-    emit(result.summary(), args.json, _match_text)
+    emit(result.summary(), args.json, match_text)
 
 
 def _add_match(sub: argparse._SubParsersAction) -> None:
+    from simlib.jobs_inputs import SOLVERS
+
     parser = sub.add_parser("match", help="match laborers to jobs (PuLP) and compare baselines")
     add_common(parser)
-    parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument("--solver", choices=SOLVERS, default="cbc", help="MIP solver")
     parser.add_argument(
         "--time-limit",
         type=float,
@@ -530,51 +506,18 @@ SUBCOMMANDS.append(_add_match)
 # --- timeline (from arrival to first wage) ------------------------------------------------
 
 
-def _timeline_text(s: dict[str, Any]) -> str:
-    two, pct, wait = s["employed_two_months"], s["percent_of_hindsight"], s["days_to_first_job"]
-    g = s["greedy"]
-    lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
-        f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
-        f"settling {s['settling_days']} days",
-        f"  employed two months after the last arrival  {two['mean']:,.0f} ({_ci_text(two, '{:,.0f}')})   "
-        f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
-        f"  hindsight optimum at two months {s['hindsight_employed']['mean']:,.0f}: "
-        f"{pct['mean']:.2f} % of it ({_ci_text(pct, '{:.2f}')})",
-        f"  at the end (3 months after the last arrival) {s['employed_final']['mean']:,.0f}, "
-        f"{s['percent_of_hindsight_final']['mean']:.2f} % of the hindsight optimum "
-        f"{s['hindsight_final']['mean']:,.0f}",
-        f"  expected lasting employment of those at work at two months "
-        f"{s['expected_lasting']['mean']:,.0f} ({_ci_text(s['expected_lasting'], '{:,.0f}')}), "
-        f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the hindsight optimum's",
-        f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
-        f"  greedy first-come: {g['employed_two_months']['mean']:,.0f} at two months, "
-        f"{g['percent_of_hindsight']['mean']:.2f} % of hindsight, expected lasting "
-        f"{g['expected_lasting_two_months']['mean']:,.0f}, P50 "
-        f"{g['days_to_first_job']['p50']:.0f} days",
-        f"  export buses {s['export_buses']['buses']} x {s['export_buses']['seats_per_bus']} seats, "
-        f"riders {s['export_buses']['riders']['mean']:,.0f} (reported "
-        f"{s['export_buses']['reported_workers_at_scale']:,} at this scale)",
-        "",
-        f"  {'programme':<16}{'at work, two months':>20}",
-    ]
-    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_programme_two_months"].items()]
-    lines += ["", f"  {'county':<16}{'at work, two months':>20}"]
-    lines += [f"  {k:<16}{v:>20,.0f}" for k, v in s["by_county_two_months"].items()]
-    return "\n".join(lines)
-
-
 def _timeline(args: argparse.Namespace) -> None:
-    from simlib.timeline import run_scenario
+    from simlib.inputs import load_inputs
+    from simlib.timeline import run
 
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    result = run_scenario(
-        scenario, replications=args.replications, solver=args.solver, workers=args.workers
-    )
-    emit(result.summary(), args.json, _timeline_text)
+    inputs = load_inputs(load_scenario(args.scenario, seed=args.seed))
+    result = run(inputs, replications=args.replications, solver=args.solver, workers=args.workers)
+    emit(result.summary(), args.json, timeline_text)
 
 
 def _add_timeline(sub: argparse._SubParsersAction) -> None:
+    from simlib.jobs_inputs import SOLVERS
+
     parser = sub.add_parser(
         "timeline", help="employment over time: rolling matching driven by the moving simulation"
     )
@@ -582,7 +525,7 @@ def _add_timeline(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--replications", type=int, default=5, help="moving replications (default: 5)"
     )
-    parser.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MIP solver")
+    parser.add_argument("--solver", choices=SOLVERS, default="cbc", help="MIP solver")
     parser.add_argument(
         "--workers", type=int, default=1, help="processes for the replications (default: 1)"
     )

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simlib.jobs_inputs import AGE_BANDS, JobsParams
+from simlib.jobs_inputs import JobsParams
 
 
 def is_special(people: pd.DataFrame) -> np.ndarray:
@@ -46,11 +46,22 @@ def _column(people: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def eligibility(people: pd.DataFrame, params: JobsParams) -> tuple[np.ndarray, np.ndarray]:
-    """(eligible, success probability), each people x employers, for laborers as rows.
+    """(eligible, success probability), each people x employers, for laborers as rows:
+    qualified (`qualifications`) for an employer that has places.
 
     Evaluated person by person from their own attributes, so that it is also the
     independent check of the aggregated model.
     """
+    qualified, probability = qualifications(people, params)
+    has_places = np.array([e.capacity > 0 for e in params.employers], dtype=bool)
+    eligible = qualified & has_places[None, :]
+    return eligible, np.where(eligible, probability, 0.0)
+
+
+def qualifications(people: pd.DataFrame, params: JobsParams) -> tuple[np.ndarray, np.ndarray]:
+    """(qualified, success probability), each people x employers: who the rules allow to
+    take each employer's jobs, whether or not it has any places (a closed employer still
+    says who *could* have worked there)."""
     n, m = len(people), len(params.employers)
     age = people["age"].to_numpy()
     sex = people["sex"].to_numpy()
@@ -71,7 +82,6 @@ def eligibility(people: pd.DataFrame, params: JobsParams) -> tuple[np.ndarray, n
             ok &= ~special
         if e.skills_accepted:
             ok &= np.isin(skill, e.skills_accepted)
-        ok &= e.capacity > 0
         eligible[:, j] = ok
         p = np.full(n, e.base_retention)
         if e.skills_preferred:
@@ -102,12 +112,18 @@ def is_away(params: JobsParams) -> np.ndarray:
     return np.array([e.location != "new_town" for e in params.employers], dtype=bool)
 
 
-def age_band(age: np.ndarray) -> np.ndarray:
-    """Index into AGE_BANDS (for the optional age balance); -1 outside every band."""
+def age_band(age: np.ndarray, params: JobsParams) -> np.ndarray:
+    """Band of the optional age balance (the population's working-age bands, in
+    `params.age_bands`); -1 outside every band."""
+    age = np.asarray(age)
     band = np.full(len(age), -1)
-    for k, (lo, hi) in enumerate(AGE_BANDS):
+    for k, (lo, hi) in enumerate(params.age_bands):
         band[(age >= lo) & (age <= hi)] = k
     return band
+
+
+def age_band_names(params: JobsParams) -> tuple[str, ...]:
+    return tuple(f"{lo}-{hi}" for lo, hi in params.age_bands)
 
 
 def classify(
@@ -126,7 +142,7 @@ def classify(
         {
             "county": laborers["county"].to_numpy(),
             "sex": laborers["sex"].to_numpy() if params.sex_balance_floor > 0 else np.full(n, "*"),
-            "age_band": age_band(laborers["age"].to_numpy())
+            "age_band": age_band(laborers["age"].to_numpy(), params)
             if params.age_balance_floor > 0
             else np.zeros(n, int),
         }

@@ -1,5 +1,5 @@
 """Every input of a run, loaded once: the scenario, its population, the moving, the jobs,
-the housing and the community parameters, and the seed.
+the housing, the community and the timeline parameters, and the seed.
 
 `load_inputs` is the entry point: it reads data/ (through each domain's own loader, which
 validates) and builds the synthetic population. A variant is a copy made by `vary`, with
@@ -27,6 +27,7 @@ from simlib.moving.homes import tie
 from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
+from simlib.timeline.inputs import TimelineParams, load_timeline_params
 
 TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
@@ -44,6 +45,7 @@ class Inputs:
     seed: int
     housing: HousingParams
     community: CommunityParams
+    timeline: TimelineParams  # the employment timeline's (data/timeline)
 
     def __post_init__(self) -> None:
         # the move-in day's homes: the housing allocation of this population, drawn once
@@ -66,14 +68,16 @@ def load_inputs(
     if not population:
         load_population_params(scenario)
     housing = load_housing_params(scenario)
+    jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
         population=generate_population(scenario) if population else None,
         moving=load_moving_params(scenario),
-        jobs=load_jobs_params(scenario),
+        jobs=jobs,
         seed=scenario.seed,
         housing=housing,
         community=load_community_params(scenario, housing),
+        timeline=load_timeline_params(scenario, jobs.employers),
     )
 
 
@@ -155,6 +159,7 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
     if hit("population"):
         load_population_params(scenario)
     housing = load_housing_params(scenario) if hit("housing") else inputs.housing
+    jobs = load_jobs_params(scenario) if hit("jobs") else inputs.jobs
     moving = inputs.moving
     if hit("moving", "population"):  # the homes stay when what they were drawn from does
         kept = inputs.moving.homes if not hit("population", "housing") else None
@@ -162,8 +167,13 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
     return {
         "rebuild_population": hit("population"),
         "moving": moving,
-        "jobs": load_jobs_params(scenario) if hit("jobs") else inputs.jobs,
+        "jobs": jobs,
         "housing": housing,
+        "timeline": (
+            load_timeline_params(scenario, jobs.employers)
+            if hit("jobs", "timeline")
+            else inputs.timeline
+        ),
         "community": (
             load_community_params(scenario, housing)
             if hit("community", "housing")

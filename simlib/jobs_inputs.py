@@ -31,8 +31,8 @@ LOCATIONS = ("new_town", "away")
 SPECIAL_RULES = ("priority", "allowed", "excluded")
 CAPACITY_UNITS = ("jobs", "greenhouses")
 OBJECTIVE_MODES = ("lexicographic", "weighted")
+SOLVERS = ("cbc", "highs")  # the MIP solvers of the job matching (branch and bound)
 WAGE_BOUNDS = (300.0, 20000.0)  # yuan/month: anything outside is a typo, not an assumption
-AGE_BANDS = ((16, 29), (30, 44), (45, 64))  # for the optional age balance
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,9 @@ class JobsParams:
     reported_employed: int  # people (full scale)
     reported_rate: float  # share
     closed: tuple[str, ...]  # employers closed in a what-if
+    optimiser_matters_percent: float = 1.0  # % of expected lasting employment (a threshold)
+    # the optional age balance's bands: the population's working-age bands (years)
+    age_bands: tuple[tuple[int, int], ...] = ((16, 29), (30, 44), (45, 64))
 
     @property
     def capacity(self) -> int:
@@ -157,70 +160,70 @@ def _check_employer_row(row, file: Path) -> None:
         raise bad("age_min", (row.age_min, row.age_max), "need 16 <= age_min <= age_max <= 70")
 
 
-def load_jobs_params(scenario: Scenario) -> JobsParams:
-    """Read data/jobs/ with the scenario's overrides, scale the capacities, validate."""
-    pfile = scenario.table("jobs", "parameters")
-    where = scenario.path if scenario.overrides.get("jobs") else pfile
-    v = scenario.values("jobs")
-    file = scenario.table("jobs", "programmes")
-    table = read_table(
-        file,
-        {
-            "employer": "str",
-            "programme": "str",
-            "product": "str",
-            "capacity": "int",
-            "capacity_unit": "str",
-            "capacity_low": "float",
-            "capacity_high": "float",
-            "places": "str",
-            "distance_km": "float",
-            "wage_yuan_month": "float",
-            "wage_low": "float",
-            "wage_high": "float",
-            "base_retention": "float",
-            "location": "str",
-            "season": "str",
-            "age_min": "int",
-            "age_max": "int",
-            "sex": "str",
-            "skills_accepted": "str",
-            "skills_preferred": "str",
-            "special_group": "str",
-        },
-        key="employer",
-        shares=["base_retention"],
-    )
-    for name in ("fairness_floor", "sex_balance_floor", "age_balance_floor"):
-        if not 0 <= v[name] <= 1:
-            raise DataError(where, name, v[name], "must lie in [0, 1]")
+PROGRAMME_COLUMNS = {
+    "employer": "str",
+    "programme": "str",
+    "product": "str",
+    "capacity": "int",
+    "capacity_unit": "str",
+    "capacity_low": "float",
+    "capacity_high": "float",
+    "places": "str",
+    "distance_km": "float",
+    "wage_yuan_month": "float",
+    "wage_low": "float",
+    "wage_high": "float",
+    "base_retention": "float",
+    "location": "str",
+    "season": "str",
+    "age_min": "int",
+    "age_max": "int",
+    "sex": "str",
+    "skills_accepted": "str",
+    "skills_preferred": "str",
+    "special_group": "str",
+}
+
+
+def _read_programmes(file: Path):
+    """data/jobs/programmes.csv through the hardened table reader, every row checked."""
+    table = read_table(file, PROGRAMME_COLUMNS, key="employer", shares=["base_retention"])
+    if table.empty:
+        raise DataError(file, "(rows)", 0, "has a header and no rows: list at least one employer")
+    for row in table.itertuples(index=False):
+        _check_employer_row(row, file)
+    return table
+
+
+def _check_values(v: dict, where: Path) -> None:
+    """What the units of parameters.csv do not say already (shares lie in [0, 1], counts
+    and costs are not negative: checked on loading)."""
     if v["objective_mode"] not in OBJECTIVE_MODES:
         raise DataError(
             where, "objective_mode", v["objective_mode"], f"must be one of {OBJECTIVE_MODES}"
         )
-    for name in (
-        "young_worker_local_penalty",
-        "older_worker_away_penalty",
-        "care_duty_away_penalty",
-        "distance_penalty_per_1000km",
-        "skill_match_bonus",
-        "special_priority_bonus",
-    ):
-        if not 0 <= v[name] <= 1:
-            raise DataError(where, name, v[name], "must lie in [0, 1]")
-    for name in ("household_uncovered_penalty", "migration_cost_yuan_month", "care_places"):
-        if v[name] < 0:
-            raise DataError(where, name, v[name], "must be >= 0")
+    if v["distance_penalty_per_1000km"] > 1:
+        raise DataError(
+            where, "distance_penalty_per_1000km", v["distance_penalty_per_1000km"], "must be <= 1"
+        )
     if v["solver_time_limit"] <= 0:
         raise DataError(where, "solver_time_limit", v["solver_time_limit"], "must be > 0")
+
+
+def _closed(v: dict, table, where: Path) -> tuple[str, ...]:
     closed = tuple(s.strip() for s in str(v["closed_employers"] or "").split(";") if s.strip())
     unknown = sorted(set(closed) - set(table["employer"]))
     if unknown:
         raise DataError(where, "closed_employers", unknown, "unknown employer")
+    return closed
 
+
+def _capacities(table, v: dict, closed: tuple[str, ...], scale: float) -> np.ndarray:
+    """Jobs per employer at the scenario's scale: greenhouses x workers per greenhouse,
+    export demand x the export factor, closed employers none; scaled together with
+    largest-remainder rounding."""
     full = []
     for row in table.itertuples(index=False):
-        _check_employer_row(row, file)
         jobs = float(row.capacity)
         if row.capacity_unit == "greenhouses":
             jobs *= v["vegetable_workers_per_greenhouse"]
@@ -228,31 +231,57 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
             jobs *= v["labour_export_factor"]
         full.append(0.0 if row.employer in closed else jobs)
     full = np.array(full)
-    scaled = largest_remainder(full, round(full.sum() * scenario.scale)) if len(full) else full
+    return largest_remainder(full, round(full.sum() * scale)) if len(full) else full
+
+
+def _employer(row, capacity: int, file: Path) -> Employer:
+    return Employer(
+        employer=row.employer,
+        programme=row.programme,
+        product=row.product,
+        capacity=int(capacity),
+        places=row.places,
+        wage=row.wage_yuan_month,
+        wage_low=row.wage_low,
+        wage_high=row.wage_high,
+        base_retention=row.base_retention,
+        location=row.location,
+        distance_km=row.distance_km,
+        season=row.season,
+        age_min=row.age_min,
+        age_max=row.age_max,
+        sex=row.sex,
+        skills_accepted=_list(row.skills_accepted, file, f"skills_accepted[{row.employer}]"),
+        skills_preferred=_list(
+            row.skills_preferred or "any", file, f"skills_preferred[{row.employer}]"
+        ),
+        special_group=row.special_group,
+        provenance=row.provenance,
+    )
+
+
+def _age_bands(scenario: Scenario) -> tuple[tuple[int, int], ...]:
+    """The population's working-age bands (`PopulationParams.age_bands`: from
+    laborer_min_age, split at middle_age_band_from and older_age_band_from, to
+    laborer_max_age), read from its parameters alone (a test keeps the two equal)."""
+    v = scenario.values("population")
+    edges = (v["laborer_min_age"], v["middle_age_band_from"], v["older_age_band_from"],
+             v["laborer_max_age"] + 1)  # fmt: skip
+    return tuple((lo, hi - 1) for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+
+
+def load_jobs_params(scenario: Scenario) -> JobsParams:
+    """Read data/jobs/ with the scenario's overrides, scale the capacities, validate."""
+    pfile = scenario.table("jobs", "parameters")
+    where = scenario.path if scenario.overrides.get("jobs") else pfile
+    v = scenario.values("jobs")
+    file = scenario.table("jobs", "programmes")
+    table = _read_programmes(file)
+    _check_values(v, where)
+    closed = _closed(v, table, where)
+    scaled = _capacities(table, v, closed, scenario.scale)
     employers = tuple(
-        Employer(
-            employer=row.employer,
-            programme=row.programme,
-            product=row.product,
-            capacity=int(cap),
-            places=row.places,
-            wage=row.wage_yuan_month,
-            wage_low=row.wage_low,
-            wage_high=row.wage_high,
-            base_retention=row.base_retention,
-            location=row.location,
-            distance_km=row.distance_km,
-            season=row.season,
-            age_min=row.age_min,
-            age_max=row.age_max,
-            sex=row.sex,
-            skills_accepted=_list(row.skills_accepted, file, f"skills_accepted[{row.employer}]"),
-            skills_preferred=_list(
-                row.skills_preferred or "any", file, f"skills_preferred[{row.employer}]"
-            ),
-            special_group=row.special_group,
-            provenance=row.provenance,
-        )
+        _employer(row, cap, file)
         for row, cap in zip(table.itertuples(index=False), scaled, strict=True)
     )
     return JobsParams(
@@ -280,4 +309,6 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         reported_employed=v["reported_employed"],
         reported_rate=v["reported_employment_rate"],
         closed=closed,
+        optimiser_matters_percent=v["optimiser_matters_percent"],
+        age_bands=_age_bands(scenario),
     )

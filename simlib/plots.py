@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -524,20 +525,53 @@ def stay_or_go(by_status: pd.DataFrame) -> Figure:
 
 
 def baseline_comparison(table: pd.DataFrame) -> Figure:
-    """Expected lasting employment of the optimised plan and the baselines, with the
-    households each leaves without a worker written on the bar (`study.matching_baselines`)."""
+    """Expected lasting employment of the optimised plan and every rule of thumb (blue: the
+    optimised plan; sky blue: a rule that keeps the household rule, the care rule,
+    eligibility and the places; vermillion hatched: a rule that breaks one), with its share
+    of the optimum and the households it leaves without a worker written beside the bar
+    (`simlib.present.jobs.baselines_table`)."""
     t = table.sort_values("expected lasting employment")
     fig, ax = _figure(0.5 * len(t) + 2.0)
-    colours_ = [OKABE_ITO[5] if p.startswith("optimised") else OKABE_ITO[7] for p in t.index]
-    ax.barh(t.index, t["expected lasting employment"], color=colours_)
-    for y, (value, without) in enumerate(
-        zip(t["expected lasting employment"], t["households without a worker"], strict=True)
-    ):
-        ax.annotate(f" {without:,.0f} households without a worker", (value, y), va="center",
-                    fontsize=8)  # fmt: skip
-    ax.set_title("The optimised plan against rules of thumb")
+    for y, (_, row) in enumerate(t.iterrows()):
+        keeps = bool(row["keeps the rules"])
+        colour = OKABE_ITO[1] if keeps else OKABE_ITO[4]
+        if y == len(t) - 1 or row["% of the optimum"] == 100 and keeps:
+            colour = OKABE_ITO[3]
+        value = row["expected lasting employment"]
+        ax.barh(y, value, color=colour, hatch="" if keeps else "//", edgecolor="white")
+        note = f" {row['% of the optimum']:.1f} %"
+        if row["households without a worker"]:
+            note += f", {row['households without a worker']:,.0f} households lack a worker"
+        ax.annotate(note, (value, y), va="center", fontsize=8)
+    ax.set_yticks(range(len(t)), [str(n).split(" (")[0] for n in t.index])
+    ax.set_xlim(0, 1.6 * t["expected lasting employment"].max())
+    ax.set_title("Rules of thumb against the optimum (hatched: breaks a rule)")
     ax.set_xlabel("expected lasting employment (people still employed after the period)")
     ax.set_ylabel("plan")
+    return fig
+
+
+def employment_anatomy(table: pd.DataFrame) -> Figure:
+    """The employment rate taken apart (`simlib.present.jobs.anatomy_table`), one bar per
+    part in people: the local places by source, those willing and able to go, those of
+    them kept home, the exported, the export demand left empty and the employed."""
+    t = table.iloc[::-1]
+    fig, ax = _figure(0.5 * len(t) + 2.0)
+    palette = {
+        "employed in local places the source reports": OKABE_ITO[3],
+        "employed in local places that are assumed": OKABE_ITO[1],
+        "export demand left empty": "0.75",
+    }
+    colours_ = [palette.get(name, OKABE_ITO[0] if "exported" in name else OKABE_ITO[2])
+                for name in t.index]  # fmt: skip
+    ax.barh(list(t.index), t["people"], color=colours_)
+    for y, value in enumerate(t["people"]):
+        ax.annotate(f" {value:,.0f}", (value, y), va="center", fontsize=8)
+    ax.set_xlim(0, 1.15 * t["people"].max())
+    ax.set_title("What makes up the employed: places, and who can go")
+    ax.set_xlabel("people")
+    ax.set_ylabel("part")
+    ax.tick_params(axis="y", labelsize=8)
     return fig
 
 
@@ -577,7 +611,7 @@ def employment_curve(
             [reported],
             "D",
             color=OKABE_ITO[4],
-            label=f"reported 17,016 at this scale ({reported:,.0f})",
+            label=f"reported, in proportion to the scale ({reported:,.0f})",
         )
         ax.axvline(two_months, color="0.5", linestyle=":", linewidth=1)
         ax.annotate(
@@ -706,7 +740,8 @@ def discovery_box(
     fig, ax = _figure(5.0)
     fail = failing.astype(bool).to_numpy()
     ax.scatter(x[~fail], y[~fail], color=OKABE_ITO[2], label="plan works", marker="o")
-    ax.scatter(x[fail], y[fail], color=OKABE_ITO[4], label=what, marker="x")
+    label = textwrap.fill(what, 28)  # the legend sits beside the axes: keep it narrow
+    ax.scatter(x[fail], y[fail], color=OKABE_ITO[4], label=label, marker="x")
     lo_x, hi_x = (
         limits.loc[x.name, ["low", "high"]] if x.name in limits.index else (x.min(), x.max())
     )
@@ -724,7 +759,7 @@ def discovery_box(
             label="PRIM box",
         )
     )
-    ax.set_title(f"Where {what}")
+    ax.set_title(textwrap.shorten(f"Where {what}", 80, placeholder=" ..."))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel(f"{x.name} (assumed, its range)")
     ax.set_ylabel(f"{y.name} (assumed, its range)")

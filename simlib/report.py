@@ -43,6 +43,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from simlib.files import cannot_write_in, git_commit, nearest_existing, write_atomic
 from simlib.interrupt import signals_held, sigterm_as_interrupt
+from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
 from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
@@ -67,7 +68,7 @@ PACKAGES = (
     "ema_workbench",
 )
 EXECUTION_TIMEOUT = 600  # seconds per cell: a hung cell fails the build instead of hanging CI
-SOLVERS = ("cbc", "highs")  # the job-matching solvers a report can be built with
+SOLVERS = JOBS_SOLVERS  # the job-matching solvers a report can be built with (one list)
 # What a previous build leaves in its folder; a folder holding anything else is not replaced.
 REPORT_SET = re.compile(r"index\.html|build\.json|[0-9][0-9]-.*\.html|executed|failed|\..*")
 # Run in each report kernel before the notebook: pandas Styler tables escape their cells

@@ -137,8 +137,10 @@ def comparison_table(
             "reported at this scale": f"{100 * reported_rate:.2f} %",
             "model (mean)": "not run" if rate is None else f"{100 * rate:.2f} %",
             "model 95 % CI": "one optimal plan (no spread)" if rate is not None else "",
-            "note": "employed / people of working capacity (the laborers are calibrated to "
-            "17,016 / 92.08 %, so this rate is the check, not the count of laborers)",
+            "note": "employed / people of working capacity (the laborers are generated to "
+            f"match {float(rep.loc['employed_two_months', 'value']):,.0f} / "
+            f"{100 * reported_rate:.2f} %, so this rate is the check, not the count of "
+            "laborers)",
         }
     )
     # public-welfare posts and the bus channel are capacities the model is given: shown
@@ -477,7 +479,8 @@ def run_matching(
     population=None,
     marginal: bool = False,
 ):
-    """Load the jobs inputs and the population once, and match (the reports' one call)."""
+    """Load the jobs inputs (and the population, unless given) once, and match (the
+    reports' one call)."""
     from simlib.jobs_inputs import load_jobs_params
     from simlib.matching import match_jobs
     from simlib.population import generate_population
@@ -496,35 +499,10 @@ def run_matching(
 
 
 def matching_baselines(matching: Mapping[str, Any]) -> pd.DataFrame:
-    """The optimised plan next to the four baselines (same people, same rules of thumb)."""
-    rows = [
-        {
-            "plan": "optimised (PuLP)",
-            "employed": matching["employed"],
-            "households without a worker": matching["households_without_worker"],
-            "expected lasting employment": matching["expected_lasting_employed"],
-            "expected income (yuan/month)": matching["expected_income_yuan_month"],
-        }
-    ]
-    names = {
-        "household_first": "household first (greedy)",
-        "locals_first": "locals first, the rest exported",
-        "greedy": "first come (greedy)",
-        "random": "random",
-    }
-    for name, b in matching.get("baselines", {}).items():
-        rows.append(
-            {
-                "plan": names.get(name, name),
-                "employed": b["employed"],
-                "households without a worker": b["households_without_worker"],
-                "expected lasting employment": b["expected_lasting_employed"],
-                "expected income (yuan/month)": b["expected_income_yuan_month"],
-            }
-        )
-    table = pd.DataFrame(rows)
-    table["employment rate (%)"] = (100 * table["employed"] / matching["laborers"]).round(2)
-    return table.set_index("plan").round(1)
+    """The optimised plan next to every rule of thumb (`simlib.present.jobs`)."""
+    from simlib.present.jobs import baselines_table
+
+    return baselines_table(matching)
 
 
 @dataclass(frozen=True)
@@ -551,6 +529,16 @@ JOBS_CHANGES = (
 )
 
 
+def run_matching_without_rules(scenario: Scenario, solver: str, population):
+    """The optimised plan alone (no rules of thumb), for the what-if rows."""
+    from simlib.jobs_inputs import load_jobs_params
+    from simlib.matching import match_jobs
+
+    return match_jobs(
+        load_jobs_params(scenario), population, seed=scenario.seed, solver=solver, baselines=False
+    )
+
+
 def matching_effects(
     scenario: Scenario,
     solver: str = "cbc",
@@ -568,7 +556,7 @@ def matching_effects(
         variant = scenario.with_overrides("jobs", **dict(change.overrides))
         row: dict[str, Any] = {"assumption changed": change.label}
         try:
-            s = run_matching(variant, solver=solver, population=population).summary()
+            s = run_matching_without_rules(variant, solver, population).summary()
         except MatchFailed as failure:
             row.update({"solver status": f"no plan ({failure.status})"})
             rows.append(row)
@@ -590,36 +578,10 @@ def matching_effects(
 
 
 def matching_text(matching: Mapping[str, Any]) -> str:
-    """The job-matching headline as Markdown bullets, from a `MatchResult.summary()`."""
-    m = matching
-    places = m["local_places"]
-    lines = [
-        f"- **{m['employed']:,.0f} of {m['laborers']:,.0f} people of working capacity get a "
-        f"job** ({100 * m['employment_rate']:.2f} %; solver status {m['status']}), against "
-        f"the reported 17,016 (92.08 %): **{m['local_employed']:,.0f} locally** and "
-        f"**{m['exported']:,.0f} exported** (export demand {m['export_demand']:,.0f}).",
-        f"- **Local places**: {places['reported']:,.0f} the source reports as jobs "
-        f"(workshops, mushroom, public-welfare posts) and {places['assumed']:,.0f} assumed "
-        f"(vegetable jobs per greenhouse, orchard, shops and stalls). The assumed places "
-        f"employ **{m['local_employed_assumed_places']:,.0f} people** in this plan.",
-        f"- **Employment is decided by** {m['employment_decided_by']}.",
-        f"- **{m['must_stay_laborers']:,.0f} laborers must stay** (care duties, special "
-        f"group, not willing or able to migrate); {m['must_stay_employed']:,.0f} of them get "
-        f"a local job. Expected still employed after {m['lasting_period_months']} months: "
-        f"**{m['expected_lasting_employed']:,.0f}**; "
-        f"{m['households_without_worker']:,.0f} households with labour are left without a "
-        f"worker.",
-    ]
-    if "best_baseline" in m:
-        b, g = m["best_baseline"], m["gain_over_best_baseline"]
-        lines.append(
-            f"- **Against the best rule of thumb** ({b['name'].replace('_', ' ')}) the "
-            f"optimised plan employs {g['employed']:+,.0f} people, keeps "
-            f"{g['households_without_worker']:+,.0f} more households with a worker, and adds "
-            f"{g['expected_lasting_employed']:+,.0f} expected lasting jobs and "
-            f"{g['expected_income_yuan_month']:+,.0f} yuan a month of expected income."
-        )
-    return "\n".join(lines)
+    """The job-matching headline as Markdown bullets (`simlib.present.jobs`)."""
+    from simlib.present.jobs import matching_text as text
+
+    return text(matching)
 
 
 def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame, arrival_steps=None) -> str:
@@ -641,114 +603,26 @@ def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame, arrival_steps=N
 # --- the employment timeline ------------------------------------------------------------------
 
 
-def _with_ci(x: Mapping[str, Any], fmt: str = "{:,.0f}") -> tuple[str, str]:
-    mean = fmt.format(x["mean"])
-    if x.get("ci95_low") is None:
-        return mean, "one replication (no CI)"
-    return mean, f"{fmt.format(x['ci95_low'])} – {fmt.format(x['ci95_high'])}"
-
-
 def timeline_table(timeline: Mapping[str, Any]) -> pd.DataFrame:
-    """The timeline's headline figures (mean and 95 % CI over the moving replications)
-    next to the reported 17,016 and to the greedy policy, from `TimelineResult.summary()`."""
-    two = timeline["employed_two_months"]
-    greedy = timeline.get("greedy") or {}
-    rows = []
+    """The timeline's headline figures (`simlib.present.timeline`)."""
+    from simlib.present.timeline import timeline_table as table
 
-    def row(figure, x, fmt="{:,.0f}", reference=""):
-        mean, ci = _with_ci(x, fmt)
-        rows.append(
-            {"figure": figure, "model (mean)": mean, "model 95 % CI": ci, "compare": reference}
-        )
-
-    row(
-        "people at work two months after the last arrival",
-        two,
-        reference=f"reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
-    )
-    if greedy:
-        row("  the same, greedy first-come policy", greedy["employed_two_months"])
-    if "employed_within_two_months_of_arrival" in timeline:
-        row(
-            "people at work within two months of their own arrival",
-            timeline["employed_within_two_months_of_arrival"],
-            reference="the other reading of the reported figure",
-        )
-    row(
-        "rolling matching at two months, % of the hindsight optimum",
-        timeline["percent_of_hindsight"],
-        "{:.2f}",
-        reference=f"hindsight optimum {timeline['hindsight_employed']['mean']:,.0f}",
-    )
-    if greedy:
-        row("  the same, greedy first-come policy", greedy["percent_of_hindsight"], "{:.2f}")
-    if "expected_lasting" in timeline:
-        row(
-            "expected lasting employment of those at work at two months",
-            timeline["expected_lasting"],
-            reference=f"hindsight optimum {timeline['hindsight_expected_lasting']['mean']:,.0f}",
-        )
-        if greedy and "expected_lasting_two_months" in greedy:
-            row("  the same, greedy first-come policy", greedy["expected_lasting_two_months"])
-    row(
-        "people at work three months after the last arrival",
-        timeline["employed_final"],
-        reference=f"hindsight optimum {timeline['hindsight_final']['mean']:,.0f}",
-    )
-    wait = timeline["days_to_first_job"]
-    rows.append(
-        {
-            "figure": "days from moving in to the first day of work (P50 / P95)",
-            "model (mean)": f"{wait['p50']:.0f} / {wait['p95']:.0f}",
-            "model 95 % CI": "",
-            "compare": "",
-        }
-    )
-    return pd.DataFrame(rows).set_index("figure")
+    return table(timeline)
 
 
 def timeline_text(timeline: Mapping[str, Any]) -> str:
-    """The timeline's headline as Markdown bullets, from `TimelineResult.summary()`."""
-    two, pct = timeline["employed_two_months"], timeline["percent_of_hindsight"]
-    wait = timeline["days_to_first_job"]
-    lines = [
-        f"- **{two['mean']:,.0f} people at work two months after the last household moved "
-        f"in** (mean of {timeline['replications']} moving replications), against the reported "
-        f"{two['reported']:,} ({two['reported_at_scale']:,} at this scale).",
-        f"- **Matching week by week as families arrive reaches {pct['mean']:.1f} % of the "
-        f"hindsight optimum at two months** (every arrival known in advance, training and "
-        f"batches ignored: an upper bound), with hold-back policy "
-        f"*{timeline['holdback_policy']}* and batches every "
-        f"{timeline['batch_interval_days']} days; three months after the last arrival, "
-        f"{timeline['percent_of_hindsight_final']['mean']:.1f} % of the hindsight optimum.",
-        f"- Half the people employed start work within **{wait['p50']:.0f} days** of moving in, "
-        f"19 in 20 within {wait['p95']:.0f} days (settling, the weekly batch, training, the "
-        f"export bus).",
-    ]
-    greedy = timeline.get("greedy")
-    if greedy:
-        lines.append(
-            f"- A greedy first-come policy (each laborer, on the day they are available, takes "
-            f"the open job with the highest expected income) has "
-            f"{greedy['employed_two_months']['mean']:,.0f} at work at two months "
-            f"({greedy['percent_of_hindsight']['mean']:.1f} % of the hindsight optimum)"
-            + (
-                f", of whom {greedy['expected_lasting_two_months']['mean']:,.0f} are expected to "
-                f"last, against {timeline['expected_lasting']['mean']:,.0f} for the weekly "
-                f"matching."
-                if "expected_lasting" in timeline
-                else "."
-            )
-        )
-    return "\n".join(lines)
+    """The timeline's headline as Markdown bullets (`simlib.present.timeline`)."""
+    from simlib.present.timeline import timeline_text_md
+
+    return timeline_text_md(timeline)
 
 
 def timeline_summary(
     scenario: Scenario, replications: int, solver: str = "cbc", seed: int | None = None
 ) -> dict[str, Any]:
     """`TimelineResult.summary()` of the scenario (the summary report's timeline section)."""
-    from simlib.timeline import run_scenario
+    from simlib import timeline
+    from simlib.inputs import load_inputs
 
-    return run_scenario(
-        scenario.with_seed(seed), replications=replications, solver=solver
-    ).summary()
+    inputs = load_inputs(scenario.with_seed(seed))
+    return timeline.run(inputs, replications=replications, solver=solver).summary()

@@ -11,22 +11,28 @@ care duties keeps one laborer local) and no county left far behind.
 - `instance`: laborers, eligibility, probabilities, stay-or-go status, classes and types;
 - `formulation`: the aggregated and individual integer programmes, and back to people;
 - `solve`: the stages, honest statuses, our own checks, the elastic diagnosis;
+- `baselines`: the rules of thumb a resettlement office would use, checked by the same rules;
+- `batch`: one batch of a rolling plan (the employment timeline), through the formulation's
+  own options;
 - `result`: the tidy tables and the summary.
 
-The baselines (`simlib.baselines`) work on the instance and sit outside this package.
+`run(inputs)` is the entry point: the scenario's population and jobs inputs, matched.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
+import gc
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simlib.jobs_inputs import JobsParams
+from simlib.jobs_inputs import SOLVERS, JobsParams
+from simlib.matching.baselines import all_baselines, registration_order
 from simlib.matching.formulation import (
     DisaggregationError,
     build_aggregated,
@@ -47,7 +53,6 @@ from simlib.matching.result import (
     write_outputs,
 )
 from simlib.matching.solve import (
-    SOLVERS,
     MatchFailed,
     SolveLog,
     check_assignment,
@@ -66,6 +71,7 @@ __all__ = [
     "SOLVERS",
     "Instance",
     "MatchFailed",
+    "Options",
     "MatchResult",
     "build_instance",
     "check_assignment",
@@ -73,6 +79,8 @@ __all__ = [
     "match_jobs",
     "match_population",
     "model_residuals",
+    "registration_order",
+    "run",
     "write_outputs",
 ]
 
@@ -94,98 +102,121 @@ def _no_places(inst: Instance) -> bool:
     return sum(e.capacity for e in inst.employers) == 0
 
 
+@dataclass(frozen=True)
+class Options:
+    """How to solve: the MIP solver, its time limit per solve (None: the scenario's), the
+    formulation, whether to run the rules of thumb and the marginal re-solves, and where to
+    write the final model (MPS)."""
+
+    solver: str = "cbc"
+    time_limit: float | None = None
+    formulation: str = "aggregated"
+    baselines: bool = True
+    marginal: bool = False
+    write_mps: str | Path | None = None
+
+    def __post_init__(self):
+        if self.formulation not in BUILDERS:
+            raise ValueError(f"formulation(={self.formulation!r}) must be aggregated or individual")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver(={self.solver!r}) must be one of {SOLVERS}")
+
+
+def run(inputs, **options) -> MatchResult:
+    """The job matching on loaded inputs (`simlib.inputs.Inputs`): its population's
+    laborers matched to its jobs inputs, seeded by its seed (no file read). `options`:
+    the fields of `Options`."""
+    return match_jobs(inputs.jobs, inputs.population, seed=inputs.seed, **options,
+                      scenario=inputs.scenario.name)  # fmt: skip
+
+
 def match_population(
     people: pd.DataFrame,
     households: pd.DataFrame | None,
     params: JobsParams,
     *,
-    solver: str = "cbc",
-    time_limit: float | None = None,
-    formulation: str = "aggregated",
     seed: int = 0,
-    baselines: bool = True,
-    marginal: bool = False,
-    write_mps: str | Path | None = None,
+    scenario: str = "",
+    **options,
 ) -> MatchResult:
-    """Match the laborers among `people` to the employers in `params`. Raises MatchFailed
-    when there is no plan; `marginal` re-solves for the value of one more place."""
-    if formulation not in BUILDERS:
-        raise ValueError(f"formulation(={formulation!r}) must be aggregated or individual")
-    if solver not in SOLVERS:
-        raise ValueError(f"solver(={solver!r}) must be one of {SOLVERS}")
-    inst = build_instance(people, params)
-    build = BUILDERS[formulation]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the baselines run while the solver (a child process) works
-        rules = (
-            pool.submit(_baselines, inst, households, seed)
-            if baselines and len(inst.laborers)
-            else None
-        )
-        result = _solve_and_check(
-            inst, build, households, solver, time_limit, formulation, seed, write_mps
-        )
-        if rules is not None:
-            result.baselines = rules.result()
-    if marginal:
-        result.marginal = marginal_values(result, time_limit=time_limit)
-    return result
-
-
-def _baselines(inst: Instance, households, seed: int):
-    from simlib.baselines import all_baselines
-
-    return all_baselines(inst, _registration_order(inst, households), seed)
-
-
-def _solve_and_check(
-    inst: Instance, build, households, solver, time_limit, formulation, seed, write_mps
-) -> MatchResult:
-    """Solve and go back to people; a plan that fails our own check raises MatchFailed."""
-    if _no_places(inst) or len(inst.laborers) == 0:
-        # nothing to decide: say what it is instead of calling it optimal
-        log = SolveLog(status="no_places" if _no_places(inst) else "no_laborers")
-        employer = np.full(len(inst.laborers), -1)
-        size = {"classes": len(inst.classes), "household_types": len(inst.types)}
-    else:
-        model, log = solve_model(inst, build, solver, time_limit, write_mps)
-        try:
-            employer = (
-                disaggregate(inst, model)
-                if formulation == "aggregated"
-                else individual_assignment(inst, model)
-            )
-        except DisaggregationError as error:
-            raise MatchFailed("solution_failed_verification", f"job matching: {error}") from None
-        size = _model_size(model, inst)
+    """Match the laborers among `people` to the employers in `params` (`options`: the
+    fields of `Options`). Raises MatchFailed when there is no plan; `marginal` re-solves
+    for the value of one more place."""
+    o = Options(**options)
+    with _collector_paused():
+        inst = build_instance(people, params)
+        rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
+        employer, log, size = _solve_and_check(inst, o)
     result = MatchResult(
         assignments=assignment_table(inst, employer),
         instance=inst,
         log=log,
-        solver=solver,
-        formulation=formulation,
+        solver=o.solver,
+        formulation=o.formulation,
         model_size=size,
+        baselines=rules(),
+        scenario=scenario,
         seed=seed,
         households=households,
     )
-    if log.status in ("optimal", "time_limit_feasible") and not result.verified:
+    _verify(result)
+    if o.marginal:
+        result = replace(result, marginal=marginal_values(result, time_limit=o.time_limit))
+    return result
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while the model is built and solved: the
+    model is hundreds of thousands of small objects, none in a cycle that matters, and each
+    collection would walk them all (a third of the time of a disaggregation). Reference
+    counting still frees them; the collector runs again afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _rules(inst: Instance, households, seed: int):
+    """Start the rules of thumb beside the solve, in a thread (HiGHS's simplex frees the
+    interpreter while it works); returns a function that waits for them."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(all_baselines, inst, registration_order(inst, households), seed)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def _solve_and_check(inst: Instance, o: Options):
+    """(employer per laborer, log, model size); a plan that cannot go back to people
+    raises MatchFailed."""
+    if _no_places(inst) or len(inst.laborers) == 0:
+        # nothing to decide: say what it is instead of calling it optimal
+        log = SolveLog(status="no_places" if _no_places(inst) else "no_laborers")
+        size = {"classes": len(inst.classes), "household_types": len(inst.types)}
+        return np.full(len(inst.laborers), -1), log, size
+    model, log = solve_model(inst, BUILDERS[o.formulation], o.solver, o.time_limit, o.write_mps)
+    try:
+        employer = (
+            disaggregate(inst, model)
+            if o.formulation == "aggregated"
+            else individual_assignment(inst, model)
+        )
+    except DisaggregationError as error:
+        raise MatchFailed("solution_failed_verification", f"job matching: {error}") from None
+    return employer, log, _model_size(model, inst)
+
+
+def _verify(result: MatchResult) -> None:
+    """Only a plan that passes our own check, person by person, is a result."""
+    if result.log.status in ("optimal", "time_limit_feasible") and not result.verified:
         raise MatchFailed(
             "solution_failed_verification",
             f"job matching: the plan breaks a rule (largest violation "
             f"{result.max_constraint_violation:g}); no result is reported",
         )
-    return result
-
-
-def _registration_order(inst: Instance, households: pd.DataFrame | None) -> np.ndarray:
-    """Laborers in the order their households registered for jobs (then by person id)."""
-    lab = inst.laborers
-    if households is not None and "registration_order" in households:
-        rank = households.set_index("household_id")["registration_order"]
-        key = lab["household_id"].map(rank).fillna(math.inf).to_numpy()
-    else:
-        key = lab["household_id"].to_numpy()
-    return np.lexsort((lab["person_id"].to_numpy(), key))
 
 
 def marginal_values(result: MatchResult, time_limit: float | None = None) -> dict[str, Any] | None:
@@ -214,50 +245,26 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> dic
         if model.care_places is not None:
             model.care_places.constant -= 1
 
-    place = {}
-    for e, emp in enumerate(inst.employers):
-        place[emp.employer] = gain(one_more(e)) if e in _eligible_employers(inst) else 0.0
+    eligible = set(np.flatnonzero(inst.eligible.any(axis=0)).tolist())
+    place = {
+        emp.employer: gain(one_more(e)) if e in eligible else 0.0
+        for e, emp in enumerate(inst.employers)
+    }
+    away = {e.employer for e in inst.employers if e.location != "new_town"}
     return {
         "unit": "expected lasting jobs",
         "place": place,
-        "export_seat": {k: v for k, v in place.items() if _is_away(inst, k)},
+        "export_seat": {k: v for k, v in place.items() if k in away},
         "care_place": gain(care) if len(inst.care_bound) else 0.0,
     }
 
 
-def _eligible_employers(inst: Instance) -> set[int]:
-    return set(np.flatnonzero(inst.eligible.any(axis=0)).tolist())
-
-
-def _is_away(inst: Instance, name: str) -> bool:
-    return any(e.employer == name and e.location != "new_town" for e in inst.employers)
-
-
 def match_jobs(
-    params: JobsParams,
-    population,
-    *,
-    seed: int,
-    solver: str = "cbc",
-    time_limit: float | None = None,
-    formulation: str = "aggregated",
-    baselines: bool = True,
-    marginal: bool = False,
-    write_mps: str | Path | None = None,
-    scenario: str | None = None,
+    params: JobsParams, population, *, seed: int, scenario: str | None = None, **options
 ) -> MatchResult:
-    """The population's laborers matched to the employers in `params` (no file reads)."""
-    result = match_population(
-        population.people,
-        population.households,
-        params,
-        solver=solver,
-        time_limit=time_limit,
-        formulation=formulation,
-        seed=seed,
-        baselines=baselines,
-        marginal=marginal,
-        write_mps=write_mps,
+    """The population's laborers matched to the employers in `params` (no file reads;
+    `options`: the fields of `Options`)."""
+    name = scenario if scenario is not None else population.scenario
+    return match_population(
+        population.people, population.households, params, seed=seed, scenario=name, **options
     )
-    result.scenario = scenario if scenario is not None else population.scenario
-    return result

@@ -4,9 +4,10 @@ Stages (lexicographic mode): 1. expected lasting employment (less the soft house
 penalty), 2. expected net income with stage 1 held at its optimum; the remaining ties are
 broken by person id when the counts go back to people. The weighted mode solves once.
 
-Each stage first solves the LP relaxation: most rows form a network, so its optimal vertex
-is usually integral, and then it *is* a proven optimum of the integer programme (its bound
-is met). Otherwise branch and bound runs (CBC or HiGHS, `time_limit` per solve). Every
+Each stage first solves the LP relaxation, in process with HiGHS's simplex (no files, no
+child process): most rows form a network, so its optimal vertex is usually integral, and
+then it *is* a proven optimum of the integer programme (its bound is met). Otherwise
+branch and bound runs (the `solver`: CBC or HiGHS, through PuLP, `time_limit` per solve). Every
 answer is checked from the variable values (`model_residuals`) and, person by person,
 from the plan (`check_assignment`). Only a verified proven optimum is "optimal"; a
 feasible plan stopped by the time limit is "time_limit_feasible" with its gap to the LP
@@ -28,11 +29,11 @@ from typing import Any
 import numpy as np
 import pulp
 
-from simlib.matching.formulation import Model
+from simlib.jobs_inputs import SOLVERS
+from simlib.matching.formulation import Model, elastic_penalty
 from simlib.matching.instance import Instance
 from simlib.provenance import RunFailed
 
-SOLVERS = ("cbc", "highs")
 TOL = 1e-6
 
 
@@ -59,22 +60,25 @@ def make_solver(name: str, time_limit: float, mip: bool = True):
 
 
 @contextlib.contextmanager
-def _quiet_stdout():
-    """Send what a solver library prints (HiGHS prints a banner from C++) to stderr, so
-    that `--json` leaves nothing but JSON on stdout."""
+def _quiet_stdout(to: str | None = None):
+    """Send what a solver library prints (HiGHS prints a banner from C++) to stderr (or to
+    the file `to`), so that `--json` leaves nothing but JSON on stdout."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)
     except OSError:  # no real stdout (e.g. captured by a notebook)
         yield
         return
+    target = os.open(to, os.O_WRONLY) if to else 2
     try:
-        os.dup2(2, 1)
+        os.dup2(target, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        if to:
+            os.close(target)
 
 
 def _run(problem: pulp.LpProblem, solver: str, time_limit: float, mip: bool = True) -> None:
@@ -126,6 +130,23 @@ def model_residuals(
     return violation, fraction
 
 
+def _check(model: Model) -> tuple[float, float]:
+    """`model_residuals` of the model, computed from the same rows read as arrays (once per
+    model) and the variable values: the largest row or bound violation and the largest
+    distance of an integer variable from an integer."""
+    if model.lp_matrix is None:
+        return model_residuals(model.problem, model.variables())
+    a = _arrays(model.problem, model)
+    x = np.array([v.varValue or 0.0 for v in a.columns])
+    row_of = np.repeat(np.arange(len(a.rows)), np.diff(a.start))
+    activity = np.bincount(row_of, weights=a.value * x[a.index], minlength=len(a.rows))
+    gaps = [a.row_lower - activity, activity - a.row_upper, a.lower - x, x - a.upper]
+    violation = max((float(g.max()) for g in gaps if len(g)), default=0.0)
+    integer = np.array([v.cat == pulp.LpInteger for v in a.columns], dtype=bool)
+    fraction = float(np.abs(x - np.round(x))[integer].max(initial=0.0))
+    return max(violation, 0.0), fraction
+
+
 @dataclass
 class SolveLog:
     """What happened in the solves, for the summary."""
@@ -151,41 +172,184 @@ def _integral(variables: list[pulp.LpVariable]) -> bool:
     return True
 
 
-def _solve(
-    model: Model, solver: str, time_limit: float, log: SolveLog, stage: str, final: bool = True
-) -> str:
-    """Solve one stage (LP relaxation first), then check the answer ourselves (the row
-    residuals only for a final stage: a first stage's values are replaced by the next)."""
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class _Arrays:
+    """The problem as arrays, row-wise, in the order of `columns` and `rows`."""
+
+    columns: list[pulp.LpVariable]
+    rows: list[pulp.LpConstraint]
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+
+
+def _matrix(problem: pulp.LpProblem, columns: list[pulp.LpVariable]) -> tuple:
+    """(columns, rows, start, index, value): the rows of the problem, row-wise."""
+    columns = list(columns)
+    where = {id(v): j for j, v in enumerate(columns)}
+    rows = list(problem.constraints())
+    start, index, value = [0], [], []
+    for row in rows:
+        try:
+            index.extend(map(where.__getitem__, map(id, row.keys())))
+        except KeyError:  # a variable the model did not list: take it in
+            for v in row:
+                if id(v) not in where:
+                    where[id(v)] = len(columns)
+                    columns.append(v)
+            index.extend(map(where.__getitem__, map(id, row.keys())))
+        value.extend(row.values())
+        start.append(len(index))
+    as_int = np.int32
+    return columns, rows, np.array(start, as_int), np.array(index, as_int), np.array(value)
+
+
+def _arrays(problem: pulp.LpProblem, model: Model) -> _Arrays:
+    """Read the PuLP problem into arrays (what an MPS file would say, without the file).
+    The rows' coefficients are read once per model (a later stage only changes bounds,
+    senses and the objective; a new row means a new read)."""
+    rows_now = problem.constraints()
+    key = (len(rows_now), id(rows_now[-1]) if rows_now else None)
+    if model.lp_matrix is None or model.lp_matrix[0] != key:
+        model.lp_matrix = (key, _matrix(problem, model.variables()))
+    columns, rows, start, index, value = model.lp_matrix[1]
+    where = {id(v): j for j, v in enumerate(columns)}
+    if any(id(v) not in where for v in problem.objective):  # only in the objective
+        extra = [v for v in problem.objective if id(v) not in where]
+        model.lp_matrix = (key, _matrix(problem, [*columns, *extra]))
+        columns, rows, start, index, value = model.lp_matrix[1]
+        where = {id(v): j for j, v in enumerate(columns)}
+    rhs = np.array([-row.constant for row in rows], dtype=float)
+    sense = np.array([row.sense for row in rows])
+    cost = np.zeros(len(columns))
+    for v, a in problem.objective.items():
+        cost[where[id(v)]] = a
+    low = [v.lowBound for v in columns]
+    up = [v.upBound for v in columns]
+    return _Arrays(
+        columns, rows, cost,
+        np.array([-np.inf if x is None else x for x in low], dtype=float),
+        np.array([np.inf if x is None else x for x in up], dtype=float),
+        np.where(sense == pulp.LpConstraintLE, -np.inf, rhs),
+        np.where(sense == pulp.LpConstraintGE, np.inf, rhs),
+        start, index, value,
+    )  # fmt: skip
+
+
+def _highs(arrays: _Arrays, time_limit: float, maximise: bool):
+    """A HiGHS instance holding the LP relaxation, simplex without presolve (whose optimal
+    vertex on these network-like rows is the one most often integral)."""
+    import highspy
+
+    with _quiet_stdout(os.devnull):  # HiGHS prints its banner when an instance is made
+        h = highspy.Highs()
+    for option, value in (("output_flag", False), ("presolve", "off"), ("solver", "simplex")):
+        h.setOptionValue(option, value)
+    h.setOptionValue("time_limit", float(time_limit))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(arrays.columns), len(arrays.rows)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = arrays.cost, arrays.lower, arrays.upper
+    lp.row_lower_, lp.row_upper_ = arrays.row_lower, arrays.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = arrays.start, arrays.index
+    lp.a_matrix_.value_ = arrays.value
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    h.passModel(lp)
+    return h
+
+
+def _solve_lp(model: Model, time_limit: float) -> str:
+    """The LP relaxation, in process: 'optimal' (the values, reduced costs and duals are
+    then on the model), 'infeasible', or 'unknown' (let branch and bound decide)."""
+    import highspy
+
     problem = model.problem
-    entry: dict[str, Any] = {"stage": stage}
-    relaxed = bound = None
-    if model.lp_first:
-        _run(problem, solver, time_limit, mip=False)
-        relaxed = problem.status
-        if relaxed == pulp.LpStatusOptimal:
-            bound = float(pulp.value(problem.objective) or 0.0)
-            entry["bound"] = bound
-            # the LP's reduced costs and duals, before a branch-and-bound solve overwrites them
-            model.lp_duals = (
-                {v.name: v.dj for v in model.variables()},
-                {row.name: row.pi for row in problem.constraints()},
-            )
-    if model.lp_first and relaxed == pulp.LpStatusOptimal and _integral(model.variables()):
-        status, entry["proof"] = "optimal", "lp_relaxation_integral"
-    elif relaxed == pulp.LpStatusInfeasible:
-        status, entry["proof"] = "infeasible", "lp_relaxation_infeasible"
-    else:
-        _run(problem, solver, time_limit)  # the limit applies to each solve
-        status, entry["proof"] = _status(problem), "branch_and_bound"
+    arrays = _arrays(problem, model)
+    h = _highs(arrays, time_limit, problem.sense == pulp.LpMaximize)
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
+    if status != highspy.HighsModelStatus.kOptimal:
+        return "unknown"
+    solution = h.getSolution()
+    for v, x in zip(arrays.columns, np.asarray(solution.col_value).tolist(), strict=True):
+        v.varValue = x
+    # the variables with a nonzero reduced cost and the rows with a nonzero dual
+    dj, pi = np.asarray(solution.col_dual), np.asarray(solution.row_dual)
+    model.lp_duals = (
+        [arrays.columns[j] for j in np.flatnonzero(np.abs(dj) > 1e-7).tolist()],
+        [arrays.rows[i] for i in np.flatnonzero(np.abs(pi) > 1e-7).tolist()],
+    )
+    return "optimal"
+
+
+def _relaxation(model: Model, time_limit: float, entry: dict[str, Any]) -> str | None:
+    """The stage decided by its LP relaxation: 'optimal' (its vertex is integral),
+    'infeasible', 'fractional' (an optimal vertex that is not integral: the values and
+    duals are on the model), or None (let branch and bound decide)."""
+    if not model.lp_first:
+        return None
+    relaxed = _solve_lp(model, time_limit)
+    entry["lp_solver"] = "highs"
+    if relaxed == "infeasible":
+        entry["proof"] = "lp_relaxation_infeasible"
+        return "infeasible"
+    if relaxed != "optimal":
+        return None
+    entry["bound"] = float(pulp.value(model.problem.objective) or 0.0)
+    if _integral(model.variables()):
+        entry["proof"] = "lp_relaxation_integral"
+        return "optimal"
+    return "fractional"
+
+
+def _solve(
+    model: Model,
+    solver: str,
+    time_limit: float,
+    log: SolveLog,
+    stage: str | dict[str, Any],
+    final: bool = True,
+    relax: str = "first",
+) -> str:
+    """Solve one stage, then check the answer ourselves (the row residuals only for a
+    final stage: a first stage's values are replaced by the next). `relax`: 'first' tries
+    the LP relaxation before branch and bound, 'stop' returns 'fractional' when its vertex
+    is not integral (the caller tries the LP's optimal face), 'skip' goes straight to
+    branch and bound. `stage`: its name, or the entry of an LP already solved."""
+    start = time.perf_counter()
+    entry: dict[str, Any] = {"stage": stage} if isinstance(stage, str) else stage
+    status = None if relax == "skip" else _relaxation(model, time_limit, entry)
+    if status == "fractional" and relax == "stop":
+        seconds = time.perf_counter() - start
+        log.solve_seconds += seconds
+        entry["seconds"] = round(seconds, 4)
+        log.stages.append(entry)
+        return status
+    if status in (None, "fractional"):
+        _run(model.problem, solver, time_limit)  # the limit applies to each solve
+        status, entry["proof"] = _status(model.problem), "branch_and_bound"
+    return _finish(model, entry, status, log, final, start)
+
+
+def _finish(model: Model, entry: dict, status: str, log: SolveLog, final: bool, start) -> str:
+    """Record a stage: its status, time and objective, checked from the values."""
     seconds = time.perf_counter() - start
     log.solve_seconds += seconds
     entry.update(status=status, seconds=round(seconds, 4))
     if status in ("optimal", "time_limit_feasible"):
-        violation, fraction = model_residuals(problem, model.variables()) if final else (0, 0)
+        violation, fraction = _check(model) if final else (0, 0)
         log.max_violation = max(log.max_violation, violation)
         log.max_fraction = max(log.max_fraction, fraction)
-        entry["objective"] = float(pulp.value(problem.objective) or 0.0)
+        entry["objective"] = float(pulp.value(model.problem.objective) or 0.0)
+        bound = entry.get("bound")
         if status == "time_limit_feasible" and bound is not None:
             entry["gap"] = abs(bound - entry["objective"]) / max(abs(bound), 1e-9)
             log.gap = max(log.gap or 0.0, entry["gap"])
@@ -197,14 +361,42 @@ def _solve(
     return status
 
 
-def first_objective(model: Model, inst: Instance) -> pulp.LpAffineExpression:
-    """Stage 1: expected lasting employment, less the soft household rule's penalty (and
-    plus the weighted income term in the weighted mode)."""
+MAXIMISE = ("lasting", "employed")  # what stage 1 maximises: the plan's, or a bound's
+
+
+def first_objective(model: Model, inst: Instance, maximise: str = "lasting"):
+    """Stage 1: expected lasting employment (or, for a bound in people, employment), less
+    the soft household rule's penalty and any soft row's shortfall (and plus the weighted
+    income term in the weighted mode)."""
     p = inst.params
-    objective = model.lasting - p.household_uncovered_penalty * model.uncovered
+    target = model.employed if maximise == "employed" else model.lasting
+    objective = target - p.household_uncovered_penalty * model.uncovered - model.shortfall
     if p.objective_mode == "weighted":
         objective = objective + (p.income_weight / 1000.0) * model.income
     return objective
+
+
+def plan_objective(inst: Instance, employer: np.ndarray) -> float:
+    """Stage 1's value of any plan (employer index per laborer, -1 none), scored as the
+    model scores it: how a rule of thumb is compared with the optimum on its own terms."""
+    p = inst.params
+    rows = np.flatnonzero(employer >= 0)
+    prob = inst.probability[rows, employer[rows]]
+    value = float(prob.sum())
+    if not p.household_floor_hard:
+        household = inst.laborers["household_id"].to_numpy()
+        uncovered = len(np.setdiff1d(inst.required, household[rows]))
+        value -= p.household_uncovered_penalty * uncovered
+    if p.objective_mode == "weighted":
+        value += p.income_weight / 1000.0 * float((prob * inst.net_wage[employer[rows]]).sum())
+    return value
+
+
+def _check_solver(solver: str, maximise: str) -> None:
+    if solver not in SOLVERS:
+        raise ValueError(f"solver(={solver!r}) must be one of {SOLVERS}")
+    if maximise not in MAXIMISE:
+        raise ValueError(f"maximise(={maximise!r}) must be one of {MAXIMISE}")
 
 
 def solve_model(
@@ -213,44 +405,23 @@ def solve_model(
     solver: str = "cbc",
     time_limit: float | None = None,
     write_mps: str | Path | None = None,
+    maximise: str = "lasting",
 ) -> tuple[Model, SolveLog]:
     """Stage 1, then stage 2 with stage 1 fixed (module docstring). Raises MatchFailed,
     with the elastic diagnosis, when there is no plan."""
-    if solver not in SOLVERS:
-        raise ValueError(f"solver(={solver!r}) must be one of {SOLVERS}")
+    _check_solver(solver, maximise)
     p = inst.params
     limit = p.time_limit if time_limit is None else time_limit
     log = SolveLog()
     start = time.perf_counter()
     model = build(inst)
-    weighted = p.objective_mode == "weighted"
-    objective = first_objective(model, inst)
+    objective = first_objective(model, inst, maximise)
     model.problem.setObjective(objective)
     log.build_seconds = time.perf_counter() - start
-    first_is_final = weighted  # otherwise stage 2 replaces the values, and is checked
-    status = _solve(
-        model, solver, limit, log, "weighted" if weighted else "lasting", first_is_final
-    )
-    if status not in ("optimal", "time_limit_feasible"):
-        log.status = status
-        _fail(inst, build, solver, limit, log)
-    if status == "time_limit_feasible" and not first_is_final:
-        status = _check_residuals(model, log, status)  # no stage 2: this plan is the result
-    if status == "optimal" and not weighted:
-        best = float(pulp.value(objective) or 0.0)
-        _hold_first_stage(model, objective, best, log.stages[-1])
-        model.problem.setObjective(model.income)
-        first = {v.name: v.varValue for v in model.variables()}
-        status = _solve(model, solver, limit, log, "income")
-        if status not in ("optimal", "time_limit_feasible"):
-            # no income-stage plan: keep the first stage's (and say so in the status)
-            for v in model.variables():
-                v.varValue = first[v.name]
-            status = "time_limit_feasible" if status.startswith("time_limit") else status
-            status = _check_residuals(model, log, status)
-        held = float(pulp.value(objective) or 0.0)
-        if held < best - TOL * max(1.0, abs(best)):
-            status = "solution_failed_verification"  # stage 2 must not give up stage 1
+    if p.objective_mode == "weighted":
+        status = _solve(model, solver, limit, log, "weighted")
+    else:
+        status = _lexicographic(model, objective, solver, limit, log, maximise)
     log.status = status
     if status not in ("optimal", "time_limit_feasible"):
         _fail(inst, build, solver, limit, log)
@@ -259,9 +430,72 @@ def solve_model(
     return model, log
 
 
+def _lexicographic(model: Model, objective, solver: str, limit: float, log: SolveLog, stage):
+    """Stage 1, then expected income on stage 1's optimal plans. A fractional stage-1
+    vertex is first given a chance on its LP's optimal face: if the income LP over that
+    face has an integral vertex, it is an integer point of value equal to the LP bound,
+    which proves stage 1 optimal and is stage 2's optimum too (no branch and bound)."""
+    status = _solve(model, solver, limit, log, stage, final=False, relax="stop")
+    if status == "fractional":
+        status = _on_the_face(model, objective, limit, log)
+        if status is not None:
+            return status
+        status = _solve(model, solver, limit, log, log.stages.pop(), final=False, relax="skip")
+    if status == "time_limit_feasible":
+        return _check_residuals(model, log, status)  # no stage 2: this plan is the result
+    if status != "optimal":
+        return status
+    return _second_stage(model, objective, solver, limit, log)
+
+
+def _on_the_face(model: Model, objective, limit: float, log: SolveLog) -> str | None:
+    """Expected income over stage 1's LP optimal face; the final status when its vertex
+    is integral, else None with the model as it was (bounds, senses, objective)."""
+    first = log.stages[-1]
+    start = time.perf_counter()
+    variables, rows = model.variables(), list(model.problem.constraints())
+    saved = ([(v.lowBound, v.upBound) for v in variables], [r.sense for r in rows])
+    duals = model.lp_duals  # stage 1's: the income LP below replaces them
+    _hold_first_stage(model, objective, first["bound"], first)
+    model.problem.setObjective(model.income)
+    entry: dict[str, Any] = {"stage": "income"}
+    if _relaxation(model, limit, entry) == "optimal":
+        value = float(pulp.value(objective) or 0.0)
+        first.update(status="optimal", proof="integral_point_of_lp_optimal_face", objective=value)
+        return _finish(model, entry, "optimal", log, True, start)
+    for v, (low, up) in zip(variables, saved[0], strict=True):
+        v.lowBound, v.upBound = low, up
+    for row, sense in zip(rows, saved[1], strict=True):
+        row.sense = sense
+    first.pop("held_by", None)
+    model.lp_duals = duals
+    model.problem.setObjective(objective)
+    return None
+
+
+def _second_stage(model: Model, objective, solver: str, limit: float, log: SolveLog) -> str:
+    """Expected income with stage 1 held at its optimum; without an income-stage plan, the
+    first stage's plan stands (and the status says so)."""
+    best = float(pulp.value(objective) or 0.0)
+    _hold_first_stage(model, objective, best, log.stages[-1])
+    model.problem.setObjective(model.income)
+    variables = model.variables()
+    first = [v.varValue for v in variables]
+    status = _solve(model, solver, limit, log, "income")
+    if status not in ("optimal", "time_limit_feasible"):
+        for v, value in zip(variables, first, strict=True):
+            v.varValue = value
+        status = "time_limit_feasible" if status.startswith("time_limit") else status
+        status = _check_residuals(model, log, status)
+    held = float(pulp.value(objective) or 0.0)
+    if held < best - TOL * max(1.0, abs(best)):
+        status = "solution_failed_verification"  # stage 2 must not give up stage 1
+    return status
+
+
 def _check_residuals(model: Model, log: SolveLog, status: str) -> str:
     """Our own check of the plan that stands, from the variable values."""
-    violation, fraction = model_residuals(model.problem, model.variables())
+    violation, fraction = _check(model)
     log.max_violation = max(log.max_violation, violation)
     log.max_fraction = max(log.max_fraction, fraction)
     return "solution_failed_verification" if violation > TOL or fraction > TOL else status
@@ -277,15 +511,11 @@ def _hold_first_stage(model: Model, objective, best: float, stage: dict[str, Any
     bound = stage.get("bound")
     duals = model.lp_duals
     if duals is not None and bound is not None and abs(bound - best) <= 1e-9 * max(1.0, abs(best)):
-        reduced, prices = duals
-        for v in model.variables():
-            dj = reduced.get(v.name)
-            if dj is not None and abs(dj) > 1e-7:
-                v.lowBound = v.upBound = v.varValue
-        for row in model.problem.constraints():
-            pi = prices.get(row.name)
-            if pi is not None and abs(pi) > 1e-7:
-                row.sense = pulp.LpConstraintEQ
+        priced_columns, priced_rows = duals
+        for v in priced_columns:
+            v.lowBound = v.upBound = v.varValue
+        for row in priced_rows:
+            row.sense = pulp.LpConstraintEQ
         stage["held_by"] = "lp_optimal_face"
         return
     stage["held_by"] = "objective_row"
@@ -329,7 +559,7 @@ def elastic_diagnosis(
     give way, by how much (None if even that finds no plan)."""
     start = time.perf_counter()
     model = build(inst, elastic=True)
-    penalty = 10.0 * (len(inst.laborers) + 1)  # one unit of slack outweighs all employment
+    penalty = elastic_penalty(inst)
     slacks = [s for group in model.slacks.values() for s in group.values()]
     model.problem.setObjective(model.lasting - penalty * (model.uncovered + pulp.lpSum(slacks)))
     log.build_seconds += time.perf_counter() - start

@@ -5,8 +5,10 @@
 - `morris` / `sobol`: SALib's elementary effects (mu*, sigma) and variance shares;
 - `ranking`: the assumptions in order of effect, whatever the design;
 - `discover`: PRIM (the EMA Workbench's) finds the box of assumptions in which a failure
-  (deadline missed, employment below the reported rate) is concentrated, stated as a
-  planner reads it, with its coverage and density.
+  (deadline missed, employment below the reported rate) or a finding (the optimiser beats
+  the best rule of thumb by more than 1 %) is concentrated, stated as a planner reads it,
+  with its coverage and density; quantities a planner reads the answer by (local places
+  per household, export demand per laborer who can go) may join the assumptions.
 
 Every function takes the combined table of a sweep (one row per point, see
 `simlib.sweep.store`) and, where the design matters, its specification.
@@ -46,10 +48,18 @@ NAMES = {
     "expected_lasting_employed": "expected lasting employment",
     "local_employed": "people employed locally",
     "exported": "people employed away",
+    "optimiser_gain_lasting": "what the optimiser adds over the best rule of thumb",
 }
 FAILURES = {
     "deadline_missed": "the 31 March 2020 deadline is missed",
     "employment_below_reported": "employment falls below the reported 92.08 %",
+    "optimiser_matters": "the optimiser beats the best rule of thumb by more than 1 %",
+}
+# sweep outputs a planner reads a region by, beside the assumptions (`discover(derived=)`)
+DERIVED = {
+    "local_places_per_household": "local places per household with labour",
+    "export_demand_per_mobile": "export demand per laborer willing and able to go",
+    "willing_and_able_share": "the share of laborers willing and able to go",
 }
 
 
@@ -223,6 +233,11 @@ def ranges(table: pd.DataFrame, outputs: tuple[str, ...] = HEADLINES) -> pd.Data
 # --- scenario discovery (PRIM) -------------------------------------------------------------
 
 
+def planner_number(x: float) -> str:
+    """A limit rounded as a planner would say it (the PRIM statements' wording)."""
+    return _number(x)
+
+
 def _number(x: float) -> str:
     """A limit rounded as a planner would say it: 86, 37.5, 0.97."""
     if abs(x) >= 100:
@@ -276,6 +291,23 @@ class Box:
         )
 
 
+def within(spec: SweepSpec, domains: tuple[str, ...]) -> SweepSpec:
+    """The specification with only the assumptions of `domains` (the others cannot move
+    the answer asked about: the job matching reads no moving assumption)."""
+    keep = tuple(f for f in spec.factors if f.key.split(".", 1)[0] in domains)
+    return replace(spec, factors=keep)
+
+
+def _explanatory(spec: SweepSpec, t: pd.DataFrame, derived: tuple[str, ...]) -> pd.DataFrame:
+    """The numeric assumptions of the sweep, and the derived quantities asked for (named
+    as a planner reads them), one column each."""
+    names = [f.key for f in spec.factors if f.numeric]
+    x = {k.split(".", 1)[-1]: pd.to_numeric(t[k]).astype(float) for k in names}
+    for column in derived:
+        x[DERIVED.get(column, column)] = pd.to_numeric(t[column]).astype(float)
+    return pd.DataFrame(x)
+
+
 def discover(
     spec: SweepSpec,
     table: pd.DataFrame,
@@ -283,16 +315,17 @@ def discover(
     threshold: float = 0.8,
     min_coverage: float = 0.5,
     significance: float = 0.05,
+    derived: tuple[str, ...] = (),
 ) -> Box:
-    """The PRIM box of the assumptions in which `outcome` (a flag column) is true.
+    """The PRIM box of the assumptions (and `derived` outputs) in which `outcome` (a flag
+    column) is true.
 
     Of the boxes on PRIM's peeling trajectory with coverage >= `min_coverage`, the densest
     (then the one restricting fewer assumptions) is kept, less the restrictions whose
     quasi-p value exceeds `significance`.
     """
     t = _ok(table)
-    names = [f.key for f in spec.factors if f.numeric]
-    x = pd.DataFrame({k.split(".", 1)[-1]: pd.to_numeric(t[k]).astype(float) for k in names})
+    x = _explanatory(spec, t, derived)
     y = t[outcome].astype(bool).to_numpy()
     n_fail = int(y.sum())
     empty = pd.DataFrame(columns=["low", "high", "range_low", "range_high"])
@@ -322,22 +355,10 @@ def discover(
             break
         box.drop_restriction(name, i=best)
         best = len(box.box_lims) - 1
-    trajectory = box.peeling_trajectory
-    lims = box.box_lims[best]
-    restricted = list(box.qp[best].keys())
-    rows = {}
-    for name in restricted:
-        rows[name] = {
-            "low": float(lims[name].iloc[0]),
-            "high": float(lims[name].iloc[1]),
-            "range_low": float(x[name].min()),
-            "range_high": float(x[name].max()),
-        }
-    limits = pd.DataFrame.from_dict(rows, orient="index") if rows else empty
-    stats_row = trajectory.loc[best]
+    stats_row = box.peeling_trajectory.loc[best]
     return Box(
         outcome=outcome,
-        limits=limits,
+        limits=_limits(box, best, x, empty),
         coverage=float(stats_row["coverage"]),
         density=float(stats_row["density"]),
         points=int(stats_row["n"]),
@@ -346,20 +367,35 @@ def discover(
     )
 
 
+def _limits(box, best: int, x: pd.DataFrame, empty: pd.DataFrame) -> pd.DataFrame:
+    """The restricted assumptions of PRIM's box `best`, with the range each spans."""
+    lims = box.box_lims[best]
+    rows = {
+        name: {
+            "low": float(lims[name].iloc[0]),
+            "high": float(lims[name].iloc[1]),
+            "range_low": float(x[name].min()),
+            "range_high": float(x[name].max()),
+        }
+        for name in box.qp[best]
+    }
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else empty
+
+
 def discovery_view(
-    spec: SweepSpec, table: pd.DataFrame, box: Box
+    spec: SweepSpec, table: pd.DataFrame, box: Box, derived: tuple[str, ...] = ()
 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.DataFrame, str]:
-    """What `simlib.plots.discovery_box` draws: the two assumptions that matter most for the
-    outcome (the box's restrictions first, then by rank correlation), the outcome flags, the
-    box's limits and the failure's wording."""
+    """What `simlib.plots.discovery_box` draws: the two assumptions (or `derived` outputs)
+    that matter most for the outcome (the box's restrictions first, then by rank
+    correlation), the outcome flags, the box's limits and the failure's wording."""
     t = _ok(table)
+    columns = _explanatory(spec, t, derived).reset_index(drop=True)
     by_name = {f.name: f.key for f in spec.factors if f.numeric}
     order = list(box.limits.index)
     rho = ranking(replace(spec, method="lhs"), t.assign(_y=t[box.outcome].astype(float)), "_y")
     order += [n for n in rho.index if n not in order and n in by_name]
-    x_name, y_name = (order + list(by_name))[:2]
-    x = pd.to_numeric(t[by_name[x_name]]).rename(x_name).reset_index(drop=True)
-    y = pd.to_numeric(t[by_name[y_name]]).rename(y_name).reset_index(drop=True)
+    x_name, y_name = (order + list(columns.columns))[:2]
+    x, y = columns[x_name].rename(x_name), columns[y_name].rename(y_name)
     failing = t[box.outcome].astype(bool).reset_index(drop=True)
     return x, y, failing, box.limits, FAILURES.get(box.outcome, box.outcome)
 

@@ -86,8 +86,64 @@ OUTCOMES = (
             lambda m, j: float(j["exported"])),
     Outcome("expected_lasting_employed", "people", "expected still employed after the lasting period",
             lambda m, j: float(j["expected_lasting_employed"])),
+    # what the optimiser adds over the strongest rule of thumb, and what a planner reads it by
+    Outcome("optimiser_gain_lasting", "people",
+            "expected lasting employment of the optimised plan less that of the best rule of "
+            "thumb that keeps every hard rule (all of it if no rule keeps them)",
+            lambda m, j: _gain(j)),
+    Outcome("optimiser_gain_lasting_percent", "%", "that gain as a share of the optimised plan's",
+            lambda m, j: _gain_percent(j)),
+    Outcome("optimiser_gain_households", "households",
+            "households the optimised plan covers that every rule of thumb leaves without a worker",
+            lambda m, j: _gain_households(j)),
+    Outcome("optimiser_matters", "flag",
+            "the optimiser beats the best rule by more than optimiser_matters_percent (1 %) of "
+            "expected lasting employment, or keeps more households covered than any rule",
+            lambda m, j: _matters(j)),
+    Outcome("best_baseline", "name", "the best rule of thumb that keeps every hard rule",
+            lambda m, j: j["best_baseline"]["name"] if j["best_baseline"] else ""),
+    Outcome("local_places_per_household", "places", "local places per household with labour",
+            lambda m, j: j["employment_anatomy"]["local_places"]
+            / max(j["households_with_laborers"], 1)),
+    Outcome("willing_and_able_share", "share", "laborers willing and able to work away / laborers",
+            lambda m, j: j["employment_anatomy"]["willing_and_able_to_go"]
+            / max(j["laborers"], 1)),
+    Outcome("export_demand_per_mobile", "places",
+            "export demand per laborer willing and able to work away (below 1: seats are scarce)",
+            lambda m, j: j["employment_anatomy"]["export_demand"]
+            / max(j["employment_anatomy"]["willing_and_able_to_go"], 1)),
+    Outcome("care_keepers", "people", "laborers able to go whom the care rule keeps home",
+            lambda m, j: float(j["employment_anatomy"]["care_keepers"])),
+    Outcome("export_demand_unfilled", "places", "export demand left empty",
+            lambda m, j: float(j["employment_anatomy"]["export_demand_unfilled"])),
 )  # fmt: skip
 OUTPUTS = {o.name: o for o in OUTCOMES}  # by name: the analysis and the report read these
+OPTIMISER = tuple(o.name for o in OUTCOMES[OUTCOMES.index(OUTPUTS["optimiser_gain_lasting"]) :])
+
+
+def _gain(j: Summary) -> float:
+    best = j["best_baseline"]
+    return float(j["expected_lasting_employed"]) - (
+        best["expected_lasting_employed"] if best else 0.0
+    )
+
+
+def _gain_percent(j: Summary) -> float:
+    lasting = float(j["expected_lasting_employed"])
+    return 100.0 * _gain(j) / lasting if lasting else 0.0
+
+
+def _gain_households(j: Summary) -> float:
+    fewest = min(b["households_without_worker"] for b in j["baselines"].values())
+    return float(fewest - j["households_without_worker"])
+
+
+def _matters(j: Summary) -> bool:
+    gain = j["gain_over_best_baseline"]
+    threshold = gain["threshold_percent"] if gain else 1.0
+    return bool(
+        j["best_baseline"] is None or _gain_percent(j) > threshold or _gain_households(j) > 0
+    )
 
 
 def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
@@ -105,7 +161,7 @@ def matching_summary(inputs: Inputs, seed: int) -> Summary:
     `MatchFailed` (a RunFailed: the point fails, with the reason) when it finds no plan."""
     from simlib.matching import match_jobs
 
-    return match_jobs(inputs.jobs, inputs.population, seed=seed, baselines=False).summary()
+    return match_jobs(inputs.jobs, inputs.population, seed=seed).summary()  # rules included
 
 
 def headline(moving: Summary, matching: Summary) -> dict[str, Any]:

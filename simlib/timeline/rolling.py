@@ -5,7 +5,7 @@ Two processes share the environment:
 - `matching`: every `batch_interval_days` (every day for the greedy policy) the laborers
   who are available (their household moved in `settling_days` ago or more) and have no job
   are matched to the places still open. The optimised ("rolling") policy solves the static
-  matching's formulation on them (`adapters.match_batch`: stay-or-go, expected lasting
+  matching's formulation on them (`simlib.matching.batch`: stay-or-go, expected lasting
   employment first), with households that already have a worker out of the household
   rule, those with one at work in the new town out of the care rule, the care places
   left and the fairness floor over everyone so far; the greedy policy takes them first
@@ -25,6 +25,7 @@ their places where those are open now.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -33,11 +34,25 @@ import pandas as pd
 import simpy
 
 from simlib.jobs_inputs import JobsParams
-from simlib.timeline.adapters import match_batch
+from simlib.matching.batch import BatchState, match_batch
 from simlib.timeline.inputs import TimelineParams
 from simlib.timeline.openings import Openings
 
 POLICIES = ("rolling", "greedy")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every policy of one moving replication runs on."""
+
+    params: TimelineParams
+    jobs: JobsParams
+    openings: Openings
+    laborers: pd.DataFrame  # one row per laborer, with the day they become available
+    probability: np.ndarray  # success probability, laborer x employer (0: not eligible)
+    income: np.ndarray  # expected income, laborer x employer (0: not eligible)
+    care_bound: np.ndarray  # households the matching's care rule binds
+    day_zero: dt.date  # the campaign's day 0
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,9 @@ class TimelineRun:
 
     laborers: one row per laborer whose household moved in: person_id, household_id,
         county, arrival_day, available_day, employer ('' none), programme, matched_day,
-        start_day (-1 = no job by the horizon), bus (-1 = none).
-    batches: one row per matching batch: day, pool, offered, matched, status, seconds.
+        start_day (-1 = no job by the horizon), bus (-1 = none), probability.
+    batches: one row per matching batch: day, pool, offered, matched, status, softened,
+        seconds.
     buses: one row per bus: bus, day, seats, riders.
     """
 
@@ -70,34 +86,19 @@ class TimelineRun:
 class Timeline:
     """The environment, the laborers' state and the logs of one run."""
 
-    def __init__(
-        self,
-        params: TimelineParams,
-        jobs: JobsParams,
-        openings: Openings,
-        laborers: pd.DataFrame,
-        *,
-        policy: str = "rolling",
-        solver: str = "cbc",
-        time_limit: float | None = None,
-        income: np.ndarray,
-        probability: np.ndarray | None = None,
-        care_bound: np.ndarray | None = None,
-    ):
+    def __init__(self, setup: Setup, policy: str = "rolling", solver: str = "cbc", time_limit=None):
         if policy not in POLICIES:
             raise ValueError(f"policy(={policy!r}) must be one of {POLICIES}")
         self.env = simpy.Environment()
-        self.params, self.jobs, self.openings = params, jobs, openings
-        self.laborers = laborers.reset_index(drop=True)
+        self.params, self.jobs, self.openings = setup.params, setup.jobs, setup.openings
+        self.laborers = setup.laborers.reset_index(drop=True)
         self.policy, self.solver, self.time_limit = policy, solver, time_limit
-        self.income = income  # laborers x employers: expected income, 0 = not eligible
-        # laborers x employers: success probability (chance the hire lasts the period)
-        self.probability = (income > 0).astype(float) if probability is None else probability
+        self.income = setup.income  # laborers x employers: expected income, 0 = not eligible
+        self.probability = setup.probability  # laborers x employers: chance the hire lasts
         self.care_used = 0  # care places used by earlier batches
         # greedy: laborers not sent away, per household the care rule binds
-        bound = np.array([], dtype=int) if care_bound is None else care_bound
         members = self.laborers["household_id"].value_counts()
-        self.staying = {int(h): int(members.get(h, 0)) for h in bound.tolist()}
+        self.staying = {int(h): int(members.get(h, 0)) for h in setup.care_bound.tolist()}
         n = len(self.laborers)
         self.available = self.laborers["available_day"].to_numpy()
         self.household = self.laborers["household_id"].to_numpy()
@@ -105,7 +106,7 @@ class Timeline:
         self.matched_day = np.full(n, -1)
         self.start_day = np.full(n, -1)
         self.bus = np.full(n, -1)
-        self.booked = np.zeros(len(openings.bus_day), dtype=int)
+        self.booked = np.zeros(len(self.openings.bus_day), dtype=int)
         self.batch_rows: list[tuple] = []
         self.bus_rows: list[tuple] = []
 
@@ -168,25 +169,20 @@ class Timeline:
         # the fairness floor is taken over people the places could go to
         could = (self.income[:, offer > 0] > 0).any(axis=1)
         pool = (self.available <= day) & (self.employer < 0) & could
-        status = "no one to match" if not pool.any() else "no place open"
+        status, softened = ("no one to match" if not pool.any() else "no place open"), ""
         assign = np.full(len(pool), -1)
         if pool.any() and offer.sum() > 0:
             if self.policy == "greedy":
                 assign, status = self.greedy(pool, offer), "greedy"
             else:
-                assign, status = self.optimise(day, pool, taken, offer)
+                assign, status, softened = self.optimise(day, pool, taken, offer)
         if released is not None:
             self.restore(released, assign)
         self.commit(day, assign)
+        seconds = time.perf_counter() - started
+        matched = int((assign >= 0).sum())
         self.batch_rows.append(
-            (
-                day,
-                int(pool.sum()),
-                int(offer.sum()),
-                int((assign >= 0).sum()),
-                status,
-                time.perf_counter() - started,
-            )
+            (day, int(pool.sum()), int(offer.sum()), matched, status, softened, seconds)
         )
 
     def history(self, day: int, rows: np.ndarray) -> tuple[dict[str, int], dict[str, int]]:
@@ -199,39 +195,45 @@ class Timeline:
             str(k): int(v) for k, v in available.items()
         }
 
-    def optimise(self, day, pool, taken, offer) -> tuple[np.ndarray, str]:
+    def state(self, day: int, rows: np.ndarray) -> BatchState:
+        """What earlier batches decided, for a batch whose model holds `rows`."""
         hired = self.employer >= 0
-        covered = np.unique(self.household[hired])
         at_home = hired & ~self.openings.away[np.maximum(self.employer, 0)]
+        employed, available = self.history(day, rows)
+        return BatchState(
+            covered=np.unique(self.household[hired]),
+            local=np.unique(self.household[at_home]),
+            care_places=max(0, self.jobs.care_places - self.care_used),
+            employed_so_far=employed,
+            available_so_far=available,
+        )
+
+    def optimise(self, day, pool, taken, offer) -> tuple[np.ndarray, str, str]:
+        """The rolling policy's batch: (employer per laborer, status, rule softened)."""
+        solve = {"solver": self.solver, "time_limit": self.time_limit}
         policy = self.params.holdback_policy
-        solve = {
-            "solver": self.solver,
-            "time_limit": self.time_limit,
-            "local": np.unique(self.household[at_home]),
-            "care_places": max(0, self.jobs.care_places - self.care_used),
-        }
-        rows = pool | ((self.available > day) & (self.employer < 0))
-        solve["history"] = self.history(day, rows if policy == "lookahead" else pool)
         if policy == "lookahead":
+            rows = pool | ((self.available > day) & (self.employer < 0))
+            still = self.still_to_open(day, taken)
             batch = match_batch(
-                self.laborers[rows], self.jobs, self.still_to_open(day, taken), covered, **solve
+                self.laborers[rows], self.jobs, still, self.state(day, rows), **solve
             )
             want = np.full(len(pool), -1)
             want[rows] = batch.employer
             want[~pool] = -1
-            assign = self.within(want, offer, covered)
+            assign = self.within(want, offer, self.state(day, pool).covered)
             self.care_used += self.care_places_used(assign, pool)
-            return assign, batch.status
+            return assign, batch.status, batch.softened
         if policy == "proportional":
             to_come = int(((self.available > day) & (self.employer < 0)).sum())
             final = self.still_to_open(day, taken)
             hold = np.ceil(final * to_come / (to_come + pool.sum())).astype(int)
             offer = np.minimum(offer, np.maximum(final - hold, 0))
-        batch = match_batch(self.laborers[pool], self.jobs, offer, covered, **solve)
+        batch = match_batch(self.laborers[pool], self.jobs, offer, self.state(day, pool), **solve)
         assign = np.full(len(pool), -1)
         assign[pool] = batch.employer
         self.care_used += batch.care_places_used
-        return assign, batch.status
+        return assign, batch.status, batch.softened
 
     def care_places_used(self, assign: np.ndarray, pool: np.ndarray) -> int:
         """Households with care duties none of whose laborers in the batch stays (the
@@ -359,9 +361,8 @@ class Timeline:
                 ),
             }
         )
-        batches = pd.DataFrame(
-            self.batch_rows, columns=["day", "pool", "offered", "matched", "status", "seconds"]
-        )
+        columns = ["day", "pool", "offered", "matched", "status", "softened", "seconds"]
+        batches = pd.DataFrame(self.batch_rows, columns=columns)
         buses = pd.DataFrame(self.bus_rows, columns=["bus", "day", "seats", "riders"])
         return TimelineRun(
             self.policy, replication, table, batches, buses, first_arrival, last_arrival, horizon
@@ -383,14 +384,7 @@ def available_laborers(
 
 
 def simulate_timeline(
-    params: TimelineParams,
-    jobs: JobsParams,
-    openings: Openings,
-    laborers: pd.DataFrame,
-    income: np.ndarray,
-    *,
-    probability: np.ndarray | None = None,
-    care_bound: np.ndarray | None = None,
+    setup: Setup,
     policy: str = "rolling",
     replication: int = 0,
     solver: str = "cbc",
@@ -398,20 +392,10 @@ def simulate_timeline(
 ) -> TimelineRun:
     """One run from the first laborer's availability to `report_days_after_last_arrival`
     days after the last arrival."""
+    laborers = setup.laborers
     first_arrival = int(laborers["arrival_day"].min())
     last_arrival = int(laborers["arrival_day"].max())
-    horizon = last_arrival + params.report_days_after_last_arrival
-    timeline = Timeline(
-        params,
-        jobs,
-        openings,
-        laborers,
-        policy=policy,
-        solver=solver,
-        time_limit=time_limit,
-        income=income,
-        probability=probability,
-        care_bound=care_bound,
-    )
+    horizon = last_arrival + setup.params.report_days_after_last_arrival
+    timeline = Timeline(setup, policy, solver, time_limit)
     timeline.run(int(laborers["available_day"].min()), horizon)
     return timeline.result(replication, first_arrival, last_arrival, horizon)
