@@ -72,7 +72,8 @@ def match_pools(
 
 def _codes(values: pd.Series | np.ndarray, categories: list[str]) -> np.ndarray:
     """Integer codes of `values` in `categories` (NONE for a value not among them)."""
-    codes = pd.Categorical(np.asarray(values), categories=categories).codes
+    # an index lookup, not pd.Categorical: pandas deprecates values outside its categories
+    codes = pd.Index(categories).get_indexer(np.asarray(values))
     return np.where(codes < 0, NONE, codes).astype(np.int64)
 
 
