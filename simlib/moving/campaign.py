@@ -141,6 +141,8 @@ class Campaign:
             for g in (*self.before, *self.after, self.visit)
         }
         self.service = [s.tolist() for s in self.service]
+        # the groups whose steps use a building facility (timed step by step in `_work`)
+        self.at_building = {g for g in self.group_minutes if any(p.steps[k].facility for k in g.steps)} if self.fac is not None else set()  # fmt: skip
         self.loading = service_times(stream(*keys, "loading"), p.loading_mean, p.loading_cv, n)
         self.road_draws = {c: RoadDraws(stream(*keys, "road", c), p) for c in p.roads}
         self.weather_rng = {c: stream(*keys, "weather", c) for c in p.roads}
@@ -457,7 +459,7 @@ class Campaign:
                 t = env.now
                 later = later_start(t, total, group.kind)
                 if later is None:
-                    if self.fac is None:
+                    if group not in self.at_building:
                         self._served(h, group, t, total)
                         yield env.timeout(total)
                     else:
