@@ -164,11 +164,12 @@ def facilities(params: MovingParams, households: pd.DataFrame) -> Facilities | N
     if homes is None:
         return None
     rows = homes.rows(households["household_id"])
-    mine = homes.households.iloc[np.maximum(rows, 0)]
-    everyone = carry_minutes(params, homes.households["floor"], homes.households["lifts"])
-    average = float(everyone.mean()) if len(everyone) else 0.0
-    carry = np.where(rows >= 0, carry_minutes(params, mine["floor"], mine["lifts"]), average)
     has = rows >= 0
+    mine = np.maximum(rows, 0)  # plain arrays: the plan generator asks this for every day it tries
+    table = homes.households
+    everyone = carry_minutes(params, table["floor"].to_numpy(), table["lifts"].to_numpy())
+    average = float(everyone.mean()) if len(everyone) else 0.0
+    carry = np.where(has, everyone[mine], average) if len(everyone) else np.full(len(rows), average)
     k = carrying_step(params)
     mean = params.steps[k].service_mean if k is not None else 0.0
     share = max(0.0, mean - average) / mean if params.move_in_includes_carry and mean > 0 else 1.0
@@ -179,8 +180,8 @@ def facilities(params: MovingParams, households: pd.DataFrame) -> Facilities | N
             "stairwells": np.where(stairs > 0, stairs, params.squads_per_stairwell),
         },
         unit={
-            "building_bays": np.where(has, mine["bay"].to_numpy(), -1),
-            "stairwells": np.where(has & (carry > 0), mine["stair"].to_numpy(), -1),
+            "building_bays": np.where(has, table["bay"].to_numpy()[mine], -1),
+            "stairwells": np.where(has & (carry > 0), table["stair"].to_numpy()[mine], -1),
         },
         carry=carry,
         door_share=share,
