@@ -163,13 +163,16 @@ class _Plan:
     def best(self, i: int, key: str = "probability", where: str = "any") -> int | None:
         """The open job `i` may take with the highest score (where: any, local, away).
         Alike laborers share the answer until one of the jobs fills."""
-        home = self.held_home(i)
-        county = self.s.county[i] if self._quota else ""
-        c = self.s.class_of[i]
+        s = self.s
+        home = self.staying.get(s.household[i], 2) <= 1 and self.freed <= 0
+        county = s.county[i] if self._quota else ""
+        c = s.class_of[i]
         memo = (c, key, where, home, county)
-        if memo not in self._cache:
-            self._cache[memo] = self._search(c, key, where, home, county)
-        return self._cache[memo]
+        try:
+            return self._cache[memo]
+        except KeyError:
+            e = self._cache[memo] = self._search(c, key, where, home, county)
+            return e
 
     def _search(self, c: int, key: str, where: str, home: bool, county: str) -> int | None:
         left, away, quota = self.left, self.away, self._quota
@@ -199,24 +202,28 @@ class _Plan:
     def best_member(self, h: int, where: str = "any") -> tuple[int, int] | None:
         """(member, job): the best fit among the household's unplaced members."""
         best, value = None, -1.0
+        employer, probability, class_of = self.employer, self.s.probability, self.s.class_of
         for i in self.s.members[h]:
-            if self.employer[i] < 0 and (e := self.best(i, where=where)) is not None:
-                p = self.s.probability[self.s.class_of[i]][e]
+            if employer[i] < 0 and (e := self.best(i, "probability", where)) is not None:
+                p = probability[class_of[i]][e]
                 if p > value:
                     best, value = (i, e), p
         return best
 
     def fill(self, order: list[int], key: str = "probability", where: str = "any") -> None:
         """Everyone in `order` not yet placed takes their best open job."""
+        employer, best, place = self.employer, self.best, self.place
         for i in order:
-            if self.employer[i] < 0 and (e := self.best(i, key, where)) is not None:
-                self.place(i, e)
+            if employer[i] < 0 and (e := best(i, key, where)) is not None:
+                place(i, e)
 
     def cover(self, households: list[int], where: str = "any") -> None:
         """Each household in turn gets one worker (its best fit), if it has none yet."""
+        employer, members = self.employer, self.s.members
         for h in households:
-            idle = all(self.employer[i] < 0 for i in self.s.members[h])
-            if idle and (pick := self.best_member(h, where)) is not None:
+            if any(employer[i] >= 0 for i in members[h]):
+                continue
+            if (pick := self.best_member(h, where)) is not None:
                 self.place(*pick)
 
 
@@ -383,16 +390,14 @@ def random_assignment(plan: _Plan, order: list[int], seed: int) -> None:
     rng = stream(seed, "jobs", "random_baseline")
     n = len(plan.employer)
     draws = rng.random(n).tolist()
-    ranked = plan.s.ranked["probability"]
+    # each class's eligible employers by index (the order the draw picks from)
+    eligible = [sorted(r) for r in plan.s.ranked["probability"]]
+    class_of, left, away = plan.s.class_of, plan.left, plan.away
     for i in rng.permutation(n).tolist():
         home = plan.held_home(i)
-        options = [
-            e
-            for e in ranked[plan.s.class_of[i]]
-            if plan.left[e] > 0 and not (home and plan.away[e])
-        ]
+        options = [e for e in eligible[class_of[i]] if left[e] > 0 and not (home and away[e])]
         if options:
-            plan.place(i, sorted(options)[int(draws[i] * len(options))])
+            plan.place(i, options[int(draws[i] * len(options))])
 
 
 RULES = {
