@@ -212,9 +212,28 @@ class _Plan:
 
     def fill(self, order: list[int], key: str = "probability", where: str = "any") -> None:
         """Everyone in `order` not yet placed takes their best open job."""
-        employer, best, place = self.employer, self.best, self.place
+        # `best` inline: this loop runs once per laborer per pass of every rule
+        employer, place, cache, search, s = (
+            self.employer,
+            self.place,
+            self._cache,
+            self._search,
+            self.s,
+        )
+        household, county_of, class_of, staying = s.household, s.county, s.class_of, self.staying
+        quota = self._quota
         for i in order:
-            if employer[i] < 0 and (e := best(i, key, where)) is not None:
+            if employer[i] >= 0:
+                continue
+            home = staying.get(household[i], 2) <= 1 and self.freed <= 0
+            county = county_of[i] if quota else ""
+            c = class_of[i]
+            memo = (c, key, where, home, county)
+            try:
+                e = cache[memo]
+            except KeyError:
+                e = cache[memo] = search(c, key, where, home, county)
+            if e is not None:
                 place(i, e)
 
     def cover(self, households: list[int], where: str = "any") -> None:
@@ -255,7 +274,7 @@ def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
         name=name,
         employer=employer_,
         employed=int(hired.sum()),
-        households_without_worker=len(np.setdiff1d(np.unique(household), household[hired])),
+        households_without_worker=len(np.setdiff1d(household, household[hired])),
         expected_lasting_employed=float(p.sum()),
         income=float((p * inst.net_wage[employer_[rows]]).sum()),
         objective=plan_objective(inst, employer_),
