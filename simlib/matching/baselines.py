@@ -165,8 +165,10 @@ class _Plan:
         Alike laborers share the answer until one of the jobs fills."""
         s = self.s
         home = self.staying.get(s.household[i], 2) <= 1 and self.freed <= 0
-        county = s.county[i] if self._quota else ""
-        c = s.class_of[i]
+        return self._job(s.class_of[i], key, where, home, s.county[i] if self._quota else "")
+
+    def _job(self, c: int, key: str, where: str, home: bool, county: str) -> int | None:
+        """`_search`, remembered until a job (or a county's share of it) fills."""
         memo = (c, key, where, home, county)
         try:
             return self._cache[memo]
@@ -201,38 +203,34 @@ class _Plan:
 
     def best_member(self, h: int, where: str = "any") -> tuple[int, int] | None:
         """(member, job): the best fit among the household's unplaced members."""
+        s, employer, job, quota = self.s, self.employer, self._job, self._quota
+        home = self.staying.get(h, 2) <= 1 and self.freed <= 0  # `best`'s, for all of them
         best, value = None, -1.0
-        employer, probability, class_of = self.employer, self.s.probability, self.s.class_of
-        for i in self.s.members[h]:
-            if employer[i] < 0 and (e := self.best(i, "probability", where)) is not None:
-                p = probability[class_of[i]][e]
-                if p > value:
-                    best, value = (i, e), p
+        for i in s.members[h]:
+            if employer[i] >= 0:
+                continue
+            c = s.class_of[i]
+            e = job(c, "probability", where, home, s.county[i] if quota else "")
+            if e is not None and s.probability[c][e] > value:
+                best, value = (i, e), s.probability[c][e]
         return best
 
     def fill(self, order: list[int], key: str = "probability", where: str = "any") -> None:
-        """Everyone in `order` not yet placed takes their best open job."""
-        # `best` inline: this loop runs once per laborer per pass of every rule
-        employer, place, cache, search, s = (
-            self.employer,
-            self.place,
-            self._cache,
-            self._search,
+        """Everyone in `order` not yet placed takes their best open job (`best`, inline:
+        this loop runs once per laborer per pass of every rule)."""
+        s, employer, job, place, staying = (
             self.s,
+            self.employer,
+            self._job,
+            self.place,
+            self.staying,
         )
-        household, county_of, class_of, staying = s.household, s.county, s.class_of, self.staying
-        quota = self._quota
+        household, county, class_of, quota = s.household, s.county, s.class_of, self._quota
         for i in order:
             if employer[i] >= 0:
                 continue
             home = staying.get(household[i], 2) <= 1 and self.freed <= 0
-            county = county_of[i] if quota else ""
-            c = class_of[i]
-            memo = (c, key, where, home, county)
-            try:
-                e = cache[memo]
-            except KeyError:
-                e = cache[memo] = search(c, key, where, home, county)
+            e = job(class_of[i], key, where, home, county[i] if quota else "")
             if e is not None:
                 place(i, e)
 
