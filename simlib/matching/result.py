@@ -369,7 +369,10 @@ class MatchResult:
 def _tally(key: str, values: np.ndarray, **flags: np.ndarray) -> pd.DataFrame:
     """One row per distinct value of `key` (sorted): how many rows (`laborers`) and how
     many of them carry each flag (counted with numpy: the summary is read at every run)."""
-    names, codes = np.unique(values, return_inverse=True)
+    if values.dtype == object:  # strings: hashing them is several times faster than sorting
+        codes, names = pd.factorize(values, sort=True)
+    else:
+        names, codes = np.unique(values, return_inverse=True)
     table = {key: names, "laborers": np.bincount(codes, minlength=len(names))}
     for name, flag in flags.items():
         table[name] = np.bincount(codes, weights=flag, minlength=len(names)).astype(int)
