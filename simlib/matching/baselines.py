@@ -139,6 +139,7 @@ class _Plan:
         self.inst, self.s = inst, shared
         self.left = [e.capacity for e in inst.employers]
         self.employer = [-1] * len(inst.laborers)
+        self.covered: set[int] = set()  # households with someone placed
         # laborers of a care-bound household not (yet) sent away
         self.staying = {h: len(shared.members[h]) for h in inst.care_bound.tolist()}
         self.freed = inst.params.care_places
@@ -196,6 +197,7 @@ class _Plan:
         if filled:
             self._cache.clear()  # a job (or a county's share of it) is full: look again
         h = self.s.household[i]
+        self.covered.add(h)
         if self.away[e] and h in self.staying:
             if self.staying[h] <= 1:
                 self.freed -= 1  # a care place frees this household
@@ -236,11 +238,9 @@ class _Plan:
 
     def cover(self, households: list[int], where: str = "any") -> None:
         """Each household in turn gets one worker (its best fit), if it has none yet."""
-        employer, members = self.employer, self.s.members
+        covered = self.covered
         for h in households:
-            if any(employer[i] >= 0 for i in members[h]):
-                continue
-            if (pick := self.best_member(h, where)) is not None:
+            if h not in covered and (pick := self.best_member(h, where)) is not None:
                 self.place(*pick)
 
 
@@ -409,10 +409,14 @@ def random_assignment(plan: _Plan, order: list[int], seed: int) -> None:
     draws = rng.random(n).tolist()
     # each class's eligible employers by index (the order the draw picks from)
     eligible = [sorted(r) for r in plan.s.ranked["probability"]]
-    class_of, left, away = plan.s.class_of, plan.left, plan.away
+    class_of, left, away, cache = plan.s.class_of, plan.left, plan.away, plan._cache
     for i in rng.permutation(n).tolist():
-        home = plan.held_home(i)
-        options = [e for e in eligible[class_of[i]] if left[e] > 0 and not (home and away[e])]
+        home, c = plan.held_home(i), class_of[i]
+        # the open jobs, remembered like `best`'s until a job fills (`place` forgets them)
+        options = cache.get(("random", c, home))
+        if options is None:
+            options = [e for e in eligible[c] if left[e] > 0 and not (home and away[e])]
+            cache["random", c, home] = options
         if options:
             plan.place(i, options[int(draws[i] * len(options))])
 
