@@ -345,9 +345,9 @@ def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") 
         return
     score = np.array(s.probability)[np.ix_(classes, jobs)]
     score[~plan.inst.class_eligible[np.ix_(classes, jobs)]] = -np.inf
+    open_ = np.array([plan.left[e] > 0 for e in jobs])
+    active = np.array([bool(members[c]) for c in classes])
     while True:
-        open_ = np.array([plan.left[e] > 0 for e in jobs])
-        active = np.array([bool(members[c]) for c in classes])
         q = np.where(active[:, None] & open_[None, :], score, -np.inf)
         top = np.sort(q, axis=1)[:, ::-1]
         if not np.isfinite(top[:, 0]).any():
@@ -355,10 +355,12 @@ def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") 
         second = np.where(np.isfinite(top[:, 1]), top[:, 1], 0.0) if len(jobs) > 1 else 0.0
         regret = np.where(np.isfinite(top[:, 0]), top[:, 0] - second, -np.inf)
         k = int(np.lexsort((-top[:, 0], -regret))[0])
-        e = jobs[int(np.argmax(q[k]))]
-        c = classes[k]
+        j = int(np.argmax(q[k]))
+        e, c = jobs[j], classes[k]
         while members[c] and plan.left[e] > 0:
             plan.place(members[c].pop(0), e)
+        # only this group and this job changed
+        active[k], open_[j] = bool(members[c]), plan.left[e] > 0
 
 
 def mobility_aware(plan: _Plan, order: list[int]) -> None:
