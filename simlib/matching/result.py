@@ -206,8 +206,9 @@ class MatchResult:
             not_nowhere=~nowhere,
             not_blocked=~blocked,
         )
-        first = a.drop_duplicates("household_id").set_index("household_id")["county"]
-        per.insert(1, "county", first.reindex(per["household_id"]).to_numpy())
+        # each household's county, from its first laborer (households in the tally's order)
+        _, first = np.unique(a["household_id"].to_numpy(), return_index=True)
+        per.insert(1, "county", a["county"].to_numpy()[first])
         per["hired"] = per["hired"] > 0
         per["nowhere"] = per.pop("not_nowhere") == 0
         per["blocked"] = per.pop("not_blocked") == 0
