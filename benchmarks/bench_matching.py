@@ -14,7 +14,8 @@ Goals:
   stops after the imports is printed as a floor.
 
 The machine's load average is printed: on a shared 2-core machine every figure moves
-with it.
+with it. So is the CPU ratio of the two processes (user + sys, children included), which
+moves less with the load than the wall ratio; the goal is the wall ratio.
 """
 
 from __future__ import annotations
