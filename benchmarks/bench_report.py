@@ -76,47 +76,44 @@ def forget_sweeps(scenario: str) -> None:
         shutil.rmtree(SWEEPS / f"{name}-{scenario}", ignore_errors=True)
 
 
-def measure(label: str, scenario_args: list[str], scenario: str, scratch: Path) -> dict:
-    """Cold, answers kept and unchanged builds of one scenario."""
+def measure(label: str, scenario_args: list[str], scenario: str, scratch: Path, ref: float) -> None:
+    """Cold, answers kept and unchanged builds of one scenario, each printed as measured."""
     cache = scratch / f"cache-{label}"
     forget_sweeps(scenario)
-    cold, first = build([*scenario_args, "--out", str(scratch / f"{label}-a")], cache)
-    kept, _ = build([*scenario_args, "--out", str(scratch / f"{label}-b")], cache)
-    same, again = build([*scenario_args, "--out", str(scratch / f"{label}-b")], cache)
-    reused = sum(r.get("reused", False) for r in again["reports"])
-    return {
-        "cold": cold,
-        "answers kept": kept,
-        "unchanged": same,
-        "reused pages": f"{reused}/{len(again['reports'])}",
-        "notebooks (cold)": {r["notebook"]: r["seconds"] for r in first["reports"]},
-        "answers (cold)": first.get("answers_seconds", {}),
-    }
+    print(f"\n{label} build", flush=True)
+    steps = (("cold", "a"), ("answers kept", "b"), ("unchanged", "b"))
+    for step, folder in steps:
+        seconds, built = build([*scenario_args, "--out", str(scratch / f"{label}-{folder}")], cache)
+        target = TARGETS[label] if step == "cold" else TARGETS["unchanged"] if step == "unchanged" else None  # fmt: skip
+        goal = f"  (target < {target:.0f} s: {'met' if seconds < target else 'NOT met'})" if target else ""  # fmt: skip
+        reused = sum(r.get("reused", False) for r in built["reports"])
+        print(
+            f"  {step:<13}{seconds:8.1f} s  {seconds / ref:6.1f} x reference{goal}"
+            f"  [pages carried over {reused}/{len(built['reports'])}, load {_load()}]",
+            flush=True,
+        )
+        if step == "cold":
+            print("    by notebook (s): " + json.dumps({r["notebook"][:2]: r["seconds"] for r in built["reports"]}))  # fmt: skip
+            print("    by answer (s):   " + json.dumps(built.get("answers_seconds", {})), flush=True)  # fmt: skip
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="time the report build")
     parser.add_argument("--full", action="store_true", help="the full build too (long)")
     args, _ = parser.parse_known_args()  # benchmarks/run.py passes its own arguments on
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as root:
         scratch = Path(root)
         ref = reference(scratch)
-        print(f"reference (one trivial report): {ref:.1f} s")
-        runs = {"smoke": measure("smoke", ["--smoke"], "smoke", scratch)}
+        print(f"reference (one trivial report): {ref:.1f} s", flush=True)
+        measure("smoke", ["--smoke"], "smoke", scratch, ref)
         if args.full:
-            runs["full"] = measure("full", [], "baseline", scratch)
-    for label, figures in runs.items():
-        print(f"\n{label} build")
-        for step in ("cold", "answers kept", "unchanged"):
-            s = figures[step]
-            target = TARGETS[label] if step == "cold" else TARGETS["unchanged"] * (step == "unchanged")  # fmt: skip
-            goal = f"  (target < {target:.0f} s: {'met' if s < target else 'NOT met'})" if target else ""  # fmt: skip
-            print(f"  {step:<13}{s:8.1f} s  {s / ref:6.1f} x reference{goal}")
-        print(f"  pages carried over when unchanged: {figures['reused pages']}")
-        print("  cold, by notebook (s): " + json.dumps(figures["notebooks (cold)"]))
-        print("  cold, by answer (s):   " + json.dumps(figures["answers (cold)"]))
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            measure("full", [], "baseline", scratch, ref)
+    print(f"\nload average after: {_load()}")
 
 
 if __name__ == "__main__":
