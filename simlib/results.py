@@ -15,6 +15,7 @@ another (the report build passes its own to the notebooks' kernels that way).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -189,7 +190,8 @@ LONGEST_FIRST = (
 
 def _compute_in_pool(study: Study, names: list[str], workers: int) -> dict[str, float]:
     """Each answer computed in one of `workers` fresh processes and kept in the cache;
-    this process then reads it from there. The first failure is raised."""
+    this process then reads it from there. The first failure is raised, naming the answer;
+    on Ctrl-C or SIGTERM the processes are interrupted too (their sweeps close cleanly)."""
     import concurrent.futures as cf
     import multiprocessing
     from dataclasses import replace
@@ -200,12 +202,52 @@ def _compute_in_pool(study: Study, names: list[str], workers: int) -> dict[str, 
     context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
     seconds = {}
     with cf.ProcessPoolExecutor(min(workers, len(names)), mp_context=context) as pool:
-        futures = {pool.submit(_timed, single, n): n for n in names}
+        futures = {pool.submit(_computed_here, single, n): n for n in names}
         try:
             for done in cf.as_completed(futures):
-                seconds[futures[done]] = done.result()
+                seconds[futures[done]] = _raise_failure(futures[done], done.result())
         except BaseException:
-            for future in futures:
-                future.cancel()
+            _interrupt(pool)
             raise
     return {n: seconds[n] for n in names}
+
+
+def _computed_here(study: Study, name: str) -> float | tuple[str, ...]:
+    """In a pool process: the seconds an answer took, or its failure as plain text (a
+    DataError's parts, or the error's type and message), which always crosses back."""
+    from simlib.provenance import DataError
+
+    try:
+        return _timed(study, name)
+    except DataError as error:
+        return ("DataError", error.file, error.field, str(error.value), error.problem)
+    except Exception as error:
+        return (type(error).__name__, str(error))
+
+
+def _raise_failure(name: str, outcome: float | tuple[str, ...]) -> float:
+    from simlib.provenance import DataError, RunFailed
+
+    if not isinstance(outcome, tuple):
+        return outcome
+    if outcome[0] == "DataError":
+        raise DataError(*outcome[1:])
+    raise RunFailed(f"the answer {name!r} could not be computed: {outcome[0]}: {outcome[1]}")
+
+
+def _interrupt(pool: Any) -> None:
+    """Interrupt every process of `pool` (SIGINT: a sweep's Dask cluster is closed by its
+    own clean-up), let them end, and kill any that has not within a few seconds."""
+    import signal
+    import time
+
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGINT)
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()

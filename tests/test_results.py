@@ -82,3 +82,18 @@ def test_answers_computed_in_two_processes_are_those_computed_here(tmp_path):
     assert compute_answers(pooled, ["housing"], workers=2) == {}  # kept: nothing to do
     here = Study(inputs, Options(replications=2), cache_dir=None).answer("moving:planners")
     pd.testing.assert_frame_equal(pooled.answer("moving:planners").runs, here.runs)
+
+
+def test_an_answer_that_fails_in_a_pool_process_is_named(tmp_path):
+    import pytest
+
+    from simlib.provenance import DataError, RunFailed
+    from simlib.results import _computed_here, _raise_failure
+
+    outcome = _computed_here(_study(tmp_path), "no such answer")
+    assert outcome[0] == "KeyError"
+    with pytest.raises(RunFailed, match="'no such answer' could not be computed: KeyError"):
+        _raise_failure("no such answer", outcome)
+    with pytest.raises(DataError, match="--out"):
+        _raise_failure("sweep:morris", ("DataError", "command line", "--out", "x", "is busy"))
+    assert _raise_failure("housing", 1.5) == 1.5
