@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, SMOKE_SCENARIO, load_scenario
+
+# CI draws the same property-test examples every run (a failure there is then one that
+# anybody can reproduce, not a new random draw); a developer's run explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -123,9 +123,11 @@ def _load(crews: list[float], start: float, trucks: list[float]) -> tuple[float,
     return done, wait
 
 
-def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _Road) -> tuple[list[int], list[tuple[int, list[int]]]]:  # fmt: skip
-    """Time one county day's convoys; returns the households left behind at the cut-off,
-    and those of convoys called off for a pause (with the day they were called off)."""
+def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _Road) -> list[tuple[float, int, list[int]]]:  # fmt: skip
+    """Time one county day's convoys; returns its households left behind, as (minute, day,
+    households) in the order they were left: each convoy called off for a pause when it
+    would have left (on the day it was called off), those without their resources at the
+    cut-off. The order matters: each group goes to the head of the county's next day."""
     p = ctx.params
     pools = {**central, **{k: _Pool(ctx.pools[k]) for k in REQUESTS if k not in CENTRAL}}
     crews = [-INF] * ctx.pools["loading_crews"]
@@ -152,7 +154,7 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
             for k in REQUESTS:
                 pools[k].give_back(decided, need[k])
             road.left_reason[members] = np.where(road.left_reason[members] == "", "pause", road.left_reason[members])  # fmt: skip
-            paused.append((max(cd.day, math.floor(decided / DAY)), members.tolist()))
+            paused.append((decided, max(cd.day, math.floor(decided / DAY)), members.tolist()))
             continue
         decided, free = depart, depart + p.convoy_headway
         for k in REQUESTS:
@@ -168,7 +170,7 @@ def _county_day(ctx: _Context, cd: CountyDay, central: dict[str, _Pool], road: _
              "coaches": coaches, "granted": granted, "loaded": loaded, "departure": depart,
              "arrival": arrive, "overnight_stops": nights, "waits": waits}
         )  # fmt: skip
-    return left, paused
+    return sorted([*paused, (cutoff, cd.day, left)], key=lambda leaving: leaving[0])
 
 
 @dataclass
@@ -194,8 +196,7 @@ def time_road(params: MovingParams, households: pd.DataFrame, book: Book, pools=
         county_days = book.pop_date(day)
         central = {k: _Pool(ctx.pools[k] * len(county_days)) for k in CENTRAL}
         for cd in county_days:
-            left, paused = _county_day(ctx, cd, central, road)
-            for after, members in [*paused, (cd.day, left)]:
+            for _, after, members in _county_day(ctx, cd, central, road):
                 if not book.leave_behind(cd.county, after, members):
                     road.left_reason[members] = np.where(road.left_reason[members] == "", "horizon", road.left_reason[members])  # fmt: skip
     return road
