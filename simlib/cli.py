@@ -29,7 +29,7 @@ from simlib.machine import usable_cpus
 from simlib.present.jobs import match_text
 from simlib.present.timeline import timeline_text
 from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
-from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
+from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 COMMAND_LINE = "command line"  # the "file" a bad option is reported in
@@ -155,6 +155,13 @@ def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]]
     print(json.dumps(result, indent=2, ensure_ascii=False) if as_json else human(result))
 
 
+def _inputs(args: argparse.Namespace):
+    """Every input of the run, loaded once (simlib.inputs): every subcommand's one loader."""
+    from simlib.inputs import load_inputs
+
+    return load_inputs(args.scenario, seed=args.seed)
+
+
 # --- population -------------------------------------------------------------------------
 
 
@@ -175,10 +182,7 @@ def _population_text(s: dict[str, Any]) -> str:
 
 
 def _population(args: argparse.Namespace) -> None:
-    from simlib.population import generate_population
-
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    emit(generate_population(scenario).summary(), args.json, _population_text)
+    emit(_inputs(args).population.summary(), args.json, _population_text)
 
 
 def _add_population(sub: argparse._SubParsersAction) -> None:
@@ -197,18 +201,11 @@ def _ci_text(x: dict[str, Any], fmt: str = "{:.1f}") -> str:
     return ci_text(x, fmt)
 
 
-def _moving_inputs(args: argparse.Namespace):
-    """Every input of the run, loaded once (simlib.inputs)."""
-    from simlib.inputs import load_inputs
-
-    return load_inputs(args.scenario, seed=args.seed)
-
-
 def _simulate(args: argparse.Namespace) -> None:
     from simlib.moving import run
     from simlib.present.moving import simulate_text
 
-    result = run(_moving_inputs(args), replications=args.replications, workers=args.workers)
+    result = run(_inputs(args), replications=args.replications, workers=args.workers)
     summary = result.summary()
     f = summary["feasibility"]
     if not f["feasible"]:
@@ -235,7 +232,7 @@ def _plan(args: argparse.Namespace) -> None:
     from simlib.moving.generate import unplanned
     from simlib.present.moving import plan_text
 
-    inputs = _moving_inputs(args)
+    inputs = _inputs(args)
     households = inputs.population.households
     extra: dict[str, Any] = {}
     if args.optimize:
@@ -305,7 +302,7 @@ def _needs(args: argparse.Namespace) -> None:
     from simlib.present.moving import needs_text
 
     start = time.perf_counter()
-    inputs = _moving_inputs(args)
+    inputs = _inputs(args)
     request = NeedsRequest(args.replications, args.workers or usable_cpus(), args.share, args.ranges, tuple(args.date or ()), args.out)  # fmt: skip
     summary = needs_summary(inputs, request)
     summary["seconds"] = round(time.perf_counter() - start, 2)
@@ -454,26 +451,18 @@ def _match(args: argparse.Namespace) -> None:
 
 
 def _run_match(args: argparse.Namespace) -> None:
-    from simlib.jobs_inputs import load_jobs_params
-    from simlib.matching import match_jobs, write_outputs
-    from simlib.population import generate_population
+    from simlib import matching
 
     check_time_limit(args.time_limit)
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    params = load_jobs_params(scenario)
-    population = generate_population(scenario)
-    result = match_jobs(
-        params,
-        population,
-        seed=scenario.seed,
+    result = matching.run(
+        _inputs(args),
         solver=args.solver,
         time_limit=args.time_limit,
         marginal=args.marginal,
         write_mps=args.write_mps,
-        scenario=scenario.name,
     )
     if args.out:
-        write_outputs(result, args.out)
+        matching.write_outputs(result, args.out)
     emit(result.summary(), args.json, match_text)
 
 
@@ -507,11 +496,11 @@ SUBCOMMANDS.append(_add_match)
 
 
 def _timeline(args: argparse.Namespace) -> None:
-    from simlib.inputs import load_inputs
     from simlib.timeline import run
 
-    inputs = load_inputs(load_scenario(args.scenario, seed=args.seed))
-    result = run(inputs, replications=args.replications, solver=args.solver, workers=args.workers)
+    result = run(
+        _inputs(args), replications=args.replications, solver=args.solver, workers=args.workers
+    )
     emit(result.summary(), args.json, timeline_text)
 
 
@@ -616,12 +605,12 @@ SUBCOMMANDS.append(_add_sweep)
 
 def _community(args: argparse.Namespace) -> None:
     from simlib.community import run
-    from simlib.inputs import load_inputs, vary
+    from simlib.inputs import vary
     from simlib.present.community import text
 
     if args.sweep:
         return _community_sweep(args)
-    inputs = load_inputs(args.scenario, seed=args.seed)
+    inputs = _inputs(args)
     if args.grids is not None:
         inputs = vary(inputs, {"community.grids": args.grids}, where=COMMAND_LINE)
     result = run(inputs, replications=args.replications)
@@ -675,7 +664,6 @@ SUBCOMMANDS.append(_add_community)
 def _lottery(args: argparse.Namespace) -> None:
     from simlib import housing
     from simlib.housing.verify import write_outputs
-    from simlib.inputs import load_inputs
     from simlib.present.housing import summary_text
 
     if args.verify:
@@ -683,7 +671,7 @@ def _lottery(args: argparse.Namespace) -> None:
         return
     if args.out:
         check_output_path(args.out, "--out", "folder")
-    inputs = load_inputs(args.scenario, seed=args.seed)
+    inputs = _inputs(args)
 
     def announce(digests: dict[str, str]) -> None:
         # printed before the draw: anyone can later check the list against it

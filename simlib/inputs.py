@@ -44,6 +44,13 @@ class Inputs:
     timeline: TimelineParams  # the employment timeline's (data/timeline)
 
 
+def read_scenario(path: str | Path | None = None, *, seed: int | None = None) -> Scenario:
+    """The scenario file alone (default: the baseline), for a caller that varies it before
+    loading the rest (a sweep's specification, the report build): the one reader of
+    scenario files outside simlib.scenario."""
+    return load_scenario(path, seed=seed)
+
+
 def load_inputs(
     scenario: Scenario | str | Path | None = None,
     *,
@@ -63,7 +70,7 @@ def load_inputs(
     jobs = load_jobs_params(scenario)
     return Inputs(
         scenario=scenario,
-        population=generate_population(scenario) if population else None,
+        population=population_of(scenario) if population else None,
         moving=load_moving_params(scenario),
         jobs=jobs,
         seed=scenario.seed,
@@ -136,7 +143,7 @@ def vary(
             raise
         raise DataError(where, error.field, error.value, error.problem) from None
     if parts.pop("rebuild_population"):
-        parts["population"] = generate_population(scenario) if population else None
+        parts["population"] = population_of(scenario) if population else None
     return replace(inputs, scenario=scenario, seed=scenario.seed, **parts)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -479,23 +479,15 @@ def run_matching(
     population=None,
     marginal: bool = False,
 ):
-    """Load the jobs inputs (and the population, unless given) once, and match (the
-    reports' one call)."""
-    from simlib.jobs_inputs import load_jobs_params
-    from simlib.matching import match_jobs
-    from simlib.population import generate_population
+    """The job matching of a scenario through the one loader (simlib.inputs), the
+    population reused when given (the reports' one call)."""
+    from simlib import matching
+    from simlib.inputs import load_inputs
 
-    scenario = scenario.with_seed(seed)
-    if population is None:
-        population = generate_population(scenario)
-    return match_jobs(
-        load_jobs_params(scenario),
-        population,
-        seed=scenario.seed,
-        solver=solver,
-        marginal=marginal,
-        scenario=scenario.name,
-    )
+    inputs = load_inputs(scenario, seed=seed, population=population is None)
+    if population is not None:
+        inputs = replace(inputs, population=population)
+    return matching.run(inputs, solver=solver, marginal=marginal)
 
 
 def matching_baselines(matching: Mapping[str, Any]) -> pd.DataFrame:
@@ -529,16 +521,6 @@ JOBS_CHANGES = (
 )
 
 
-def run_matching_without_rules(scenario: Scenario, solver: str, population):
-    """The optimised plan alone (no rules of thumb), for the what-if rows."""
-    from simlib.jobs_inputs import load_jobs_params
-    from simlib.matching import match_jobs
-
-    return match_jobs(
-        load_jobs_params(scenario), population, seed=scenario.seed, solver=solver, baselines=False
-    )
-
-
 def matching_effects(
     scenario: Scenario,
     solver: str = "cbc",
@@ -546,18 +528,17 @@ def matching_effects(
     changes: tuple[JobsChange, ...] = JOBS_CHANGES,
 ) -> pd.DataFrame:
     """Re-solve the job matching with one assumption changed at a time (same people)."""
-    from simlib.matching import MatchFailed
-    from simlib.population import generate_population
+    from simlib import matching
+    from simlib.inputs import load_inputs, vary
 
-    scenario = scenario.with_seed(seed)
-    population = generate_population(scenario)
+    inputs = load_inputs(scenario, seed=seed)
     rows = []
     for change in (JobsChange("baseline (as assumed)", {}), *changes):
-        variant = scenario.with_overrides("jobs", **dict(change.overrides))
+        variant = vary(inputs, {f"jobs.{k}": v for k, v in change.overrides.items()})
         row: dict[str, Any] = {"assumption changed": change.label}
         try:
-            s = run_matching_without_rules(variant, solver, population).summary()
-        except MatchFailed as failure:
+            s = matching.run(variant, solver=solver, baselines=False).summary()
+        except matching.MatchFailed as failure:
             row.update({"solver status": f"no plan ({failure.status})"})
             rows.append(row)
             continue

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simlib.inputs import Inputs, load_inputs, scenario_value, split_key
+from simlib.inputs import Inputs, load_inputs, read_scenario, scenario_value, split_key, vary
 from simlib.provenance import (
     MAX_REPLICATIONS,
     DataError,
@@ -47,7 +47,7 @@ from simlib.provenance import (
     check_whole,
     read_yaml,
 )
-from simlib.scenario import PROJECT_ROOT, Scenario, check_seed, load_scenario
+from simlib.scenario import PROJECT_ROOT, Scenario, check_seed
 from simlib.sweep.store import data_version
 
 SWEEPS_DIR = PROJECT_ROOT / "data" / "sweeps"
@@ -256,7 +256,7 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
         if "scenario" not in raw:
             raise _bad(path, "scenario", None, "name the base scenario file")
         given = check_text(raw["scenario"], path, "scenario", "one scenario file")
-        base = load_scenario((path.parent / given).resolve())
+        base = read_scenario((path.parent / given).resolve())
     top = _top(raw, path, base)
     base = base.with_seed(top.seed)
     method, settings = _design(raw, path)
@@ -407,7 +407,7 @@ def _overlays(raw: Any, base: Scenario, path: Path) -> list[Overlay]:
     overlays = []
     for i, item in enumerate(raw):
         if isinstance(item, str):
-            other = load_scenario((path.parent / item).resolve())
+            other = read_scenario((path.parent / item).resolve())
             changes = {
                 f"{domain}.{name}": value
                 for domain, values in other.overrides.items()
@@ -444,29 +444,14 @@ def _check_values(spec: SweepSpec) -> None:
 
 
 class _Probe:
-    """Checks changes through the loaders without drawing populations."""
+    """Checks changes through the one loader (simlib.inputs.vary) without drawing
+    populations: the base inputs are loaded once, on the first check."""
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
+        self._base: Inputs | None = None
 
     def check(self, changes: Mapping[str, Any]) -> None:
-        from simlib.jobs_inputs import load_jobs_params
-        from simlib.moving import load_moving_params
-        from simlib.population import load_population_params
-
-        scenario = self.scenario
-        domains = set()
-        for key, value in changes.items():
-            domain, name = split_key(key, scenario)
-            scenario = scenario.with_overrides(domain, **{name: value})
-            domains.add(domain)
-        loaders = {
-            "population": load_population_params,
-            "moving": load_moving_params,
-            "jobs": load_jobs_params,
-        }
-        for domain in sorted(domains):
-            if domain in loaders:
-                loaders[domain](scenario)
-            else:
-                scenario.values(domain)
+        if self._base is None:
+            self._base = load_inputs(self.scenario, population=False)
+        vary(self._base, changes, population=False)
