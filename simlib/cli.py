@@ -194,13 +194,6 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate, plan, needs (the moving campaign) -----------------------------------------
 
 
-def _ci_text(x: dict[str, Any], fmt: str = "{:.1f}") -> str:
-    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
-    from simlib.present.moving import ci_text
-
-    return ci_text(x, fmt)
-
-
 def _simulate(args: argparse.Namespace) -> None:
     from simlib.moving import run
     from simlib.present.moving import simulate_text

@@ -177,6 +177,28 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
     }
 
 
+def check_changes(scenario: Scenario, changes: Mapping[str, Any]) -> None:
+    """Check changes keyed "domain.parameter" through their domains' loaders, drawing no
+    population and loading no other domain (a sweep checks every level this way before
+    anything runs). The population, moving and jobs parameters go through their loaders;
+    another domain's values are parsed and range-checked by the scenario."""
+    domains = set()
+    for key, value in changes.items():
+        domain, name = split_key(key, scenario)
+        scenario = scenario.with_overrides(domain, **{name: value})
+        domains.add(domain)
+    loaders = {
+        "population": load_population_params,
+        "moving": load_moving_params,
+        "jobs": load_jobs_params,
+    }
+    for domain in sorted(domains):
+        if domain in loaders:
+            loaders[domain](scenario)
+        else:
+            scenario.values(domain)
+
+
 def scenario_value(scenario: Scenario, key: str) -> Any:
     """The value a change key has in a scenario (its override, else data/'s value)."""
     domain, name = split_key(key, scenario)

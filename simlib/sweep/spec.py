@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simlib.inputs import Inputs, load_inputs, read_scenario, scenario_value, split_key, vary
+from simlib.inputs import (
+    Inputs,
+    check_changes,
+    load_inputs,
+    read_scenario,
+    scenario_value,
+    split_key,
+)
 from simlib.provenance import (
     MAX_REPLICATIONS,
     DataError,
@@ -433,25 +440,10 @@ def _check_values(spec: SweepSpec) -> None:
         values = f.levels if f.levels else (f.value(f.low), f.value(f.high))
         checks += [(f.key, {f.key: v}) for v in values]
     checks += [(f"overlays[{o.name or i}]", dict(o.changes)) for i, o in enumerate(spec.overlays)]
-    probe = _Probe(scenario)
     for field_name, changes in checks:
         try:
-            probe.check(changes)
+            check_changes(scenario, changes)
         except DataError as error:
             raise DataError(
                 spec.path, field_name, error.value, f"{error.problem} ({error.file})"
             ) from None
-
-
-class _Probe:
-    """Checks changes through the one loader (simlib.inputs.vary) without drawing
-    populations: the base inputs are loaded once, on the first check."""
-
-    def __init__(self, scenario: Scenario):
-        self.scenario = scenario
-        self._base: Inputs | None = None
-
-    def check(self, changes: Mapping[str, Any]) -> None:
-        if self._base is None:
-            self._base = load_inputs(self.scenario, population=False)
-        vary(self._base, changes, population=False)
