@@ -55,6 +55,7 @@ from simlib.provenance import (
     read_yaml,
 )
 from simlib.scenario import PROJECT_ROOT, Scenario, check_seed
+from simlib.sweep.levels import Factor, Overlay, design_size
 from simlib.sweep.store import data_version
 
 SWEEPS_DIR = PROJECT_ROOT / "data" / "sweeps"
@@ -82,39 +83,6 @@ DESIGN_SETTINGS = {
 DEFAULT_BUDGET = 1000
 MAX_BUDGET = 100_000  # points; a full-scale point takes seconds, so this is days of work
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # a sweep's name is its folder's name
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One varied assumption: a numeric range [low, high], or a list of levels."""
-
-    key: str  # domain.parameter
-    type: str  # int | float | bool | str (as in data/)
-    baseline: Any
-    low: float | None = None
-    high: float | None = None
-    levels: tuple[Any, ...] = ()
-    unit: str = ""
-
-    @property
-    def numeric(self) -> bool:
-        return self.low is not None and not self.levels
-
-    @property
-    def name(self) -> str:
-        return self.key.split(".", 1)[-1]
-
-    def value(self, x: float) -> Any:
-        """A sampled number in the parameter's own type (ints rounded)."""
-        return int(round(x)) if self.type == "int" else float(x)
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """Several assumptions changed together (a what-if), with where it came from."""
-
-    name: str
-    changes: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -306,10 +274,8 @@ def _description(raw: Mapping[str, Any], path: Path) -> str:
 
 
 def _check_size(spec: SweepSpec) -> None:
-    """The design's size from its arithmetic (simlib.sweep.design.design_size), nothing built."""
-    from simlib.sweep.design import design_size  # the design needs the checked spec
-
-    size = design_size(spec)
+    """The design's size from its arithmetic (simlib.sweep.levels.design_size), nothing built."""
+    size = design_size(spec.method, spec.settings, spec.factors, spec.overlays)
     if size == 0 or (spec.method == "oat" and size == 1):
         raise _bad(
             spec.path, "parameters", None, "the design is empty: vary at least one parameter"
