@@ -165,24 +165,10 @@ def _inputs(args: argparse.Namespace):
 # --- population -------------------------------------------------------------------------
 
 
-def _population_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}",
-        f"  households           {s['households']:>8,}  (registered-poor {s['registered_poor_households']:,})",
-        f"  people               {s['people']:>8,}  (registered-poor {s['registered_poor_people']:,})",
-        f"  laborers             {s['laborers']:>8,}  (target {s['laborers_target']:,})",
-        f"  special-group people {s['special_group_people']:>8,}",
-        f"  carers               {s['carers']:>8,}",
-        "",
-        f"  {'county':<10}{'households':>11}{'people':>9}{'laborers':>10}",
-    ]
-    for county, c in s["by_county"].items():
-        lines.append(f"  {county:<10}{c['households']:>11,}{c['people']:>9,}{c['laborers']:>10,}")
-    return "\n".join(lines)
-
-
 def _population(args: argparse.Namespace) -> None:
-    emit(_inputs(args).population.summary(), args.json, _population_text)
+    from simlib.present.population import population_text
+
+    emit(_inputs(args).population.summary(), args.json, population_text)
 
 
 def _add_population(sub: argparse._SubParsersAction) -> None:
@@ -345,19 +331,8 @@ def _add_needs(sub: argparse._SubParsersAction) -> None:
 # --- report (the published notebooks) ------------------------------------------------------
 
 
-def _report_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Reports for scenario {s['scenario']}, seed {s['seed']}, in {s['build_seconds']:.1f} s:"
-    ]
-    lines += [
-        f"  {r['html']:<28}{r['seconds']:>7.1f} s{r['bytes'] / 1e6:>7.2f} MB  {r['title']}"
-        for r in s["reports"]
-    ]
-    lines.append(f"Open {s['index']}")
-    return "\n".join(lines)
-
-
 def _report(args: argparse.Namespace) -> None:
+    from simlib.present.report import report_text
     from simlib.report import build_reports
     from simlib.scenario import SMOKE_SCENARIO
 
@@ -371,7 +346,7 @@ def _report(args: argparse.Namespace) -> None:
         show_code=args.show_code,
         notebooks_dir=args.notebooks,
     )
-    emit(build.summary(), args.json, _report_text)
+    emit(build.summary(), args.json, report_text)
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
@@ -520,21 +495,10 @@ SUBCOMMANDS.append(_add_timeline)
 # --- sweep (uncertainty over the assumptions) ------------------------------------------
 
 
-def _sweep_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Sweep {s['name']}: {s['points']} points, {s['completed']} computed, "
-        f"{s['skipped']} already finished, {s['failed']} failed, in {s['wall_seconds']:.1f} s "
-        f"on {s['workers']} workers",
-        f"  results in {s['output']} (combined table {s['table']})",
-    ]
-    lines += [f"  recomputed point {r['point']}: {r['reason']}" for r in s["recomputed"]]
-    lines += [f"  FAILED point {f['point']} ({f['label']}): {f['error']}" for f in s["failures"]]
-    return "\n".join(lines)
-
-
 def _sweep(args: argparse.Namespace) -> None:
     import logging
 
+    from simlib.present.sweep import sweep_text
     from simlib.sweep import load_spec, run_sweep
 
     notes = logging.StreamHandler(sys.stderr)
@@ -555,7 +519,7 @@ def _sweep(args: argparse.Namespace) -> None:
     finally:
         logger.removeHandler(notes)
         logger.propagate = True
-    emit(run.summary(), args.json, _sweep_text)
+    emit(run.summary(), args.json, sweep_text)
     if run.failed:
         raise RunFailed(f"{run.failed} of {run.points} points failed; each is named above")
 
@@ -641,11 +605,12 @@ def _add_community(sub: argparse._SubParsersAction) -> None:
 
 def _community_sweep(args: argparse.Namespace) -> None:
     from simlib.community.sweep import run_spec
+    from simlib.present.sweep import sweep_text
     from simlib.sweep import load_spec
 
     spec = load_spec(args.sweep)
     run = run_spec(spec, out=args.out, workers=args.workers, progress=not args.json)
-    emit(run.summary(), args.json, _sweep_text)
+    emit(run.summary(), args.json, sweep_text)
     if run.failed:
         raise RunFailed(f"{run.failed} of {run.points} sweep points failed")
 
