@@ -155,11 +155,15 @@ def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]]
     print(json.dumps(result, indent=2, ensure_ascii=False) if as_json else human(result))
 
 
-def _inputs(args: argparse.Namespace):
-    """Every input of the run, loaded once (simlib.inputs): every subcommand's one loader."""
-    from simlib.inputs import load_inputs
+def _inputs(args: argparse.Namespace, domains: tuple[str, ...] | None = None):
+    """Every input of the run, loaded once (simlib.inputs): every subcommand's one loader.
+    `domains`: the parameters loaded and checked now (default: all); a short command names
+    the few it uses, and any other is loaded if it is read."""
+    from simlib.inputs import DOMAINS, load_inputs
 
-    return load_inputs(args.scenario, seed=args.seed)
+    return load_inputs(
+        args.scenario, seed=args.seed, domains=DOMAINS if domains is None else domains
+    )
 
 
 # --- population -------------------------------------------------------------------------
@@ -168,7 +172,7 @@ def _inputs(args: argparse.Namespace):
 def _population(args: argparse.Namespace) -> None:
     from simlib.present.population import population_text
 
-    emit(_inputs(args).population.summary(), args.json, population_text)
+    emit(_inputs(args, ()).population.summary(), args.json, population_text)
 
 
 def _add_population(sub: argparse._SubParsersAction) -> None:
@@ -423,7 +427,7 @@ def _run_match(args: argparse.Namespace) -> None:
 
     check_time_limit(args.time_limit)
     result = matching.run(
-        _inputs(args),
+        _inputs(args, ("jobs",)),
         solver=args.solver,
         time_limit=args.time_limit,
         marginal=args.marginal,

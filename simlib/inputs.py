@@ -29,10 +29,32 @@ TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
 
 
+DOMAINS = ("moving", "jobs", "housing", "community", "timeline")  # parameters an Inputs holds
+
+
+class _Later:
+    """A domain's parameters not loaded yet: loaded from the Inputs' scenario on first use."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<loaded on first use>"
+
+    def __reduce__(self) -> str:
+        return "LATER"  # unpickled as this module's one LATER, so `is LATER` still holds
+
+
+LATER = _Later()
+
+
 @dataclass(frozen=True)
 class Inputs:
     """One run's inputs. `seed` is the scenario's seed, from which the population is drawn.
-    `population` is None only when a caller builds it apart (a sweep, on its workers)."""
+    `population` is None only when a caller builds it apart (a sweep, on its workers).
+
+    A domain left out of `load_inputs(domains=...)` is loaded, through its own loader, the
+    first time it is read, and kept: a short command (`simlib match`) reads only what it
+    uses, and every domain reads the same as if it had been loaded at once."""
 
     scenario: Scenario
     population: Population | None
@@ -42,6 +64,22 @@ class Inputs:
     housing: HousingParams
     community: CommunityParams
     timeline: TimelineParams  # the employment timeline's (data/timeline)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if value is LATER:
+            value = _LOADERS[name](self)
+            object.__setattr__(self, name, value)  # frozen to callers; filled in once here
+        return value
+
+
+_LOADERS = {
+    "moving": lambda i: load_moving_params(i.scenario),
+    "jobs": lambda i: load_jobs_params(i.scenario),
+    "housing": lambda i: load_housing_params(i.scenario),
+    "community": lambda i: load_community_params(i.scenario, i.housing),
+    "timeline": lambda i: load_timeline_params(i.scenario, i.jobs.employers),
+}
 
 
 def read_scenario(path: str | Path | None = None, *, seed: int | None = None) -> Scenario:
@@ -56,28 +94,31 @@ def load_inputs(
     *,
     seed: int | None = None,
     population: bool = True,
+    domains: tuple[str, ...] = DOMAINS,
 ) -> Inputs:
     """Load a scenario (a Scenario or a path; default: the baseline) and everything it names.
     With `population=False` the population is left out (None) and only its parameters are
-    checked: a sweep builds populations on its workers (`population_of`)."""
+    checked: a sweep builds populations on its workers (`population_of`). Only `domains`
+    are loaded (and checked) now; the others on first use."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
     if not population:
         load_population_params(scenario)
-    housing = load_housing_params(scenario)
-    jobs = load_jobs_params(scenario)
-    return Inputs(
+    unknown = sorted(set(domains) - set(DOMAINS))
+    if unknown:
+        raise ValueError(f"unknown domains {unknown}; known: {DOMAINS}")
+    inputs = Inputs(
         scenario=scenario,
         population=population_of(scenario) if population else None,
-        moving=load_moving_params(scenario),
-        jobs=jobs,
         seed=scenario.seed,
-        housing=housing,
-        community=load_community_params(scenario, housing),
-        timeline=load_timeline_params(scenario, jobs.employers),
+        **dict.fromkeys(DOMAINS, LATER),
     )
+    for domain in DOMAINS:
+        if domain in domains:
+            getattr(inputs, domain)  # loaded and checked now, in dependency order
+    return inputs
 
 
 def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> tuple[str, str]:

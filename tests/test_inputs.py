@@ -137,3 +137,31 @@ def test_the_loader_check_finds_a_call(tmp_path):
     source = tmp_path / "x.py"
     source.write_text("from simlib.population import generate_population\nload_jobs_params(s)\n")
     assert loader_uses(source) == ["1: generate_population", "2: load_jobs_params"]
+
+
+def test_a_domain_left_out_is_loaded_on_first_use_and_the_same(base):
+    from simlib.inputs import LATER
+
+    lean = load_inputs(SMOKE_SCENARIO, domains=("jobs",))
+    assert object.__getattribute__(lean, "housing") is LATER
+    assert lean.housing == base.housing and lean.community == base.community
+    assert lean.timeline == base.timeline and lean.moving == base.moving
+    assert object.__getattribute__(lean, "housing") is lean.housing  # kept once loaded
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lean.housing = base.housing  # type: ignore[misc]
+
+
+def test_a_lean_inputs_survives_pickling_for_a_worker(base):
+    import pickle
+
+    lean = pickle.loads(pickle.dumps(load_inputs(SMOKE_SCENARIO, domains=(), population=False)))
+    assert lean.jobs == base.jobs and lean.community == base.community
+
+
+def test_a_bad_domain_not_loaded_now_fails_when_read(base):
+    bad = base.scenario.with_overrides("moving", dark=60)  # before the convoys gather
+    lean = load_inputs(bad, domains=("jobs",))
+    with pytest.raises(DataError, match="dark"):
+        lean.moving  # noqa: B018
+    with pytest.raises(DataError, match="dark"):
+        load_inputs(bad)
