@@ -12,7 +12,7 @@ from the summaries passed in, the reported figures from data/reported_figures.cs
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
