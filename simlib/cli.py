@@ -12,6 +12,7 @@ the value. No traceback unless `--debug` asks for it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import math
@@ -23,9 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from simlib.files import cannot_write_in, nearest_existing
 from simlib.interrupt import Terminated, sigterm_as_interrupt
-from simlib.machine import usable_cpus
 from simlib.present.jobs import match_text
 from simlib.present.timeline import timeline_text
 from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
@@ -80,6 +79,8 @@ def check_output_path(path: str | Path, option: str, kind: str = "any") -> None:
     /proc, a read-only mount or a folder without permission are found); a file's folder
     must exist.
     """
+
+    from simlib.files import cannot_write_in, nearest_existing  # only with an output option
 
     def bad(problem: str) -> DataError:
         return DataError(COMMAND_LINE, option, str(path), problem)
@@ -140,6 +141,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 def _check_workers(args: argparse.Namespace, workers: int, replications: int | None) -> None:
     if workers < 1:
         raise DataError(COMMAND_LINE, "--workers", workers, "must be at least 1 (1 = serial)")
+    from simlib.machine import usable_cpus  # only the commands that take --workers
+
     limit, why = usable_cpus(), f"{usable_cpus()} CPUs available"
     if args.command in WORKERS_RUN_REPLICATIONS and replications and replications < limit:
         limit, why = replications, f"{replications} replications"
@@ -281,6 +284,7 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
 def _needs(args: argparse.Namespace) -> None:
     import time
 
+    from simlib.machine import usable_cpus
     from simlib.moving.needs import NeedsRequest, needs_summary
     from simlib.present.moving import needs_text
 
@@ -416,6 +420,10 @@ def _match(args: argparse.Namespace) -> None:
     # one short run: the cyclic garbage collector would only walk the model's objects again
     # and again (reference counting frees them); on again afterwards for an in-process caller
     gc.disable()
+    # and at the interpreter's exit, its last collections would walk every object left
+    # (a tenth of the run): freeze them first, the process's memory goes back whole
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     try:
         _run_match(args)
     finally:

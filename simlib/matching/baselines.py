@@ -139,6 +139,7 @@ class _Plan:
         self.inst, self.s = inst, shared
         self.left = [e.capacity for e in inst.employers]
         self.employer = [-1] * len(inst.laborers)
+        self.covered: set[int] = set()  # households with someone placed
         # laborers of a care-bound household not (yet) sent away
         self.staying = {h: len(shared.members[h]) for h in inst.care_bound.tolist()}
         self.freed = inst.params.care_places
@@ -163,13 +164,18 @@ class _Plan:
     def best(self, i: int, key: str = "probability", where: str = "any") -> int | None:
         """The open job `i` may take with the highest score (where: any, local, away).
         Alike laborers share the answer until one of the jobs fills."""
-        home = self.held_home(i)
-        county = self.s.county[i] if self._quota else ""
-        c = self.s.class_of[i]
+        s = self.s
+        home = self.staying.get(s.household[i], 2) <= 1 and self.freed <= 0
+        return self._job(s.class_of[i], key, where, home, s.county[i] if self._quota else "")
+
+    def _job(self, c: int, key: str, where: str, home: bool, county: str) -> int | None:
+        """`_search`, remembered until a job (or a county's share of it) fills."""
         memo = (c, key, where, home, county)
-        if memo not in self._cache:
-            self._cache[memo] = self._search(c, key, where, home, county)
-        return self._cache[memo]
+        try:
+            return self._cache[memo]
+        except KeyError:
+            e = self._cache[memo] = self._search(c, key, where, home, county)
+            return e
 
     def _search(self, c: int, key: str, where: str, home: bool, county: str) -> int | None:
         left, away, quota = self.left, self.away, self._quota
@@ -191,6 +197,7 @@ class _Plan:
         if filled:
             self._cache.clear()  # a job (or a county's share of it) is full: look again
         h = self.s.household[i]
+        self.covered.add(h)
         if self.away[e] and h in self.staying:
             if self.staying[h] <= 1:
                 self.freed -= 1  # a care place frees this household
@@ -198,25 +205,42 @@ class _Plan:
 
     def best_member(self, h: int, where: str = "any") -> tuple[int, int] | None:
         """(member, job): the best fit among the household's unplaced members."""
+        s, employer, job, quota = self.s, self.employer, self._job, self._quota
+        home = self.staying.get(h, 2) <= 1 and self.freed <= 0  # `best`'s, for all of them
         best, value = None, -1.0
-        for i in self.s.members[h]:
-            if self.employer[i] < 0 and (e := self.best(i, where=where)) is not None:
-                p = self.s.probability[self.s.class_of[i]][e]
-                if p > value:
-                    best, value = (i, e), p
+        for i in s.members[h]:
+            if employer[i] >= 0:
+                continue
+            c = s.class_of[i]
+            e = job(c, "probability", where, home, s.county[i] if quota else "")
+            if e is not None and s.probability[c][e] > value:
+                best, value = (i, e), s.probability[c][e]
         return best
 
     def fill(self, order: list[int], key: str = "probability", where: str = "any") -> None:
-        """Everyone in `order` not yet placed takes their best open job."""
+        """Everyone in `order` not yet placed takes their best open job (`best`, inline:
+        this loop runs once per laborer per pass of every rule)."""
+        s, employer, job, place, staying = (
+            self.s,
+            self.employer,
+            self._job,
+            self.place,
+            self.staying,
+        )
+        household, county, class_of, quota = s.household, s.county, s.class_of, self._quota
         for i in order:
-            if self.employer[i] < 0 and (e := self.best(i, key, where)) is not None:
-                self.place(i, e)
+            if employer[i] >= 0:
+                continue
+            home = staying.get(household[i], 2) <= 1 and self.freed <= 0
+            e = job(class_of[i], key, where, home, county[i] if quota else "")
+            if e is not None:
+                place(i, e)
 
     def cover(self, households: list[int], where: str = "any") -> None:
         """Each household in turn gets one worker (its best fit), if it has none yet."""
+        covered = self.covered
         for h in households:
-            idle = all(self.employer[i] < 0 for i in self.s.members[h])
-            if idle and (pick := self.best_member(h, where)) is not None:
+            if h not in covered and (pick := self.best_member(h, where)) is not None:
                 self.place(*pick)
 
 
@@ -248,7 +272,7 @@ def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
         name=name,
         employer=employer_,
         employed=int(hired.sum()),
-        households_without_worker=len(np.setdiff1d(np.unique(household), household[hired])),
+        households_without_worker=len(np.setdiff1d(household, household[hired])),
         expected_lasting_employed=float(p.sum()),
         income=float((p * inst.net_wage[employer_[rows]]).sum()),
         objective=plan_objective(inst, employer_),
@@ -321,9 +345,9 @@ def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") 
         return
     score = np.array(s.probability)[np.ix_(classes, jobs)]
     score[~plan.inst.class_eligible[np.ix_(classes, jobs)]] = -np.inf
+    open_ = np.array([plan.left[e] > 0 for e in jobs])
+    active = np.array([bool(members[c]) for c in classes])
     while True:
-        open_ = np.array([plan.left[e] > 0 for e in jobs])
-        active = np.array([bool(members[c]) for c in classes])
         q = np.where(active[:, None] & open_[None, :], score, -np.inf)
         top = np.sort(q, axis=1)[:, ::-1]
         if not np.isfinite(top[:, 0]).any():
@@ -331,10 +355,12 @@ def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") 
         second = np.where(np.isfinite(top[:, 1]), top[:, 1], 0.0) if len(jobs) > 1 else 0.0
         regret = np.where(np.isfinite(top[:, 0]), top[:, 0] - second, -np.inf)
         k = int(np.lexsort((-top[:, 0], -regret))[0])
-        e = jobs[int(np.argmax(q[k]))]
-        c = classes[k]
+        j = int(np.argmax(q[k]))
+        e, c = jobs[j], classes[k]
         while members[c] and plan.left[e] > 0:
             plan.place(members[c].pop(0), e)
+        # only this group and this job changed
+        active[k], open_[j] = bool(members[c]), plan.left[e] > 0
 
 
 def mobility_aware(plan: _Plan, order: list[int]) -> None:
@@ -383,16 +409,18 @@ def random_assignment(plan: _Plan, order: list[int], seed: int) -> None:
     rng = stream(seed, "jobs", "random_baseline")
     n = len(plan.employer)
     draws = rng.random(n).tolist()
-    ranked = plan.s.ranked["probability"]
+    # each class's eligible employers by index (the order the draw picks from)
+    eligible = [sorted(r) for r in plan.s.ranked["probability"]]
+    class_of, left, away, cache = plan.s.class_of, plan.left, plan.away, plan._cache
     for i in rng.permutation(n).tolist():
-        home = plan.held_home(i)
-        options = [
-            e
-            for e in ranked[plan.s.class_of[i]]
-            if plan.left[e] > 0 and not (home and plan.away[e])
-        ]
+        home, c = plan.held_home(i), class_of[i]
+        # the open jobs, remembered like `best`'s until a job fills (`place` forgets them)
+        options = cache.get(("random", c, home))
+        if options is None:
+            options = [e for e in eligible[c] if left[e] > 0 and not (home and away[e])]
+            cache["random", c, home] = options
         if options:
-            plan.place(i, sorted(options)[int(draws[i] * len(options))])
+            plan.place(i, options[int(draws[i] * len(options))])
 
 
 RULES = {

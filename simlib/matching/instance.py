@@ -178,16 +178,19 @@ def _types(
     starts = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]]).tolist() if len(hs) else []
     starts.append(len(hs))
     bound = set(care_bound.tolist())
-    by_type: dict[HouseholdType, list[int]] = defaultdict(list)
-    for a, b in zip(starts[:-1], starts[1:], strict=True):
-        h = int(hs[a])
+    # keyed by the type's fields as a plain tuple (in their order), made a type once each
+    by_type: dict[tuple, list[int]] = defaultdict(list)
+    for a, b, h in zip(starts[:-1], starts[1:], hs[starts[:-1]].tolist(), strict=True):
         care, needs = h in bound, h not in covered
         if not (care or needs):
             continue  # a covered household the care rule does not bind: nothing to decide
         single = tuple(k == 1 for k in ks[a:b]) if care else ()
-        by_type[HouseholdType(tuple(cs[a:b]), care, single, needs)].append(h)
-    order = sorted(by_type, key=lambda t: (t.classes, t.care, t.single, t.needs_worker))
-    return tuple(order), tuple(np.array(sorted(by_type[t]), dtype=int) for t in order)
+        by_type[tuple(cs[a:b]), care, single, needs].append(h)
+    order = sorted(by_type)
+    return (
+        tuple(HouseholdType(*key) for key in order),
+        tuple(np.array(sorted(by_type[key]), dtype=int) for key in order),
+    )
 
 
 def _status(laborers: pd.DataFrame, person_can_go: np.ndarray, care_bound: np.ndarray):

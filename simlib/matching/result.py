@@ -206,8 +206,9 @@ class MatchResult:
             not_nowhere=~nowhere,
             not_blocked=~blocked,
         )
-        first = a.drop_duplicates("household_id").set_index("household_id")["county"]
-        per.insert(1, "county", first.reindex(per["household_id"]).to_numpy())
+        # each household's county, from its first laborer (households in the tally's order)
+        _, first = np.unique(a["household_id"].to_numpy(), return_index=True)
+        per.insert(1, "county", a["county"].to_numpy()[first])
         per["hired"] = per["hired"] > 0
         per["nowhere"] = per.pop("not_nowhere") == 0
         per["blocked"] = per.pop("not_blocked") == 0
@@ -369,7 +370,10 @@ class MatchResult:
 def _tally(key: str, values: np.ndarray, **flags: np.ndarray) -> pd.DataFrame:
     """One row per distinct value of `key` (sorted): how many rows (`laborers`) and how
     many of them carry each flag (counted with numpy: the summary is read at every run)."""
-    names, codes = np.unique(values, return_inverse=True)
+    if values.dtype == object:  # strings: hashing them is several times faster than sorting
+        codes, names = pd.factorize(values, sort=True)
+    else:
+        names, codes = np.unique(values, return_inverse=True)
     table = {key: names, "laborers": np.bincount(codes, minlength=len(names))}
     for name, flag in flags.items():
         table[name] = np.bincount(codes, weights=flag, minlength=len(names)).astype(int)

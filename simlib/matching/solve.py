@@ -624,14 +624,12 @@ def check_assignment(
     worst["capacity"] = float(max(0, (counts - caps).max(initial=0)))
     household = lab["household_id"].to_numpy()
     if household_floor and inst.params.household_floor_hard and len(inst.required):
-        covered = set(household[hired].tolist())
-        worst["household_has_worker"] = float(sum(h not in covered for h in inst.required))
+        uncovered = np.isin(inst.required, household[hired], invert=True)
+        worst["household_has_worker"] = float(uncovered.sum())
     if len(inst.care_bound):
         away = np.zeros(n, dtype=bool)
         away[rows] = inst.away[employer[rows]]
-        stays = ~away
-        kept = set(household[stays].tolist())
-        gone = sum(h not in kept for h in inst.care_bound.tolist())
+        gone = int(np.isin(inst.care_bound, household[~away], invert=True).sum())
         worst["care_rule"] = float(max(0, gone - inst.params.care_places))
     total = hired.sum()
     for kind, groups in inst.groups().items():
