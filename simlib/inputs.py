@@ -14,16 +14,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simlib.community.inputs import CommunityParams, load_community_params
-from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
-from simlib.moving import MovingParams, load_moving_params
 from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
-from simlib.timeline.inputs import TimelineParams, load_timeline_params
+
+if TYPE_CHECKING:  # imported where loaded: a command that uses no moving, housing,
+    # community or timeline parameters does not import those packages (not a cycle)
+    from simlib.community.inputs import CommunityParams
+    from simlib.housing.inputs import HousingParams
+    from simlib.moving import MovingParams
+    from simlib.timeline.inputs import TimelineParams
+
+
+# The domain loaders, each imported when first used (see the TYPE_CHECKING note above).
+
+
+def load_moving_params(scenario: Scenario) -> MovingParams:
+    from simlib.moving import load_moving_params as load
+
+    return load(scenario)
+
+
+def load_housing_params(scenario: Scenario) -> HousingParams:
+    from simlib.housing.inputs import load_housing_params as load
+
+    return load(scenario)
+
+
+def load_community_params(scenario: Scenario, housing: HousingParams) -> CommunityParams:
+    from simlib.community.inputs import load_community_params as load
+
+    return load(scenario, housing)
+
+
+def load_timeline_params(scenario: Scenario, employers) -> TimelineParams:
+    from simlib.timeline.inputs import load_timeline_params as load
+
+    return load(scenario, employers)
+
 
 TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
