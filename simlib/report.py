@@ -55,12 +55,13 @@ from simlib.files import (
     nearest_existing,
     write_atomic,
 )
+from simlib.inputs import read_scenario
 from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
 from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
-from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, load_scenario
+from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
@@ -370,7 +371,7 @@ def build_reports(
     the whole set is built. A progress bar goes to stderr when it is a terminal.
     """
     started = time.perf_counter()
-    loaded = load_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
+    loaded = read_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise DataError("command line", "--replications", replications, "must be at least 1")
     if solver not in SOLVERS:
