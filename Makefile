@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup report smoke-report browser test bench sweep lint format kernel notebook clean
+.PHONY: setup report smoke-report browser test bench bench-report backtest-write sweep lint format kernel notebook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## report: the main job: every notebook at full scale (baseline), published as HTML in
-## results/reports/ (open index.html)
+## results/reports/ (open index.html); answers are kept in results/cache/, so a rebuild
+## with unchanged code and data only re-publishes
 report: $(STAMP)
 	$(PY) -m simlib report
 
-## smoke-report: the same on the smoke scenario (4 % scale), in under 2 minutes
+## smoke-report: the same on the smoke scenario (4 % scale), in under 90 s
 smoke-report: $(STAMP)
 	$(PY) -m simlib report --smoke
 
@@ -39,6 +40,16 @@ test: $(STAMP) browser
 ## bench: speed benchmarks, printing figures and ratios against a reference
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## bench-report: the report build's times (smoke: cold, answers kept, unchanged); FULL=1
+## adds the full build (long)
+bench-report: $(STAMP)
+	$(PY) benchmarks/bench_report.py $(if $(FULL),--full)
+
+## backtest-write: save the smoke scenario's headline tables again (tests/backtest/), a
+## deliberate step: commit them saying which answer changed and why
+backtest-write: $(STAMP)
+	$(PY) tests/backtest/headlines.py --write
 
 ## sweep: a sweep over the assumptions on Dask, resumable (SPEC=data/sweeps/<name>.yaml;
 ## results in results/sweeps/<name>/)
@@ -62,4 +73,4 @@ notebook: kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) results/reports
+	rm -rf $(VENV) results/reports results/cache

@@ -28,10 +28,8 @@ import sys
 import tempfile
 import time
 
-from simlib.jobs_inputs import load_jobs_params
+from simlib.inputs import load_inputs
 from simlib.matching import MatchFailed, match_population
-from simlib.population import generate_population
-from simlib.scenario import load_scenario
 
 REPEATS = 3
 SIDE_BY_SIDE = 5
@@ -117,9 +115,8 @@ def side_by_side(repeats: int = SIDE_BY_SIDE) -> float:
 
 def main(individual: bool = True) -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    scenario = load_scenario()
-    population = generate_population(scenario)
-    params = load_jobs_params(scenario)
+    inputs = load_inputs()
+    population, params = inputs.population, inputs.jobs
     people, households = population.people, population.households
     solve(people, households, params, "aggregated")  # warm up caches
 

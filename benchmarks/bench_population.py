@@ -13,8 +13,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from simlib.population import generate_population
-from simlib.scenario import load_scenario
+from simlib.inputs import population_of, read_scenario
 
 REPEATS = 5
 
@@ -36,13 +35,13 @@ def reference(n_people: int, n_households: int, columns: int):
 
 
 def main() -> None:
-    scenario = load_scenario()
-    generate_population(scenario)  # warm up imports and caches
-    wall, population = timed(lambda: generate_population(scenario))
+    scenario = read_scenario()
+    population_of(scenario)  # warm up imports and caches
+    wall, population = timed(lambda: population_of(scenario))
     n_people, n_households = len(population.people), len(population.households)
     ref, _ = timed(lambda: reference(n_people, n_households, population.people.shape[1]))
     tracemalloc.start()
-    generate_population(scenario)
+    population_of(scenario)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"population: {n_households:,} households, {n_people:,} people")

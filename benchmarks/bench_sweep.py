@@ -32,14 +32,14 @@ def rebuilds(spec) -> tuple[int, int]:
     """Populations built while making every point's inputs, without and with a population
     change."""
     built = []
-    original = inputs_module.generate_population
+    original = inputs_module.population_of
 
     def counting(scenario):
         built.append(scenario)
         return original(scenario)
 
     base = spec.load_base()
-    inputs_module.generate_population = counting
+    inputs_module.population_of = counting
     try:
         for point in design_points(spec):
             inputs_module.vary(base, point.changes)
@@ -47,7 +47,7 @@ def rebuilds(spec) -> tuple[int, int]:
         inputs_module.vary(base, {"population.school_share_16_18": 0.5})
         return without, len(built) - without
     finally:
-        inputs_module.generate_population = original
+        inputs_module.population_of = original
 
 
 def measure(spec, rounds: int, tmp: Path) -> tuple[dict[str, list[float]], list[float]]:

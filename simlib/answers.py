@@ -1,8 +1,13 @@
 """The study's answers, one recipe each: which domain `run` computes it, with which options.
 
-`simlib.results.Study.get(name)` computes an answer from these recipes once and keeps it;
+`simlib.results.Study.answer(name)` computes an answer from these recipes once and keeps it;
 the command line, the notebooks and the summary ask for answers by name and never run a
-model themselves. A recipe takes the loaded `Inputs` and the run's `Options`.
+model themselves. A recipe takes the loaded `Inputs` and the run's `Options`; an answer
+is a Result (or a table) of the domain, never a presentation of it.
+
+The report build computes every answer its notebooks ask for before it runs them, two at
+a time (simlib.report), so a notebook only reads: the summary and the sensitivity report
+read the same sweep points, the summary and each domain's report the same Result.
 """
 
 from __future__ import annotations
@@ -11,7 +16,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from simlib.inputs import Inputs
+from simlib.inputs import Inputs, vary
+
+# the grid counts the community report compares (around the 36 grids the source reports)
+GRID_COUNTS = (30, 33, 36, 40)
+# variants shown beside the main run with fewer replications: they are compared, not read alone
+VARIANT_REPLICATIONS = 3
+LOOKAHEAD_REPLICATIONS = 2
+# seconds of wall time the plan optimiser may take (its own default, 10 s, ran out on the
+# shared machine while the build's other answers ran beside it, and a plan stopped by the
+# clock is not the optimum): a limit for a busy machine, not a model assumption
+OPTIMISER_TIME_LIMIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -28,11 +43,59 @@ class Options:
         return {k: v for k, v in asdict(self).items() if k != "workers"}
 
 
+# --- moving --------------------------------------------------------------------------------
+
+
 def moving(inputs: Inputs, options: Options) -> Any:
     """The moving campaign of the scenario's plan, over the replications."""
     from simlib.moving import run
 
     return run(inputs, replications=options.replications, workers=options.workers)
+
+
+def moving_optimised(inputs: Inputs, options: Options) -> Any:
+    """The campaign of the optimised plan (earliest finish), with the same random draws."""
+    from simlib.moving import run
+    from simlib.moving.optimize import optimise_plan
+
+    households = inputs.population.households
+    plan = optimise_plan(inputs.moving, households, "finish", OPTIMISER_TIME_LIMIT).plan
+    return run(inputs, replications=options.replications, workers=options.workers, plan=plan)
+
+
+def moving_planners(inputs: Inputs, options: Options) -> Any:
+    """The campaign of the planner's plan (equal days), with the same random draws."""
+    from simlib.moving import run
+    from simlib.moving.generate import planners_plan
+
+    plan = planners_plan(inputs)
+    return run(inputs, replications=options.replications, workers=options.workers, plan=plan)
+
+
+def moving_deadline(inputs: Inputs, options: Options) -> Any:
+    """The least convoy day that meets the deadline, and what it needs county by county."""
+    from simlib.moving.deadline import deadline_needs
+
+    return deadline_needs(inputs, replications=options.replications, workers=options.workers or 1)
+
+
+def moving_needs(inputs: Inputs, options: Options) -> Any:
+    """What each county's largest convoy day of the plan needs (`simlib needs --json`)."""
+    import pandas as pd
+
+    from simlib.moving import make_plan
+    from simlib.moving.needs import NeedsRequest, needs_summary
+
+    plan = make_plan(inputs.moving, inputs.population.households)
+    largest = plan.rows.sort_values("households").groupby("county").tail(1)
+    dates = tuple(pd.to_datetime(largest["date"]).dt.date)
+    request = NeedsRequest(
+        replications=options.replications, workers=options.workers or 1, dates=dates
+    )
+    return needs_summary(inputs, request)
+
+
+# --- jobs ----------------------------------------------------------------------------------
 
 
 def matching(inputs: Inputs, options: Options) -> Any:
@@ -42,11 +105,30 @@ def matching(inputs: Inputs, options: Options) -> Any:
     return matching.run(inputs, solver=options.solver, marginal=True)
 
 
+def matching_effects(inputs: Inputs, options: Options) -> Any:
+    """The job matching re-solved with one assumption changed at a time (same people)."""
+    from simlib import study
+
+    return study.matching_effects(inputs.scenario, solver=options.solver, seed=inputs.seed)
+
+
 def timeline(inputs: Inputs, options: Options) -> Any:
     """The employment timeline over the moving replications."""
     from simlib import timeline
 
     return timeline.run(inputs, replications=options.replications, solver=options.solver)
+
+
+def timeline_lookahead(inputs: Inputs, options: Options) -> Any:
+    """The timeline with the look-ahead hold-back policy, beside the rolling one."""
+    from simlib import timeline
+
+    ahead = vary(inputs, {"timeline.holdback_policy": "lookahead"})
+    reps = min(options.replications, LOOKAHEAD_REPLICATIONS)
+    return timeline.run(ahead, replications=reps, solver=options.solver)
+
+
+# --- housing -------------------------------------------------------------------------------
 
 
 def housing(inputs: Inputs, options: Options) -> Any:
@@ -56,6 +138,39 @@ def housing(inputs: Inputs, options: Options) -> Any:
     return housing.run(inputs, "lottery", replications=options.replications)
 
 
+def housing_variants(inputs: Inputs, options: Options) -> dict[str, Any]:
+    """The allocation by community and both methods without the low-floor priority (no
+    lottery day: the price of each rule is read from the allocation alone)."""
+    from simlib import housing
+
+    plain = vary(inputs, {"housing.low_floor_priority": False})
+    return {
+        "community": housing.run(inputs, "community", day=False),
+        "lottery, no priority": housing.run(plain, "lottery", day=False),
+        "community, no priority": housing.run(plain, "community", day=False),
+    }
+
+
+def housing_audit(inputs: Inputs, options: Options) -> Any:
+    """The lottery's fairness audit: each class's chances, drawn again and again."""
+    from simlib.housing.audit import fairness_audit
+
+    return fairness_audit(inputs, "lottery")
+
+
+def housing_sweep(inputs: Inputs, options: Options) -> Any:
+    """data/sweeps/housing.yaml around the scenario, one row per point."""
+    from simlib.housing.evaluate import evaluate_housing
+    from simlib.sweep.runner import run_points_here
+    from simlib.sweep.spec import load_spec
+
+    spec = load_spec("housing.yaml").on_scenario(inputs.scenario, seed=inputs.seed)
+    return run_points_here(spec, evaluate=evaluate_housing)
+
+
+# --- community -----------------------------------------------------------------------------
+
+
 def community(inputs: Inputs, options: Options) -> Any:
     """The community grids, the daily visits and the epidemic checkpoints."""
     from simlib.community import run
@@ -63,24 +178,81 @@ def community(inputs: Inputs, options: Options) -> Any:
     return run(inputs, replications=options.replications)
 
 
+def community_arrival_order(inputs: Inputs, options: Options) -> Any:
+    """The community with households placed in arrival order, for comparison."""
+    from simlib.community import run
+
+    filled = vary(inputs, {"community.placement_rule": "arrival_order"})
+    return run(filled, replications=min(options.replications, VARIANT_REPLICATIONS))
+
+
+def community_grid_counts(inputs: Inputs, options: Options) -> Any:
+    """The grid plans for each of GRID_COUNTS grids, with one replication of the visits."""
+    from simlib.community.sweep import grid_counts
+
+    return grid_counts(inputs, GRID_COUNTS, replications=1)
+
+
+def community_sweep(inputs: Inputs, options: Options) -> Any:
+    """data/sweeps/community.yaml around the scenario (its points kept by the sweep store)."""
+    from simlib.community.sweep import sweep_on_scenario
+
+    return sweep_on_scenario(inputs.scenario, seed=inputs.seed, workers=options.workers)
+
+
+# --- the report sweeps ---------------------------------------------------------------------
+
+
 def sweep(name: str) -> Callable[[Inputs, Options], Any]:
     """The sweep data/sweeps/<name>.yaml around the scenario (its points are kept by the
-    sweep's own store as well)."""
+    sweep's own store as well, under results/sweeps/<name>-<scenario>/)."""
 
     def compute(inputs: Inputs, options: Options) -> Any:
+        from simlib.provenance import RunFailed
         from simlib.sweep.runner import run_on_scenario
 
-        return run_on_scenario(name, inputs.scenario, seed=inputs.seed)
+        run = run_on_scenario(name, inputs.scenario, seed=inputs.seed, workers=options.workers)
+        if name in CHECKED_SWEEPS and run.failed:  # the summary's table must be whole
+            failures = "; ".join(f"{f['label']}: {f['error']}" for f in run.failures)
+            raise RunFailed(f"the {name} sweep had failed points: {failures}")
+        return run
 
+    compute.__doc__ = f"data/sweeps/{name}.yaml around the scenario."
     return compute
 
 
+CHECKED_SWEEPS = ("assumptions",)
 Recipe = Callable[[Inputs, Options], Any]
 RECIPES: dict[str, Recipe] = {
     "moving": moving,
+    "moving:optimised": moving_optimised,
+    "moving:planners": moving_planners,
+    "moving:deadline": moving_deadline,
+    "moving:needs": moving_needs,
     "matching": matching,
+    "matching:effects": matching_effects,
     "timeline": timeline,
+    "timeline:lookahead": timeline_lookahead,
     "housing": housing,
+    "housing:variants": housing_variants,
+    "housing:audit": housing_audit,
+    "housing:sweep": housing_sweep,
     "community": community,
+    "community:arrival_order": community_arrival_order,
+    "community:grid_counts": community_grid_counts,
+    "community:sweep": community_sweep,
     **{f"sweep:{name}": sweep(name) for name in ("assumptions", "morris", "discovery")},
 }
+
+# answers that read no option (each sweep states its own replications): one answer whatever
+# the report's replications and solver, so every report of a scenario shares it
+OPTIONLESS = frozenset(
+    {
+        "housing:variants",
+        "housing:audit",
+        "housing:sweep",
+        "community:grid_counts",
+        "community:sweep",
+        *(name for name in RECIPES if name.startswith("sweep:")),
+    }
+)

@@ -28,7 +28,7 @@ from simlib.interrupt import Terminated, sigterm_as_interrupt
 from simlib.present.jobs import match_text
 from simlib.present.timeline import timeline_text
 from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
-from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED, load_scenario
+from simlib.scenario import DEFAULT_SCENARIO, DEFAULT_SEED
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 COMMAND_LINE = "command line"  # the "file" a bad option is reported in
@@ -158,30 +158,24 @@ def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]]
     print(json.dumps(result, indent=2, ensure_ascii=False) if as_json else human(result))
 
 
+def _inputs(args: argparse.Namespace, domains: tuple[str, ...] | None = None):
+    """Every input of the run, loaded once (simlib.inputs): every subcommand's one loader.
+    `domains`: the parameters loaded and checked now (default: all); a short command names
+    the few it uses, and any other is loaded if it is read."""
+    from simlib.inputs import DOMAINS, load_inputs
+
+    return load_inputs(
+        args.scenario, seed=args.seed, domains=DOMAINS if domains is None else domains
+    )
+
+
 # --- population -------------------------------------------------------------------------
 
 
-def _population_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Scenario {s['scenario']}, seed {s['seed']}",
-        f"  households           {s['households']:>8,}  (registered-poor {s['registered_poor_households']:,})",
-        f"  people               {s['people']:>8,}  (registered-poor {s['registered_poor_people']:,})",
-        f"  laborers             {s['laborers']:>8,}  (target {s['laborers_target']:,})",
-        f"  special-group people {s['special_group_people']:>8,}",
-        f"  carers               {s['carers']:>8,}",
-        "",
-        f"  {'county':<10}{'households':>11}{'people':>9}{'laborers':>10}",
-    ]
-    for county, c in s["by_county"].items():
-        lines.append(f"  {county:<10}{c['households']:>11,}{c['people']:>9,}{c['laborers']:>10,}")
-    return "\n".join(lines)
-
-
 def _population(args: argparse.Namespace) -> None:
-    from simlib.population import generate_population
+    from simlib.present.population import population_text
 
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    emit(generate_population(scenario).summary(), args.json, _population_text)
+    emit(_inputs(args, ()).population.summary(), args.json, population_text)
 
 
 def _add_population(sub: argparse._SubParsersAction) -> None:
@@ -193,25 +187,11 @@ def _add_population(sub: argparse._SubParsersAction) -> None:
 # --- simulate, plan, needs (the moving campaign) -----------------------------------------
 
 
-def _ci_text(x: dict[str, Any], fmt: str = "{:.1f}") -> str:
-    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
-    from simlib.present.moving import ci_text
-
-    return ci_text(x, fmt)
-
-
-def _moving_inputs(args: argparse.Namespace):
-    """Every input of the run, loaded once (simlib.inputs)."""
-    from simlib.inputs import load_inputs
-
-    return load_inputs(args.scenario, seed=args.seed)
-
-
 def _simulate(args: argparse.Namespace) -> None:
     from simlib.moving import run
     from simlib.present.moving import simulate_text
 
-    result = run(_moving_inputs(args), replications=args.replications, workers=args.workers)
+    result = run(_inputs(args), replications=args.replications, workers=args.workers)
     summary = result.summary()
     f = summary["feasibility"]
     if not f["feasible"]:
@@ -238,7 +218,7 @@ def _plan(args: argparse.Namespace) -> None:
     from simlib.moving.generate import unplanned
     from simlib.present.moving import plan_text
 
-    inputs = _moving_inputs(args)
+    inputs = _inputs(args)
     households = inputs.population.households
     extra: dict[str, Any] = {}
     if args.optimize:
@@ -309,7 +289,7 @@ def _needs(args: argparse.Namespace) -> None:
     from simlib.present.moving import needs_text
 
     start = time.perf_counter()
-    inputs = _moving_inputs(args)
+    inputs = _inputs(args)
     request = NeedsRequest(args.replications, args.workers or usable_cpus(), args.share, args.ranges, tuple(args.date or ()), args.out)  # fmt: skip
     summary = needs_summary(inputs, request)
     summary["seconds"] = round(time.perf_counter() - start, 2)
@@ -359,19 +339,8 @@ def _add_needs(sub: argparse._SubParsersAction) -> None:
 # --- report (the published notebooks) ------------------------------------------------------
 
 
-def _report_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Reports for scenario {s['scenario']}, seed {s['seed']}, in {s['build_seconds']:.1f} s:"
-    ]
-    lines += [
-        f"  {r['html']:<28}{r['seconds']:>7.1f} s{r['bytes'] / 1e6:>7.2f} MB  {r['title']}"
-        for r in s["reports"]
-    ]
-    lines.append(f"Open {s['index']}")
-    return "\n".join(lines)
-
-
 def _report(args: argparse.Namespace) -> None:
+    from simlib.present.report import report_text
     from simlib.report import build_reports
     from simlib.scenario import SMOKE_SCENARIO
 
@@ -385,7 +354,7 @@ def _report(args: argparse.Namespace) -> None:
         show_code=args.show_code,
         notebooks_dir=args.notebooks,
     )
-    emit(build.summary(), args.json, _report_text)
+    emit(build.summary(), args.json, report_text)
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
@@ -462,26 +431,18 @@ def _match(args: argparse.Namespace) -> None:
 
 
 def _run_match(args: argparse.Namespace) -> None:
-    from simlib.jobs_inputs import load_jobs_params
-    from simlib.matching import match_jobs, write_outputs
-    from simlib.population import generate_population
+    from simlib import matching
 
     check_time_limit(args.time_limit)
-    scenario = load_scenario(args.scenario, seed=args.seed)
-    params = load_jobs_params(scenario)
-    population = generate_population(scenario)
-    result = match_jobs(
-        params,
-        population,
-        seed=scenario.seed,
+    result = matching.run(
+        _inputs(args, ("jobs",)),
         solver=args.solver,
         time_limit=args.time_limit,
         marginal=args.marginal,
         write_mps=args.write_mps,
-        scenario=scenario.name,
     )
     if args.out:
-        write_outputs(result, args.out)
+        matching.write_outputs(result, args.out)
     emit(result.summary(), args.json, match_text)
 
 
@@ -515,11 +476,11 @@ SUBCOMMANDS.append(_add_match)
 
 
 def _timeline(args: argparse.Namespace) -> None:
-    from simlib.inputs import load_inputs
     from simlib.timeline import run
 
-    inputs = load_inputs(load_scenario(args.scenario, seed=args.seed))
-    result = run(inputs, replications=args.replications, solver=args.solver, workers=args.workers)
+    result = run(
+        _inputs(args), replications=args.replications, solver=args.solver, workers=args.workers
+    )
     emit(result.summary(), args.json, timeline_text)
 
 
@@ -546,21 +507,10 @@ SUBCOMMANDS.append(_add_timeline)
 # --- sweep (uncertainty over the assumptions) ------------------------------------------
 
 
-def _sweep_text(s: dict[str, Any]) -> str:
-    lines = [
-        f"Sweep {s['name']}: {s['points']} points, {s['completed']} computed, "
-        f"{s['skipped']} already finished, {s['failed']} failed, in {s['wall_seconds']:.1f} s "
-        f"on {s['workers']} workers",
-        f"  results in {s['output']} (combined table {s['table']})",
-    ]
-    lines += [f"  recomputed point {r['point']}: {r['reason']}" for r in s["recomputed"]]
-    lines += [f"  FAILED point {f['point']} ({f['label']}): {f['error']}" for f in s["failures"]]
-    return "\n".join(lines)
-
-
 def _sweep(args: argparse.Namespace) -> None:
     import logging
 
+    from simlib.present.sweep import sweep_text
     from simlib.sweep import load_spec, run_sweep
 
     notes = logging.StreamHandler(sys.stderr)
@@ -581,7 +531,7 @@ def _sweep(args: argparse.Namespace) -> None:
     finally:
         logger.removeHandler(notes)
         logger.propagate = True
-    emit(run.summary(), args.json, _sweep_text)
+    emit(run.summary(), args.json, sweep_text)
     if run.failed:
         raise RunFailed(f"{run.failed} of {run.points} points failed; each is named above")
 
@@ -624,12 +574,12 @@ SUBCOMMANDS.append(_add_sweep)
 
 def _community(args: argparse.Namespace) -> None:
     from simlib.community import run
-    from simlib.inputs import load_inputs, vary
+    from simlib.inputs import vary
     from simlib.present.community import text
 
     if args.sweep:
         return _community_sweep(args)
-    inputs = load_inputs(args.scenario, seed=args.seed)
+    inputs = _inputs(args)
     if args.grids is not None:
         inputs = vary(inputs, {"community.grids": args.grids}, where=COMMAND_LINE)
     result = run(inputs, replications=args.replications)
@@ -667,11 +617,12 @@ def _add_community(sub: argparse._SubParsersAction) -> None:
 
 def _community_sweep(args: argparse.Namespace) -> None:
     from simlib.community.sweep import run_spec
+    from simlib.present.sweep import sweep_text
     from simlib.sweep import load_spec
 
     spec = load_spec(args.sweep)
     run = run_spec(spec, out=args.out, workers=args.workers, progress=not args.json)
-    emit(run.summary(), args.json, _sweep_text)
+    emit(run.summary(), args.json, sweep_text)
     if run.failed:
         raise RunFailed(f"{run.failed} of {run.points} sweep points failed")
 
@@ -683,7 +634,6 @@ SUBCOMMANDS.append(_add_community)
 def _lottery(args: argparse.Namespace) -> None:
     from simlib import housing
     from simlib.housing.verify import write_outputs
-    from simlib.inputs import load_inputs
     from simlib.present.housing import summary_text
 
     if args.verify:
@@ -691,7 +641,7 @@ def _lottery(args: argparse.Namespace) -> None:
         return
     if args.out:
         check_output_path(args.out, "--out", "folder")
-    inputs = load_inputs(args.scenario, seed=args.seed)
+    inputs = _inputs(args)
 
     def announce(digests: dict[str, str]) -> None:
         # printed before the draw: anyone can later check the list against it

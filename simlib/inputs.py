@@ -17,26 +17,86 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simlib.community.inputs import CommunityParams, load_community_params
-from simlib.housing.inputs import HousingParams, load_housing_params
 from simlib.jobs_inputs import JobsParams, load_jobs_params
-from simlib.moving import MovingParams, load_moving_params
-from simlib.moving.homes import tie
 from simlib.population import Population, generate_population, load_population_params
 from simlib.provenance import DataError
 from simlib.scenario import Scenario, load_scenario
-from simlib.timeline.inputs import TimelineParams, load_timeline_params
+
+if TYPE_CHECKING:  # imported where loaded: a command that uses no moving, housing,
+    # community or timeline parameters does not import those packages (not a cycle)
+    from simlib.community.inputs import CommunityParams
+    from simlib.housing.inputs import HousingParams
+    from simlib.moving import MovingParams
+    from simlib.timeline.inputs import TimelineParams
+
+
+# The domain loaders, each imported when first used (see the TYPE_CHECKING note above).
+
+
+def load_moving_params(scenario: Scenario) -> MovingParams:
+    from simlib.moving import load_moving_params as load
+
+    return load(scenario)
+
+
+def _tied(inputs: Inputs, moving: MovingParams) -> MovingParams:
+    """`moving` with the move-in day's homes: the housing allocation of the inputs'
+    population, drawn once (`simlib.moving.homes.tie`)."""
+    from simlib.moving.homes import tie
+
+    return tie(inputs, moving)
+
+
+def load_housing_params(scenario: Scenario) -> HousingParams:
+    from simlib.housing.inputs import load_housing_params as load
+
+    return load(scenario)
+
+
+def load_community_params(scenario: Scenario, housing: HousingParams) -> CommunityParams:
+    from simlib.community.inputs import load_community_params as load
+
+    return load(scenario, housing)
+
+
+def load_timeline_params(scenario: Scenario, employers) -> TimelineParams:
+    from simlib.timeline.inputs import load_timeline_params as load
+
+    return load(scenario, employers)
+
 
 TOP_LEVEL = ("seed", "scale")
 STRUCTURED = {"moving": ("pause_windows",)}  # values a domain loader parses itself
 
 
+DOMAINS = ("moving", "jobs", "housing", "community", "timeline")  # parameters an Inputs holds
+
+
+class _Later:
+    """A domain's parameters not loaded yet: loaded from the Inputs' scenario on first use."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<loaded on first use>"
+
+    def __reduce__(self) -> str:
+        return "LATER"  # unpickled as this module's one LATER, so `is LATER` still holds
+
+
+LATER = _Later()
+
+
 @dataclass(frozen=True)
 class Inputs:
     """One run's inputs. `seed` is the scenario's seed, from which the population is drawn.
-    `population` is None only when a caller builds it apart (a sweep, on its workers)."""
+    `population` is None only when a caller builds it apart (a sweep, on its workers).
+
+    A domain left out of `load_inputs(domains=...)` is loaded, through its own loader, the
+    first time it is read, and kept: a short command (`simlib match`) reads only what it
+    uses, and every domain reads the same as if it had been loaded at once."""
 
     scenario: Scenario
     population: Population | None
@@ -48,8 +108,35 @@ class Inputs:
     timeline: TimelineParams  # the employment timeline's (data/timeline)
 
     def __post_init__(self) -> None:
-        # the move-in day's homes: the housing allocation of this population, drawn once
-        object.__setattr__(self, "moving", tie(self))
+        # a copy made with moving parameters already loaded (a variant, a sweep's worker
+        # given its population): the homes are drawn again only if what they were drawn
+        # from changed (see `_tied`); not yet loaded, the loader ties them
+        moving = object.__getattribute__(self, "moving")
+        if moving is not LATER:
+            object.__setattr__(self, "moving", _tied(self, moving))
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if value is LATER:
+            value = _LOADERS[name](self)
+            object.__setattr__(self, name, value)  # frozen to callers; filled in once here
+        return value
+
+
+_LOADERS = {
+    "moving": lambda i: _tied(i, load_moving_params(i.scenario)),
+    "jobs": lambda i: load_jobs_params(i.scenario),
+    "housing": lambda i: load_housing_params(i.scenario),
+    "community": lambda i: load_community_params(i.scenario, i.housing),
+    "timeline": lambda i: load_timeline_params(i.scenario, i.jobs.employers),
+}
+
+
+def read_scenario(path: str | Path | None = None, *, seed: int | None = None) -> Scenario:
+    """The scenario file alone (default: the baseline), for a caller that varies it before
+    loading the rest (a sweep's specification, the report build): the one reader of
+    scenario files outside simlib.scenario."""
+    return load_scenario(path, seed=seed)
 
 
 def load_inputs(
@@ -57,28 +144,31 @@ def load_inputs(
     *,
     seed: int | None = None,
     population: bool = True,
+    domains: tuple[str, ...] = DOMAINS,
 ) -> Inputs:
     """Load a scenario (a Scenario or a path; default: the baseline) and everything it names.
     With `population=False` the population is left out (None) and only its parameters are
-    checked: a sweep builds populations on its workers (`population_of`)."""
+    checked: a sweep builds populations on its workers (`population_of`). Only `domains`
+    are loaded (and checked) now; the others on first use."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, seed=seed)
     else:
         scenario = scenario.with_seed(seed)
     if not population:
         load_population_params(scenario)
-    housing = load_housing_params(scenario)
-    jobs = load_jobs_params(scenario)
-    return Inputs(
+    unknown = sorted(set(domains) - set(DOMAINS))
+    if unknown:
+        raise ValueError(f"unknown domains {unknown}; known: {DOMAINS}")
+    inputs = Inputs(
         scenario=scenario,
-        population=generate_population(scenario) if population else None,
-        moving=load_moving_params(scenario),
-        jobs=jobs,
+        population=population_of(scenario) if population else None,
         seed=scenario.seed,
-        housing=housing,
-        community=load_community_params(scenario, housing),
-        timeline=load_timeline_params(scenario, jobs.employers),
+        **dict.fromkeys(DOMAINS, LATER),
     )
+    for domain in DOMAINS:
+        if domain in domains:
+            getattr(inputs, domain)  # loaded and checked now, in dependency order
+    return inputs
 
 
 def split_key(key: str, scenario: Scenario, where: str | Path | None = None) -> tuple[str, str]:
@@ -144,7 +234,7 @@ def vary(
             raise
         raise DataError(where, error.field, error.value, error.problem) from None
     if parts.pop("rebuild_population"):
-        parts["population"] = generate_population(scenario) if population else None
+        parts["population"] = population_of(scenario) if population else None
     return replace(inputs, scenario=scenario, seed=scenario.seed, **parts)
 
 
@@ -180,6 +270,28 @@ def _reload(inputs: Inputs, scenario: Scenario, changed: set[str]) -> dict[str, 
             else inputs.community
         ),
     }
+
+
+def check_changes(scenario: Scenario, changes: Mapping[str, Any]) -> None:
+    """Check changes keyed "domain.parameter" through their domains' loaders, drawing no
+    population and loading no other domain (a sweep checks every level this way before
+    anything runs). The population, moving and jobs parameters go through their loaders;
+    another domain's values are parsed and range-checked by the scenario."""
+    domains = set()
+    for key, value in changes.items():
+        domain, name = split_key(key, scenario)
+        scenario = scenario.with_overrides(domain, **{name: value})
+        domains.add(domain)
+    loaders = {
+        "population": load_population_params,
+        "moving": load_moving_params,
+        "jobs": load_jobs_params,
+    }
+    for domain in sorted(domains):
+        if domain in loaders:
+            loaders[domain](scenario)
+        else:
+            scenario.values(domain)
 
 
 def scenario_value(scenario: Scenario, key: str) -> Any:

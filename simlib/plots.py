@@ -143,7 +143,8 @@ def age_pyramid(people: pd.DataFrame, band: int = 5) -> Figure:
 # --- moving campaign -------------------------------------------------------------------
 
 
-def _deadline_line(ax, deadline: dt.date, label: str = "deadline 31 Mar 2020") -> None:
+def _deadline_line(ax, deadline: dt.date, label: str | None = None) -> None:
+    label = label or f"deadline {deadline:%d %b %Y}"  # the scenario's, from data/
     ax.axvline(deadline, color=OKABE_ITO[7], linestyle="--", linewidth=1.5)
     ax.annotate(
         label,
@@ -218,7 +219,7 @@ def cumulative_progress(
         _deadline_line(ax, pd.Timestamp(progress["deadline"].iloc[0]))
     _date_axis(ax)
     ax.set_ylim(0, d["households"].iloc[-1] * 1.08)
-    ax.set_title("Cumulative households moved in against the 31 March 2020 deadline")
+    ax.set_title("Cumulative households moved in against the registered-poor deadline")
     ax.set_xlabel("date")
     ax.set_ylabel("households moved in (cumulative)")
     ax.legend(loc="upper left")

@@ -9,6 +9,14 @@ escaped (Markdown and Styler outputs included), and `simlib.safe_html` rebuilds 
 keeping no script, no event handler and no outside address; a Content-Security-Policy and a
 line at the foot of each page say so.
 
+Load once, run once: before any notebook runs, the build opens the scenario's answers
+(simlib.results.open_study) and computes every answer the notebooks ask for
+(`results.answer("name")` in their code) that is not kept yet, two processes at a time; the
+notebooks, executed two at a time, then only read them. A notebook whose inputs are those of
+the last build in <out> (its source, the parameters, the scenario file, the package's code,
+the data, the library versions: its `fingerprint`, kept in build.json) is not executed
+again: its page is carried over.
+
 A failing notebook stops the build: `NotebookFailed` names the notebook and the cell, and
 the executed notebook (with the error in it) is kept under <out>/failed/ for inspection.
 The set is built in a hidden folder next to <out> and swapped in whole at the end, so a
@@ -28,7 +36,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import weakref
@@ -41,13 +48,20 @@ import nbformat
 from jupyter_client import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
-from simlib.files import cannot_write_in, git_commit, nearest_existing, write_atomic
+from simlib.files import (
+    cannot_write_in,
+    digest_files,
+    git_commit,
+    nearest_existing,
+    write_atomic,
+)
+from simlib.inputs import read_scenario
 from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
 from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
-from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT, load_scenario
+from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 DEFAULT_OUT = PROJECT_ROOT / "results" / "reports"
@@ -67,6 +81,8 @@ PACKAGES = (
     "SALib",
     "ema_workbench",
 )
+PARALLEL = 2  # notebooks executed, and answers computed, at a time (the machine has 2 cores)
+REPORT_FORMAT = 1  # bump when the HTML conversion changes: every page is built again
 EXECUTION_TIMEOUT = 600  # seconds per cell: a hung cell fails the build instead of hanging CI
 SOLVERS = JOBS_SOLVERS  # the job-matching solvers a report can be built with (one list)
 # What a previous build leaves in its folder; a folder holding anything else is not replaced.
@@ -97,6 +113,8 @@ class Report:
     html: str  # file name inside the output folder
     seconds: float
     bytes: int
+    fingerprint: str = ""  # what the page was built from (see notebook_fingerprint)
+    reused: bool = False  # carried over from the previous build: its inputs are unchanged
 
 
 @dataclass(frozen=True)
@@ -345,14 +363,15 @@ def build_reports(
     solver: str = "cbc",
     show_code: bool = False,
 ) -> Build:
-    """Execute every notebook on one scenario and publish the HTML reports and index.
+    """Compute the answers the notebooks read, execute every notebook whose inputs changed on
+    one scenario, and publish the HTML reports and index.
 
-    Raises `NotebookFailed` at the first notebook that fails (later ones are not run) and
-    DataError for bad input, before any kernel starts. Nothing in `out` changes unless the
-    whole set is built. A progress bar goes to stderr when it is a terminal.
+    Raises `NotebookFailed` at the first notebook that fails (later ones are not published)
+    and DataError for bad input, before any kernel starts. Nothing in `out` changes unless
+    the whole set is built. A progress bar goes to stderr when it is a terminal.
     """
     started = time.perf_counter()
-    loaded = load_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
+    loaded = read_scenario(scenario, seed=seed)  # bad input fails here, before any kernel starts
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise DataError("command line", "--replications", replications, "must be at least 1")
     if solver not in SOLVERS:
@@ -368,13 +387,16 @@ def build_reports(
         "replications": replications,
         "solver": solver,
     }
+    plan = _Plan(notebooks, parameters, show_code, out, loaded)
     out.parent.mkdir(parents=True, exist_ok=True)
     with sigterm_as_interrupt():
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
             os.chmod(staging, 0o755)  # mkdtemp makes it private; reports are for everyone
-            reports = _run_all(notebooks, staging, out / "failed", parameters, show_code)
+            answers = _compute_answers(plan)
+            reports = _run_all(plan, staging, out / "failed")
             metadata = _metadata(loaded, parameters, started)
+            metadata["answers_seconds"] = answers
             write_atomic(staging / "index.html", index_page(reports, metadata))
             write_atomic(
                 staging / "build.json",
@@ -384,6 +406,92 @@ def build_reports(
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone already if it was swapped in
     return Build(out, out / "index.html", reports, metadata)
+
+
+class _Plan:
+    """What a build runs: the notebooks with their fingerprints, the ones whose page the
+    last build in `out` already made from the same inputs, and the answers the others read."""
+
+    def __init__(
+        self, notebooks: list[Path], parameters: dict, show_code: bool, out: Path, loaded: Any
+    ):
+        self.notebooks, self.parameters, self.show_code = notebooks, parameters, show_code
+        self.loaded = loaded
+        self.previous = _previous_reports(out)
+        shared = _shared_inputs(loaded, parameters, show_code)
+        self.fingerprints = {p.name: notebook_fingerprint(p, shared) for p in notebooks}
+        self.reusable = {
+            p.name: out
+            for p in notebooks
+            if self.previous.get(p.name, {}).get("fingerprint") == self.fingerprints[p.name]
+            and (out / self.previous[p.name]["html"]).is_file()
+        }
+
+    def answers(self) -> list[str]:
+        """The answers read by the notebooks to execute, once each, in notebook order."""
+        from simlib.answers import RECIPES
+        from simlib.results import answers_read_by
+
+        names: list[str] = []
+        for path in self.notebooks:
+            if path.name not in self.reusable:
+                names += answers_read_by(_code(nbformat.read(path, as_version=4)))
+        return [n for n in dict.fromkeys(names) if n in RECIPES]  # others fail in their cell
+
+
+def _code(notebook: nbformat.NotebookNode) -> str:
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+
+
+def _previous_reports(out: Path) -> dict[str, dict[str, Any]]:
+    """The last build's reports in `out`, by notebook (none if it left no readable record)."""
+    try:
+        recorded = json.loads((out / "build.json").read_text(encoding="utf-8"))
+        return {r["notebook"]: r for r in recorded["reports"] if r.get("fingerprint")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _shared_inputs(loaded: Any, parameters: dict, show_code: bool) -> dict[str, Any]:
+    """What every notebook of a build depends on besides its own source: the parameters,
+    the scenario file, every module of the package (presentation included), the scenario's
+    data and the library versions."""
+    from simlib.machine import library_versions
+    from simlib.sweep.store import data_version
+
+    package = Path(__file__).resolve().parent
+    sources = [p for p in package.rglob("*.py") if "__pycache__" not in p.parts]
+    return {
+        "parameters": {**parameters, "scenario": None},  # the file's content, not its place
+        "scenario_file": digest_files([Path(loaded.path)], Path(loaded.path).parent),
+        "data": data_version(loaded),
+        "code": digest_files(sources, package),
+        "libraries": {**library_versions(), **package_versions()},
+        "show_code": show_code,
+        "format": REPORT_FORMAT,
+    }
+
+
+def notebook_fingerprint(path: Path, shared: dict[str, Any]) -> str:
+    """A hash of everything a notebook's page is made from: its own file and the build's
+    shared inputs (the cache keys of the answers it reads are made from the same code,
+    data, scenario and options, so they change with them)."""
+    return digest_files([path], path.parent, extra=shared)
+
+
+def _compute_answers(plan: _Plan) -> dict[str, float]:
+    """Every answer the notebooks to execute read, computed once (or found kept) before
+    any kernel starts, PARALLEL processes at a time; the seconds each took."""
+    from simlib.results import compute_answers, open_study
+
+    names = plan.answers()
+    if not names:
+        return {}
+    p = plan.parameters
+    study = open_study(
+        plan.loaded, seed=p["seed"], replications=p["replications"], solver=p["solver"]
+    )
+    return compute_answers(study, names, workers=PARALLEL)
 
 
 def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[str, Any]:
@@ -403,40 +511,81 @@ def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[s
     }
 
 
-def _run_all(
-    notebooks: list[Path],
-    staging: Path,
-    failed_dir: Path,
-    parameters: dict[str, Any],
-    show_code: bool,
-) -> tuple[Report, ...]:
-    """Execute and convert every notebook into `staging`; stop at the first failure."""
+def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]:
+    """Execute and convert every notebook into `staging`, PARALLEL at a time (a page whose
+    inputs are unchanged is carried over); at the first failure, in notebook order, start
+    no other and raise it once those running have ended."""
+    import concurrent.futures as cf
+
     from tqdm import tqdm
 
-    reports = []
-    with current_interpreter_kernel() as kernel:
-        bar = tqdm(
-            notebooks,
-            desc="reports",
-            unit="notebook",
-            file=sys.stderr,
-            disable=not sys.stderr.isatty(),
-        )
-        for path in bar:  # a failure leaves the bar where it stopped, next to the message
-            bar.set_postfix_str(path.name)
-            t0 = time.perf_counter()
-            executed = staging / "executed" / path.name
-            executed.parent.mkdir(exist_ok=True)
-            _execute(path, executed, parameters, kernel, failed_dir / path.name)
-            nb = nbformat.read(executed, as_version=4)
-            title = notebook_title(nb, path.stem)
-            page = to_html(nb, title, show_code=show_code)
-            html_name = f"{path.stem}.html"
-            write_atomic(staging / html_name, page)
-            seconds = round(time.perf_counter() - t0, 2)
-            reports.append(Report(path.name, title, html_name, seconds, len(page.encode())))
-        bar.close()
-    return tuple(reports)
+    (staging / "executed").mkdir(exist_ok=True)
+    bar = tqdm(
+        total=len(plan.notebooks),
+        desc="reports",
+        unit="notebook",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+    )
+    with current_interpreter_kernel() as kernel, cf.ThreadPoolExecutor(PARALLEL) as pool:
+        futures = {
+            pool.submit(_one_report, path, plan, staging, kernel, failed_dir): path
+            for path in plan.notebooks
+        }
+        try:
+            for future in _as_completed(futures):
+                if future.exception() is not None:
+                    for other in futures:
+                        other.cancel()
+                    break
+                bar.update()
+                bar.set_postfix_str(futures[future].name)
+        except BaseException:  # Ctrl-C or SIGTERM: no kernel outlives the build
+            for other in futures:
+                other.cancel()
+            _kill_kernels()
+            raise
+    bar.close()
+    for future in futures:  # the first failure in notebook order
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()
+    return tuple(f.result() for f in futures)
+
+
+def _as_completed(futures: dict) -> Iterator:
+    """Futures as they finish, waiting in short steps so that this (main) thread takes
+    Ctrl-C and SIGTERM at once (a plain wait would hold them until a notebook ends)."""
+    import concurrent.futures as cf
+
+    pending = set(futures)
+    while pending:
+        done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+        yield from sorted(done, key=lambda f: futures[f].name)
+
+
+def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed_dir: Path) -> Report:
+    """One notebook's page in `staging`: carried over if its inputs are unchanged, else
+    executed and converted."""
+    t0 = time.perf_counter()
+    fingerprint = plan.fingerprints[path.name]
+    html_name = f"{path.stem}.html"
+    executed = staging / "executed" / path.name
+    if path.name in plan.reusable:
+        previous = plan.reusable[path.name]
+        shutil.copy2(previous / html_name, staging / html_name)
+        with contextlib.suppress(OSError):
+            shutil.copy2(previous / "executed" / path.name, executed)
+        title = plan.previous[path.name]["title"]
+        size = (staging / html_name).stat().st_size
+        seconds = round(time.perf_counter() - t0, 2)
+        return Report(path.name, title, html_name, seconds, size, fingerprint, reused=True)
+    _execute(path, executed, plan.parameters, kernel, failed_dir / path.name)
+    nb = nbformat.read(executed, as_version=4)
+    title = notebook_title(nb, path.stem)
+    page = to_html(nb, title, show_code=plan.show_code)
+    write_atomic(staging / html_name, page)
+    seconds = round(time.perf_counter() - t0, 2)
+    return Report(path.name, title, html_name, seconds, len(page.encode()), fingerprint)
 
 
 def _swap_in(staging: Path, out: Path) -> None:
@@ -454,12 +603,12 @@ def _swap_in(staging: Path, out: Path) -> None:
 def _execute(
     path: Path, executed: Path, parameters: dict[str, Any], kernel: str, failed: Path
 ) -> None:
-    """Run one notebook with papermill; on any failure keep what ran and say where."""
+    """Run one notebook with papermill (in a worker thread of the build: signals arrive in
+    the main thread, which kills the kernels); on any failure keep what ran and say where."""
     import papermill
 
     try:
-        _in_worker_thread(
-            papermill.execute_notebook,
+        papermill.execute_notebook(
             str(path),
             str(executed),
             parameters=parameters,
@@ -478,36 +627,6 @@ def _execute(
     except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
         kept = _keep_failed(executed, failed)
         raise NotebookFailed(path.name, None, f"{type(error).__name__}: {error}", kept) from error
-
-
-def _in_worker_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call `function` in a thread while this (main) thread waits for Ctrl-C or SIGTERM.
-
-    nbclient would otherwise take over both signals for its own handling and give them
-    back as SIG_DFL, after which SIGTERM killed the build without any clean-up. On an
-    interrupt the kernels are killed, the thread is given a moment to close its
-    connections, and the interrupt goes on up to the caller.
-    """
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = function(*args, **kwargs)
-        except BaseException as error:  # handed to the main thread
-            result["error"] = error
-
-    worker = threading.Thread(target=run, name="report-notebook", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except BaseException:
-        _kill_kernels()
-        worker.join(15)
-        raise
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def _relative(path: Path) -> str:

@@ -1,29 +1,59 @@
 """Every answer of the study, computed once for a scenario and kept.
 
 The command line, the notebooks and the summary ask one `Study` for an answer by name
-(`study.get("moving")`). The first ask computes it from the loaded `Inputs` with the
+(`study.answer("moving")`). The first ask computes it from the loaded `Inputs` with the
 domain's own `run` (the recipes are `simlib.answers.RECIPES`); later asks, in this process or in
 another process of the same report build, read it back from `results/cache/`, where it is
-kept under a key made of the code that computes results, the scenario's data, its
-overrides, seed and scale, the options and the answer's name. So a notebook never re-runs
-what another one (or the build before it) already ran with the same code and data, and a
-change of either is never served a stale answer.
+kept under a key made of the code that computes results, the library versions, the
+scenario's data, its overrides, seed and scale, the options and the answer's name. So a
+notebook never re-runs what another one (or the build before it) already ran with the same
+code and data, and a change of either is never served a stale answer.
+
+The cache folder is results/cache/ unless the environment variable SIMLIB_CACHE_DIR names
+another (the report build passes its own to the notebooks' kernels that way).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
+import os
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from simlib.answers import RECIPES, Options
-from simlib.files import write_atomic
+from simlib.answers import OPTIONLESS, RECIPES, Options
+from simlib.files import digest_files, write_atomic
 from simlib.inputs import Inputs, load_inputs
 from simlib.scenario import PROJECT_ROOT, Scenario
 
-CACHE_DIR = PROJECT_ROOT / "results" / "cache"
+DEFAULT_CACHE_DIR = PROJECT_ROOT / "results" / "cache"
+CACHE_ENV = "SIMLIB_CACHE_DIR"
+CACHE_DIR = DEFAULT_CACHE_DIR  # kept for callers; cache_dir() reads the environment too
+PACKAGE = Path(__file__).resolve().parent
+# modules that only present answers: editing them cannot change one (simlib.study is not
+# among them here, unlike for the sweep points: a recipe calls its matching_effects)
+PRESENTATION = ("cli.py", "plots.py", "report.py", "sweep/analysis.py", "present/")
+
+
+def cache_dir() -> Path:
+    """Where answers are kept: $SIMLIB_CACHE_DIR, else results/cache/."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR)
+
+
+@functools.cache
+def answers_code_version() -> str:
+    """A hash of the source that computes answers (the package less its presentation)."""
+    sources = [
+        p
+        for p in PACKAGE.rglob("*.py")
+        if "__pycache__" not in p.parts
+        and not p.relative_to(PACKAGE).as_posix().startswith(PRESENTATION)
+    ]
+    return digest_files(sources, PACKAGE)
 
 
 class Study:
@@ -39,25 +69,29 @@ class Study:
     def scenario(self) -> Scenario:
         return self.inputs.scenario
 
-    def get(self, name: str) -> Any:
-        """The answer `name` (a key of RECIPES)."""
+    def answer(self, name: str) -> Any:
+        """The answer `name` (a key of simlib.answers.RECIPES)."""
         if name not in self._memo:
             self._memo[name] = self._read(name)
         return self._memo[name]
 
+    get = answer
+
     def key(self, name: str) -> str:
-        """The cache key of an answer: code, data, scenario, options and name."""
-        from simlib.sweep.store import code_version, data_version
+        """The cache key of an answer: code, libraries, data, scenario, options and name."""
+        from simlib.machine import library_versions
+        from simlib.sweep.store import data_version
 
         s = self.scenario
         described = {
             "answer": name,
-            "code": code_version(),
+            "code": answers_code_version(),
+            "libraries": library_versions(),
             "data": data_version(s),
             "overrides": json.loads(json.dumps(_plain(s.overrides), default=str)),
             "seed": self.inputs.seed,
             "scale": s.scale,
-            "options": self.options.key(),
+            "options": None if name in OPTIONLESS else self.options.key(),
         }
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -65,7 +99,12 @@ class Study:
     def path(self, name: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / f"{name}-{self.key(name)}.pkl"
+        return Path(self.cache_dir) / f"{name.replace(':', '--')}-{self.key(name)}.pkl"
+
+    def cached(self, name: str) -> bool:
+        """Whether the answer is already kept (it would be read, not computed)."""
+        path = self.path(name)
+        return name in self._memo or (path is not None and path.is_file())
 
     def _read(self, name: str) -> Any:
         if name not in RECIPES:
@@ -99,7 +138,116 @@ def open_study(
     solver: str = "cbc",
     cache: bool = True,
 ) -> Study:
-    """Load a scenario's inputs once and open its answers (cached under results/cache/
-    unless `cache` is false)."""
+    """Load a scenario's inputs once and open its answers (kept under cache_dir() unless
+    `cache` is false)."""
     options = Options(replications=replications, solver=solver)
-    return Study(load_inputs(scenario, seed=seed), options, CACHE_DIR if cache else None)
+    return Study(load_inputs(scenario, seed=seed), options, cache_dir() if cache else None)
+
+
+def answers_read_by(source: str) -> list[str]:
+    """The answers a notebook's code asks for (`.answer("name")`), in order, once each."""
+    import re
+
+    names = re.findall(r"""\.answer\(\s*["']([^"']+)["']\s*\)""", source)
+    return list(dict.fromkeys(names))
+
+
+def compute_answers(study: Study, names: Iterable[str], workers: int = 1) -> dict[str, float]:
+    """Compute (or find kept) every answer in `names` on `workers` processes, the longest
+    first; the seconds each took. Each process computes with one worker of its own, so
+    the machine's cores are shared between answers, not split inside one."""
+    todo = [n for n in dict.fromkeys(names) if not study.cached(n)]
+    if study.cache_dir is None or workers <= 1 or len(todo) <= 1:
+        return {n: _timed(study, n) for n in todo}
+    return _compute_in_pool(study, todo, workers)
+
+
+def _timed(study: Study, name: str) -> float:
+    import time
+
+    t0 = time.perf_counter()
+    study.answer(name)
+    return round(time.perf_counter() - t0, 2)
+
+
+# the answers that take longest, started first so that the two processes
+# end together (as measured on the smoke build by benchmarks/bench_report.py; the rest follow)
+LONGEST_FIRST = (
+    "sweep:morris",
+    "sweep:discovery",
+    "sweep:assumptions",
+    "timeline",
+    "community:sweep",
+    "timeline:lookahead",
+    "matching",
+    "housing:sweep",
+    "community",
+    "moving:optimised",
+    "community:grid_counts",
+    "moving:needs",
+)
+
+
+def _compute_in_pool(study: Study, names: list[str], workers: int) -> dict[str, float]:
+    """Each answer computed in one of `workers` fresh processes and kept in the cache;
+    this process then reads it from there. The first failure is raised, naming the answer;
+    on Ctrl-C or SIGTERM the processes are interrupted too (their sweeps close cleanly)."""
+    import concurrent.futures as cf
+    import multiprocessing
+    from dataclasses import replace
+
+    rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
+    names = sorted(names, key=lambda n: rank.get(n, len(rank)))
+    single = Study(study.inputs, replace(study.options, workers=1), study.cache_dir)
+    context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
+    seconds = {}
+    with cf.ProcessPoolExecutor(min(workers, len(names)), mp_context=context) as pool:
+        futures = {pool.submit(_computed_here, single, n): n for n in names}
+        try:
+            for done in cf.as_completed(futures):
+                seconds[futures[done]] = _raise_failure(futures[done], done.result())
+        except BaseException:
+            _interrupt(pool)
+            raise
+    return {n: seconds[n] for n in names}
+
+
+def _computed_here(study: Study, name: str) -> float | tuple[str, ...]:
+    """In a pool process: the seconds an answer took, or its failure as plain text (a
+    DataError's parts, or the error's type and message), which always crosses back."""
+    from simlib.provenance import DataError
+
+    try:
+        return _timed(study, name)
+    except DataError as error:
+        return ("DataError", error.file, error.field, str(error.value), error.problem)
+    except Exception as error:
+        return (type(error).__name__, str(error))
+
+
+def _raise_failure(name: str, outcome: float | tuple[str, ...]) -> float:
+    from simlib.provenance import DataError, RunFailed
+
+    if not isinstance(outcome, tuple):
+        return outcome
+    if outcome[0] == "DataError":
+        raise DataError(*outcome[1:])
+    raise RunFailed(f"the answer {name!r} could not be computed: {outcome[0]}: {outcome[1]}")
+
+
+def _interrupt(pool: Any) -> None:
+    """Interrupt every process of `pool` (SIGINT: a sweep's Dask cluster is closed by its
+    own clean-up), let them end, and kill any that has not within a few seconds."""
+    import signal
+    import time
+
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGINT)
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()

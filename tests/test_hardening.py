@@ -27,7 +27,6 @@ from conftest import replace_in
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import simlib.cli
 from simlib.cli import main
 from simlib.jobs_inputs import load_jobs_params
 from simlib.moving import load_moving_params
@@ -201,8 +200,8 @@ def test_bad_input_is_one_line_and_exit_2_before_any_work(
         def no_work(*args, **kwargs):
             raise AssertionError("the work started before the output path was checked")
 
-        monkeypatch.setattr(simlib.cli, "load_scenario", no_work)
-        monkeypatch.setattr("simlib.report.load_scenario", no_work)
+        # the command line and the report build both read the scenario through simlib.inputs
+        monkeypatch.setattr("simlib.inputs.load_scenario", no_work)
     code = main([argv[0], "--scenario", str(path), *argv[1:]])
     out, err = capsys.readouterr()
     assert code == 2, err
@@ -597,8 +596,8 @@ def test_output_paths_are_checked_before_the_work_naming_the_option(argv, capsys
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output path was checked")
 
-    monkeypatch.setattr(simlib.cli, "load_scenario", no_work)
-    monkeypatch.setattr("simlib.report.load_scenario", no_work)
+    # the command line and the report build both read the scenario through simlib.inputs
+    monkeypatch.setattr("simlib.inputs.load_scenario", no_work)
     assert main(argv) == 2
     err = capsys.readouterr().err
     option = argv[1]

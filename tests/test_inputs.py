@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -91,3 +94,81 @@ def test_bad_changes_name_the_field(base, changes, field, words):
     assert error.value.field == field
     assert words in str(error.value)
     assert str(error.value).startswith("spec.yaml")
+
+
+# The one loader: outside simlib/inputs.py and the loaders' own modules (their definitions,
+# and the per-domain inputs modules that inputs.py calls), nothing in simlib/ or
+# benchmarks/ imports or calls a loader; entry points go through load_inputs / vary.
+LOADER = re.compile(r"^(load_scenario|load_[a-z_]*_params|generate_population)$")
+LOADERS_HOME = {
+    "simlib/inputs.py",
+    "simlib/scenario.py",
+    "simlib/population.py",
+    "simlib/jobs_inputs.py",
+    *(f"simlib/{d}/{f}" for d in ("moving", "housing", "community", "timeline")
+      for f in ("inputs.py", "__init__.py")),
+}  # fmt: skip
+
+
+def loader_uses(path: Path) -> list[str]:
+    """Each import or call of a loader in a Python file, as 'line: name'."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.Call):
+            f = node.func
+            names = [f.id if isinstance(f, ast.Name) else getattr(f, "attr", "")]
+        found += [f"{node.lineno}: {n}" for n in names if LOADER.match(n)]
+    return found
+
+
+def test_no_loader_is_called_outside_the_one_loader():
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("simlib/**/*.py"), *root.glob("benchmarks/*.py")]
+    outside = {
+        rel: uses
+        for path in sorted(files)
+        if (rel := path.relative_to(root).as_posix()) not in LOADERS_HOME
+        if (uses := loader_uses(path))
+    }
+    assert outside == {}
+
+
+def test_the_loader_check_finds_a_call(tmp_path):
+    source = tmp_path / "x.py"
+    source.write_text("from simlib.population import generate_population\nload_jobs_params(s)\n")
+    assert loader_uses(source) == ["1: generate_population", "2: load_jobs_params"]
+
+
+def test_a_domain_left_out_is_loaded_on_first_use_and_the_same(base):
+    from simlib.inputs import LATER
+
+    lean = load_inputs(SMOKE_SCENARIO, domains=("jobs",))
+    assert object.__getattribute__(lean, "housing") is LATER
+    assert lean.housing == base.housing and lean.community == base.community
+    assert lean.timeline == base.timeline
+    # the moving parameters alike, and the move-in day's homes drawn alike (Homes compare
+    # by identity: each Inputs draws its own)
+    assert dataclasses.replace(lean.moving, homes=None) == dataclasses.replace(base.moving, homes=None)  # fmt: skip
+    pd.testing.assert_frame_equal(lean.moving.homes.households, base.moving.homes.households)
+    assert object.__getattribute__(lean, "housing") is lean.housing  # kept once loaded
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lean.housing = base.housing  # type: ignore[misc]
+
+
+def test_a_lean_inputs_survives_pickling_for_a_worker(base):
+    import pickle
+
+    lean = pickle.loads(pickle.dumps(load_inputs(SMOKE_SCENARIO, domains=(), population=False)))
+    assert lean.jobs == base.jobs and lean.community == base.community
+
+
+def test_a_bad_domain_not_loaded_now_fails_when_read(base):
+    bad = base.scenario.with_overrides("moving", dark=60)  # before the convoys gather
+    lean = load_inputs(bad, domains=("jobs",))
+    with pytest.raises(DataError, match="dark"):
+        lean.moving  # noqa: B018
+    with pytest.raises(DataError, match="dark"):
+        load_inputs(bad)

@@ -336,3 +336,26 @@ def test_a_dead_kernel_also_stops_the_build_naming_the_notebook(tmp_path):
         build_reports(SMOKE_SCENARIO, tmp_path / "out", notebooks_dir=notebooks)
     assert failure.value.notebook == "00-crash.ipynb"
     assert "00-crash.ipynb" in str(failure.value)
+
+
+def test_a_page_is_carried_over_only_while_its_inputs_are_unchanged(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "00-same.ipynb", "1 + 1")
+    _notebook(notebooks / "01-edited.ipynb", "2 + 2")
+    out = tmp_path / "out"
+    first = build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks)
+    assert not any(r.reused for r in first.reports)
+    page = (out / "00-same.html").read_bytes()
+    _notebook(notebooks / "01-edited.ipynb", "3 + 3")
+    second = build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks)
+    reused = {r.notebook: r.reused for r in second.reports}
+    assert reused == {"00-same.ipynb": True, "01-edited.ipynb": False}
+    assert (out / "00-same.html").read_bytes() == page
+    assert (out / "executed" / "00-same.ipynb").is_file()
+    recorded = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert [r["reused"] for r in recorded["reports"]] == [True, False]
+    # other parameters (or code, data, scenario, libraries) execute every notebook again
+    third = build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks, replications=2)
+    assert not any(r.reused for r in third.reports)
+    assert first.reports[0].fingerprint != third.reports[0].fingerprint

@@ -40,3 +40,60 @@ def test_a_damaged_cache_file_is_computed_again(tmp_path):
     path.write_bytes(b"not a pickle")
     assert type(study.get("housing")).__name__ == "HousingResult"
     assert path.read_bytes() != b"not a pickle"
+
+
+def test_a_notebook_s_answers_are_read_from_its_code():
+    from simlib.results import answers_read_by
+
+    code = 'm = results.answer("moving")\nx = results.answer( "sweep:morris" ).table\nresults.answer("moving")'
+    assert answers_read_by(code) == ["moving", "sweep:morris"]
+
+
+def test_answers_without_options_are_shared_by_every_report_of_a_scenario(tmp_path):
+    inputs = load_inputs(SMOKE_SCENARIO)
+    few, many = _study(tmp_path, inputs, 2), _study(tmp_path, inputs, 10)
+    assert few.key("sweep:assumptions") == many.key("sweep:assumptions")
+    assert few.key("housing:audit") == many.key("housing:audit")
+    assert few.key("moving") != many.key("moving")
+
+
+def test_every_answer_a_notebook_reads_has_a_recipe():
+    import nbformat
+
+    from simlib.answers import RECIPES
+    from simlib.report import notebook_paths
+    from simlib.results import answers_read_by
+
+    for path in notebook_paths():
+        nb = nbformat.read(path, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        unknown = set(answers_read_by(code)) - set(RECIPES)
+        assert not unknown, f"{path.name} reads {unknown}"
+
+
+def test_answers_computed_in_two_processes_are_those_computed_here(tmp_path):
+    from simlib.results import compute_answers
+
+    inputs = load_inputs(SMOKE_SCENARIO)
+    pooled = _study(tmp_path / "pool", inputs)
+    seconds = compute_answers(pooled, ["housing", "moving:planners"], workers=2)
+    assert set(seconds) == {"housing", "moving:planners"}
+    assert pooled.cached("housing") and pooled.cached("moving:planners")
+    assert compute_answers(pooled, ["housing"], workers=2) == {}  # kept: nothing to do
+    here = Study(inputs, Options(replications=2), cache_dir=None).answer("moving:planners")
+    pd.testing.assert_frame_equal(pooled.answer("moving:planners").runs, here.runs)
+
+
+def test_an_answer_that_fails_in_a_pool_process_is_named(tmp_path):
+    import pytest
+
+    from simlib.provenance import DataError, RunFailed
+    from simlib.results import _computed_here, _raise_failure
+
+    outcome = _computed_here(_study(tmp_path), "no such answer")
+    assert outcome[0] == "KeyError"
+    with pytest.raises(RunFailed, match="'no such answer' could not be computed: KeyError"):
+        _raise_failure("no such answer", outcome)
+    with pytest.raises(DataError, match="--out"):
+        _raise_failure("sweep:morris", ("DataError", "command line", "--out", "x", "is busy"))
+    assert _raise_failure("housing", 1.5) == 1.5

@@ -46,7 +46,7 @@ def test_comparison_shows_the_run_not_fixed_numbers(smoke, moving):
     table = comparison_table(smoke, fake, matching, PROGRAMME_KEYS)
     model = table["model (mean)"]
     assert model["moving campaign length (days)"] == "321 days"
-    assert table.loc["moving campaign length (days)", "model 95 % CI"] == "300 – 345"
+    assert table.loc["moving campaign length (days)", "model 95 % CI"] == "95 % CI 300-345"
     assert model["people employed"] == "1,234"
     assert model["employment rate (%)"] == "50.00 %"
     # capacities the model is given are shown as inputs, never compared with themselves
@@ -106,7 +106,7 @@ def test_headline_ranges_over_the_assumptions_beside_the_noise(moving, small_swe
     low, high = small_sweep["campaign_days"].min(), small_sweep["campaign_days"].max()
     assert row["range over the assumptions"] == f"{low:.0f} – {high:.0f}"
     assert row["lowest when"].startswith("pause_windows")
-    assert "–" in row["noise (95 % CI over replications)"]
+    assert row["noise (95 % CI over replications)"].startswith("95 % CI ")
     assert table.loc["employment rate (%)", "lowest when"].startswith("labour_export_factor")
 
 
@@ -114,3 +114,35 @@ def test_headline_states_the_deadline_verdict(moving):
     text = headline_text(moving)
     assert f"{moving['campaign_days']['mean']:.0f} days" in text
     assert "deadline" in text
+
+
+def test_the_jobs_what_ifs_are_points_of_the_assumptions_sweep(smoke):
+    """The what-ifs the job-matching tables show are the sweep's jobs points, not a list
+    typed in code: each former hand-written change is among them."""
+    from simlib.study import jobs_what_ifs
+
+    changes = [c for _, c in jobs_what_ifs(smoke)]
+    assert all(k.startswith("jobs.") for c in changes for k in c)
+    for expected in (
+        {"jobs.labour_export_factor": 0.5},
+        {"jobs.labour_export_factor": 1.5},
+        {"jobs.vegetable_workers_per_greenhouse": 2.0},
+        {"jobs.carer_new_town_only": False},
+        {"jobs.care_duty_away_penalty": 0.05},
+        {"jobs.fairness_floor": 0.8},
+    ):
+        assert expected in changes
+    assert any("jobs.closed_employers" in c for c in changes)
+
+
+def test_matching_effects_resolve_each_what_if_on_the_same_people(smoke):
+    from simlib.study import BASELINE_ROW, jobs_what_ifs, matching_effects
+
+    table = matching_effects(smoke)
+    labels = [label for label, _ in jobs_what_ifs(smoke)]
+    assert list(table.index) == [BASELINE_ROW, *labels]
+    assert table.loc[BASELINE_ROW, "change in employed"] == 0
+    half = next(
+        label for label, c in jobs_what_ifs(smoke) if c == {"jobs.labour_export_factor": 0.5}
+    )
+    assert table.loc[half, "exported"] < table.loc[BASELINE_ROW, "exported"]

@@ -115,7 +115,7 @@ def test_prim_finds_the_failure_region_drawn_by_hand(tmp_path):
     assert box.limits.loc["loading_mean", "low"] == pytest.approx(50, abs=6)
     assert box.coverage >= 0.8 and box.density >= 0.8
     text = box.statement()
-    assert text.startswith("The 31 March 2020 deadline is missed when ")
+    assert text.startswith("The registered-poor deadline is missed when ")
     assert "route_vehicles_per_day is at most " in text and " and " in text
     assert "loading_mean is at least " in text and "coverage" in text and "density" in text
     x, y, failing, _, what = discovery_view(spec, table, box)

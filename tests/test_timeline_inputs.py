@@ -152,3 +152,15 @@ def test_any_timeline_table_loads_or_fails_with_a_data_error(row, column, cell, 
     except DataError:
         return
     assert all(0 <= o.initial_share <= 1 and o.ramp_days >= 0 for o in params.openings)
+
+
+def test_the_counts_hard_limits_are_rows_of_data():
+    """Every whole-number timeline input has its limits of meaning in data/ (min/max), not in
+    the loader; a day count may be limited by another parameter."""
+    from simlib.provenance import load_parameters
+    from simlib.scenario import PROJECT_ROOT
+
+    rows = load_parameters(PROJECT_ROOT / "data" / "timeline" / "parameters.csv")
+    counts = {n: p for n, p in rows.items() if p.type == "int" and p.provenance == "assumed"}
+    assert counts and all(p.min is not None and p.max is not None for p in counts.values())
+    assert rows["two_months_days"].max == "report_days_after_last_arrival"

@@ -12,8 +12,6 @@ row per replication, from which `summary()` computes means with 95 % CIs.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,7 @@ from simlib.community.inputs import CommunityParams
 from simlib.community.partition import measure
 from simlib.community.visits import Setup, make_town, simulate_visits
 from simlib.community.workload import building_table
+from simlib.files import write_atomic
 
 if TYPE_CHECKING:
     from simlib.inputs import Inputs
@@ -201,14 +200,7 @@ class CommunityResult:
         written = []
         for name, table in self.tables().items():
             path = folder / f"{name}.csv"
-            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv", dir=folder)
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                    table.to_csv(out, index=False)
-                os.replace(temporary, path)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            write_atomic(path, table.to_csv(index=False))
             written.append(path)
         return written
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from simlib.files import write_atomic
 from simlib.housing.inputs import HousingParams
 from simlib.provenance import DataError, RunFailed, read_text
 
@@ -84,21 +83,6 @@ def digests(
 
 def header(meta: dict[str, Any]) -> str:
     return "".join(f"# {key}: {meta[key]}\n" for key in HEADER_KEYS)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, so a reader
-    never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def allocation_text(meta: dict[str, Any], allocation: pd.DataFrame) -> str:

@@ -3,7 +3,6 @@ summary that `simlib match --json` prints; every figure is computed from the tab
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.files import write_atomic
 from simlib.matching.baselines import Baseline, best_baseline
 from simlib.matching.instance import MOBILE, Instance
 from simlib.matching.solve import TOL, SolveLog, check_assignment, plan_objective
@@ -565,9 +565,7 @@ def _gain(me: pd.Series, best: Baseline, threshold: float) -> dict[str, Any]:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
     """Write atomically: a reader never sees half a file."""
-    temp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(temp, index=False)
-    os.replace(temp, path)
+    write_atomic(path, table.to_csv(index=False))
 
 
 def write_outputs(result: MatchResult, out: str | Path) -> list[Path]:

@@ -212,11 +212,11 @@ def homes_key(inputs) -> tuple:
     return (inputs.seed, inputs.housing.allocation_method, digest.hexdigest())
 
 
-def tie(inputs) -> MovingParams:
+def tie(inputs, moving: MovingParams | None = None) -> MovingParams:
     """`inputs.moving` with the homes of `inputs.population`: the housing allocation, drawn
     here once (reused while it was drawn for the same inputs); without homes when the
     tie-in is off or there is no population yet (a sweep builds it on its workers)."""
-    moving = inputs.moving
+    moving = inputs.moving if moving is None else moving
     if not moving.movein_buildings or inputs.population is None:
         return moving if moving.homes is None else replace(moving, homes=None)
     key = homes_key(inputs)

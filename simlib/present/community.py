@@ -11,15 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.present.ci import ci_text
+
 
 def _f(x: Any, fmt: str = "{:.2f}") -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else fmt.format(x)
-
-
-def _ci(x: dict[str, Any], fmt: str = "{:.2f}") -> str:
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
 
 
 def text(s: dict[str, Any]) -> str:
@@ -39,7 +35,7 @@ def text(s: dict[str, Any]) -> str:
         f"largest / smallest {best['max_to_min_workload']:.2f}, "
         f"{best['noncontiguous_grids']} grids not contiguous",
         f"  special-group visits: coverage {_f(cov['mean'], '{:.1%}')} a day on average "
-        f"({_ci(cov, '{:.3f}')}), lowest day {_f(cov['lowest_day'], '{:.1%}')} "
+        f"({ci_text(cov, '{:.3f}')}), lowest day {_f(cov['lowest_day'], '{:.1%}')} "
         f"(lowest on {cov['lowest_date']})",
         f"  step-8 visit: P50 {_f(days['p50'], '{:.1f}')} and P95 {_f(days['p95'], '{:.1f}')} "
         f"days after moving in; on time (within {s['step8_target_days']} days) "
@@ -47,7 +43,7 @@ def text(s: dict[str, Any]) -> str:
         f"  grid workers busy {_f(s['utilisation']['mean'], '{:.0%}')} of their hours "
         f"(busiest grid {_f(s['utilisation']['busiest_grid'], '{:.0%}')})",
         f"  epidemic: {_f(back['mean'], '{:,.0f}')} returning people followed up "
-        f"({_ci(back, '{:,.0f}')}; over the assumptions' range "
+        f"({ci_text(back, '{:,.0f}')}; over the assumptions' range "
         f"{_f(back['assumption_range']['low'], '{:,.0f}')}-"
         f"{_f(back['assumption_range']['high'], '{:,.0f}')}); reported {back['reported']:,} "
         f"({back['reported_at_scale']:,} at this scale)",

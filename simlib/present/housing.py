@@ -8,11 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-
-def _ci(x: Mapping[str, Any], fmt: str = "{:.1f}") -> str:
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
+from simlib.present.ci import ci_text
 
 
 def _pct(x: float | None) -> str:
@@ -61,7 +57,7 @@ def summary_text(s: Mapping[str, Any]) -> str:
         )
     if day.get("replications"):
         lines.append(
-            f"  lottery day: {day['hours']['mean']:.1f} hours ({_ci(day['hours'])}), "
+            f"  lottery day: {day['hours']['mean']:.1f} hours ({ci_text(day['hours'])}), "
             f"{day['rounds']['mean']:.0f} rounds of {day['households_per_round']['mean']:.0f} "
             f"households, mean wait to sign {day['wait_mean_minutes']['mean']:.1f} min "
             f"(P95 {day['wait_p95_minutes']['mean']:.1f}); {day['replications']} replications"
@@ -89,7 +85,7 @@ def headline_sentences(s: Mapping[str, Any]) -> str:
         f"- **A fair, checkable draw:** a uniformly random matching within each unit type, "
         f"committed before the draw (`{s['commitment'][:16]}...`) and re-checkable with "
         f"`simlib lottery --verify`.\n"
-        f"- **The lottery day:** {day['hours']['mean']:.1f} hours ({_ci(day['hours'])}) in "
+        f"- **The lottery day:** {day['hours']['mean']:.1f} hours ({ci_text(day['hours'])}) in "
         f"{day['rounds']['mean']:.0f} rounds of about {day['households_per_round']['mean']:.0f} "
         f"households, with {day['notaries']} notaries and {day['desks']} signing desks "
         f"(all assumed).\n"

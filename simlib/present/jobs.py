@@ -25,8 +25,8 @@ NAMES = {
 # Which assumptions set each part of the employment rate (data/ rows a planner can check)
 ANATOMY = (
     ("local_reported", "employed in local places the source reports",
-     "data/jobs/programmes.csv (places = reported): workshops 4,000, mushroom 1,100, "
-     "public-welfare 779; all filled when laborers fit them"),
+     "data/jobs/programmes.csv (places = reported): the workshops', mushroom and "
+     "public-welfare places; all filled when laborers fit them"),
     ("local_assumed", "employed in local places that are assumed",
      "data/jobs/programmes.csv (places = assumed): vegetable jobs per greenhouse "
      "(vegetable_workers_per_greenhouse), orchard, shops and stalls"),
@@ -43,13 +43,6 @@ ANATOMY = (
     ("export_demand_unfilled", "export demand left empty",
      "export demand minus the laborers willing and able to go who are free to go"),
 )  # fmt: skip
-
-
-def _ci(x: Mapping[str, Any], fmt: str = "{:.1f}") -> str:
-    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
 
 
 def rule_name(name: str) -> str:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from simlib.present.ci import ci_text
+from simlib.present.headlines import headline
+from simlib.present.summary import day_date
 
 RESOURCE_WORDS = {
     "trucks": "trucks",
@@ -22,13 +27,6 @@ RESOURCE_WORDS = {
     "reception_teams": "reception teams (volunteer squads with their unloading bays and settling staff)",  # fmt: skip
 }
 NEEDS_COLUMNS = ("date", "county", "households", *RESOURCE_WORDS, "finish_time")
-
-
-def ci_text(x: Mapping[str, Any], fmt: str = "{:.1f}") -> str:
-    """A {mean, ci95_low, ci95_high} figure's interval, or why there is none."""
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
 
 
 def hour(minutes: float) -> str:
@@ -93,6 +91,117 @@ def days_table(days: list[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     columns = ["date", "county", "planned", "arrived_as_planned", "late", "left_behind", "binding"]
     extra = [c for c in ("late_reason", "left_behind_reason", "carried_in") if c in table]
     return table[columns + extra]
+
+
+# --- the moving reports' tables ---------------------------------------------------------
+
+
+def moving_headlines(moving: Mapping[str, Any], data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Headline figures of the moving campaign with 95 % CIs over replications."""
+    m = moving
+    deadline = headline("registered_poor_deadline", data_dir)
+    start = dt.date.fromisoformat(m["campaign_start"])
+    days, poor = m["campaign_days"], m["registered_poor_all_in_day"]
+    # fmt: off
+    rows = [
+        ("campaign length (days, first convoy to last family in its flat)", f"{days['mean']:.1f}", ci_text(days)),
+        ("last registered-poor household moved in", day_date(start, poor["mean"]), ci_text(poor)),
+        (f"{deadline.text()} deadline", f"day {m['registered_poor_deadline_day']}", f"met in {100 * m['deadline_met_share']:.0f} % of replications"),
+        ("households / people moved", f"{m['households_moved']:,.0f} / {m['people_moved']:,.0f}", ""),
+        ("households not moved within the horizon", f"{m['households_not_moved']:,.0f}", ""),
+        ("households in their flat on their planned day (plan kept)", f"{100 * m['plan_kept_share']:.1f} %", f"late {m['late_households']:,.1f}, left behind {m['left_behind_households']:,.1f}"),
+        ("vehicle trips (trucks and coaches) / per household", f"{m['vehicle_trips']:,.0f} / {m['vehicles_per_household']:.2f}", ""),
+        ("convoys", f"{m['convoys']:,.0f}", ""),
+        ("county convoy days / largest (households)", f"{m['convoy_days']:,.1f} / {m['largest_day_households']:,.0f}", ""),
+        ("convoys stopping overnight on the way / leaving the next morning", f"{m['convoys_held_overnight']:,.1f} / {m['late_departures']:,.1f}", ""),
+        ("convoys arriving after dark", f"{m['convoys_after_dark']:,.1f}", ""),
+        ("households whose reception was carried past the end of the shift", f"{m['carried_over_households']:,.1f}", ""),
+        ("convoy days held or called off by the weather", f"{m['disrupted_convoy_days']:,.1f}", f"called off {m['called_off_days']:,.1f}"),
+        ("rule violations (night departures / moved in a pause / overtime)", " / ".join(f"{v:.1f}" for v in m["rule_violations"].values()), ""),
+        ("binding resource of the campaign", m["binding_resource"], ""),
+        ("most days a family moved in after its planned convoy day", f"{m['max_slip_days']:,.1f}", ""),
+    ]
+    # fmt: on
+    table = pd.DataFrame(rows, columns=["figure", "model (mean)", "95 % CI / note"])
+    return table.set_index("figure")
+
+
+def convoys_by_county(convoys: pd.DataFrame) -> pd.DataFrame:
+    """Per sending county: convoys, vehicle trips, hours on the road, overnight stops, late
+    departures, breakdowns (over every replication in the table)."""
+    c = convoys.assign(road_hours=(convoys["arrival"] - convoys["departure"]) / 60.0)
+    table = c.groupby("county").agg(
+        convoys=("convoy_id", "size"),
+        households=("households", "sum"),
+        truck_trips=("trucks", "sum"),
+        bus_trips=("buses", "sum"),
+        road_hours_median=("road_hours", "median"),
+        road_hours_max=("road_hours", "max"),
+        held_overnight=("held_overnight", "sum"),
+        late_departures=("late_departure", "sum"),
+        after_dark=("after_dark", "sum"),
+        breakdowns=("breakdowns", "sum"),
+    )
+    return table.round(2)
+
+
+def plan_by_county(plan: pd.DataFrame) -> pd.DataFrame:
+    """The batch plan per county: convoy days, households, largest day, first and last date."""
+    return plan.groupby("county").agg(
+        convoy_days=("households", "size"),
+        households=("households", "sum"),
+        largest_day=("households", "max"),
+        first_date=("date", "min"),
+        last_date=("date", "max"),
+    )
+
+
+def feasibility_text(feasibility) -> str:
+    """The check of a plan at mean times in one sentence (a `Feasibility`)."""
+    late = feasibility.deadline_misses
+    deadline = (
+        " Registered-poor households are planned after the deadline in "
+        + ", ".join(f"{c} ({d})" for c, d in late.items())
+        + "."
+        if late
+        else ""
+    )
+    if feasibility.feasible:
+        last = feasibility.checks["last_in_hour"].max()
+        return (
+            f"At mean times and with no disruptions, every convoy day of the plan keeps its "
+            f"plan: every family is in its flat on its planned day (the latest by "
+            f"{int(last):02d}:{int(60 * (last % 1)):02d}).{deadline}"
+        )
+    return (
+        f"At mean times the plan does **not** keep every day: first on "
+        f"**{feasibility.first_date}** ({feasibility.county}), **{feasibility.resource}**: "
+        f"{feasibility.detail}.{deadline}"
+    )
+
+
+def followup_delay(households: pd.DataFrame) -> pd.DataFrame:
+    """Days from moving in to the door-to-door follow-up visit (step 8), by county."""
+    moved = households[(households["moved_in_day"] >= 0) & (households["followup_day"] >= 0)]
+    delay = moved["followup_day"] - moved["moved_in_day"]
+    table = delay.groupby(moved["county"]).describe(percentiles=[0.5, 0.95])
+    return table[["count", "mean", "50%", "95%", "max"]].round(1)
+
+
+def move_in_text(utilization: pd.DataFrame, waits: pd.DataFrame, arrival_steps=None) -> str:
+    """The move-in day's bottleneck in one sentence, from a campaign's tables: the busiest
+    team, and the longest wait of a family once it is there (steps 1-3 are done on empty
+    flats the day before, so their queue keeps no family waiting). `arrival_steps` names
+    the steps after arrival (default: steps 4-7)."""
+    busiest = utilization.sort_values("utilization").iloc[-1]
+    after = waits[waits["step"].isin(arrival_steps)] if arrival_steps else waits[waits["order"].between(4, 7)]  # fmt: skip
+    w = after.sort_values("p95").iloc[-1]
+    return (
+        f"The busiest team is **{busiest['resource'].replace('_', ' ')}**, busy "
+        f"{100 * busiest['utilization']:.0f} % of its open time; once a family is there, "
+        f"its longest wait is before step {w['order']} (**{w['step'].replace('_', ' ')}**): "
+        f"median {w['p50']:.0f} min, 1 in 20 families over {w['p95']:.0f} min."
+    )
 
 
 def plan_text(s: Mapping[str, Any]) -> str:
@@ -244,5 +353,5 @@ def deadline_text(day_households: int, most: Mapping[str, int], largest_now: flo
     return (
         f"Convoy days of at most **{day_households:,} households** (the generated plan's "
         f"largest is {largest_now:,.0f}) still bring every registered-poor household in by "
-        f"31 March 2020. Such a day needs, at most over the five counties: {parts}."
+        f"{headline('registered_poor_deadline').text()}. Such a day needs, at most over the five counties: {parts}."
     )

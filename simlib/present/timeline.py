@@ -9,18 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-
-def _ci(x: Mapping[str, Any], fmt: str = "{:.1f}") -> str:
-    if x.get("ci95_low") is None:
-        return "no CI: one replication"
-    return f"95 % CI {fmt.format(x['ci95_low'])}-{fmt.format(x['ci95_high'])}"
+from simlib.present.ci import ci_text
 
 
 def _with_ci(x: Mapping[str, Any], fmt: str = "{:,.0f}") -> tuple[str, str]:
-    mean = fmt.format(x["mean"])
-    if x.get("ci95_low") is None:
-        return mean, "one replication (no CI)"
-    return mean, f"{fmt.format(x['ci95_low'])} – {fmt.format(x['ci95_high'])}"
+    return fmt.format(x["mean"]), ci_text(x, fmt)
 
 
 def timeline_text(s: Mapping[str, Any]) -> str:
@@ -34,17 +27,17 @@ def timeline_text(s: Mapping[str, Any]) -> str:
         f"Scenario {s['scenario']}, seed {s['seed']}, {s['replications']} moving replications; "
         f"batches every {s['batch_interval_days']} days, hold-back {s['holdback_policy']}, "
         f"settling {s['settling_days']} days",
-        f"  employed two months after the last arrival   {two['mean']:,.0f} ({_ci(two, '{:,.0f}')})"
+        f"  employed two months after the last arrival   {two['mean']:,.0f} ({ci_text(two, '{:,.0f}')})"
         f"   reported {two['reported']:,} ({two['reported_at_scale']:,} at this scale)",
-        f"  employed within two months of own arrival    {own['mean']:,.0f} ({_ci(own, '{:,.0f}')})",
+        f"  employed within two months of own arrival    {own['mean']:,.0f} ({ci_text(own, '{:,.0f}')})",
         f"  hindsight bound at two months {s['hindsight_employed']['mean']:,.0f}: "
-        f"{pct['mean']:.2f} % of it ({_ci(pct, '{:.2f}')}); rule softened in "
+        f"{pct['mean']:.2f} % of it ({ci_text(pct, '{:.2f}')}); rule softened in "
         f"{s['batches_softened']['mean']:.1f} of {s['batches']} batches",
         f"  at the end ({s['employed_final']['mean']:,.0f} at work) "
         f"{s['percent_of_hindsight_final']['mean']:.2f} % of the bound "
         f"{s['hindsight_final']['mean']:,.0f}",
         f"  expected lasting employment of those at work at two months "
-        f"{s['expected_lasting']['mean']:,.0f} ({_ci(s['expected_lasting'], '{:,.0f}')}), "
+        f"{s['expected_lasting']['mean']:,.0f} ({ci_text(s['expected_lasting'], '{:,.0f}')}), "
         f"{s['percent_of_hindsight_lasting']['mean']:.2f} % of the bound's",
         f"  days from moving in to the first day of work: P50 {wait['p50']:.0f}, P95 {wait['p95']:.0f}",
     ]

@@ -51,8 +51,8 @@ NAMES = {
     "optimiser_gain_lasting": "what the optimiser adds over the best rule of thumb",
 }
 FAILURES = {
-    "deadline_missed": "the 31 March 2020 deadline is missed",
-    "employment_below_reported": "employment falls below the reported 92.08 %",
+    "deadline_missed": "the registered-poor deadline is missed",
+    "employment_below_reported": "employment falls below the reported rate",
     "optimiser_matters": "the optimiser beats the best rule of thumb by more than 1 %",
 }
 # sweep outputs a planner reads a region by, beside the assumptions (`discover(derived=)`)

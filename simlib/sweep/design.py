@@ -8,10 +8,7 @@ seed and the point's index alone, so the points do not depend on how they are ru
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +17,9 @@ import numpy as np
 
 from simlib.inputs import scenario_value
 from simlib.randomness import seed_sequence
-from simlib.sweep.spec import Factor, SweepSpec
+from simlib.sweep.levels import Factor, grid_axis, oat_levels, show
+from simlib.sweep.levels import design_size as size_of
+from simlib.sweep.spec import SweepSpec
 
 BASELINE_LABEL = "baseline (as assumed)"
 
@@ -40,31 +39,6 @@ class Point:
     factor: str = ""
     level: str = ""
     sample: tuple[float, ...] = field(default=())
-
-
-def show(value: Any) -> str:
-    """A value as a planner reads it: 40, 0.15, round_robin, 18 Jan-29 Feb 2020, none."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | tuple):
-        if not value:
-            return "none"
-        if all(isinstance(v, list | tuple) and len(v) == 2 for v in value):
-            return "; ".join(f"{_date(a)}-{_date(b)}" for a, b in value)
-        return ", ".join(show(v) for v in value)
-    if isinstance(value, str) and "/" in value and ";" not in value and len(value) == 21:
-        a, b = value.split("/")
-        return f"{_date(a)}-{_date(b)}"
-    return str(value) if value != "" else "none"
-
-
-def _date(text: Any) -> str:
-    try:
-        return f"{dt.date.fromisoformat(str(text)):%d %b %Y}"
-    except ValueError:
-        return str(text)
 
 
 def change_label(changes: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
@@ -123,56 +97,9 @@ def unit_sample(spec: SweepSpec) -> np.ndarray:
     raise ValueError(f"method(={spec.method!r}) has no unit sample")
 
 
-EXACT_AXIS = 1_000_000  # grid axes up to this many points are counted exactly
-
-
 def design_size(spec: SweepSpec) -> int:
-    """How many points the design has, from the specification's arithmetic alone (nothing
-    is sampled or built), so that a design of 10^7 points is refused at once. Exact, except
-    that a design far beyond any budget may be given as a smaller number that is still
-    beyond it."""
-    k, s = len(spec.factors), spec.settings
-    if spec.method == "oat":
-        moved = sum(v != f.baseline for f in spec.factors for _, v in _oat_levels(f))
-        return 1 + moved + len(spec.overlays)
-    if spec.method == "morris":
-        return s.get("trajectories", 4) * (k + 1)
-    if spec.method == "sobol":
-        return s.get("samples", 8) * (2 * k + 2 if s.get("second_order", False) else k + 2)
-    if spec.method == "lhs":
-        return s.get("samples", 16)
-    return math.prod(_axis_size(f, s.get("points", 3)) for f in spec.factors)
-
-
-def _oat_levels(f: Factor) -> list[tuple[str, Any]]:
-    """(level name, value) of a one-at-a-time factor: its range's ends, or its levels."""
-    if f.numeric:
-        return [("low", f.value(f.low)), ("high", f.value(f.high))]
-    return [(show(v), v) for v in f.levels]
-
-
-def _axis_size(f: Factor, points: int) -> int:
-    if not f.numeric:
-        return len(_distinct((f.baseline, *f.levels)))
-    if f.type != "int" or points <= EXACT_AXIS:
-        return len(_grid_axis(f, points))
-    if points - 1 > f.high - f.low:  # steps under 1: every whole number in between, once
-        return f.value(f.high) - f.value(f.low) + 1
-    return points // 2  # steps of 1 or more: at most pairs fall together
-
-
-def _grid_axis(f: Factor, points: int) -> list[Any]:
-    if f.numeric:
-        return _distinct(f.value(x) for x in np.linspace(f.low, f.high, points))
-    return _distinct((f.baseline, *f.levels))
-
-
-def _distinct(values: Any) -> list[Any]:
-    """The values in order, each once (lists, e.g. pause windows, compared by content)."""
-    seen: dict[str, Any] = {}
-    for v in values:
-        seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
-    return list(seen.values())
+    """How many points the specification's design has (`simlib.sweep.levels.design_size`)."""
+    return size_of(spec.method, spec.settings, spec.factors, spec.overlays)
 
 
 def design_points(spec: SweepSpec) -> list[Point]:
@@ -185,7 +112,7 @@ def design_points(spec: SweepSpec) -> list[Point]:
     if spec.method == "oat":
         rows.append(({}, BASELINE_LABEL, "", "", ()))
         for f in spec.factors:
-            for level, value in _oat_levels(f):
+            for level, value in oat_levels(f):
                 if value == f.baseline:
                     continue
                 changes = {f.key: value}
@@ -194,7 +121,7 @@ def design_points(spec: SweepSpec) -> list[Point]:
             label = change_label(o.changes, baseline)
             rows.append((dict(o.changes), f"{o.name}: {label}" if o.name else label, "", "", ()))
     elif spec.method == "grid":
-        axes = [_grid_axis(f, spec.settings.get("points", 3)) for f in spec.factors]
+        axes = [grid_axis(f, spec.settings.get("points", 3)) for f in spec.factors]
         for combo in itertools.product(*axes):
             changes = {f.key: v for f, v in zip(spec.factors, combo, strict=True)}
             rows.append((changes, change_label(changes, baseline), "", "", ()))

@@ -31,10 +31,10 @@ from typing import Any
 import pandas as pd
 
 from simlib.files import FolderBusy, FolderLock, child_folder, describe_holder, git_commit
-from simlib.inputs import vary
+from simlib.inputs import read_scenario, vary
 from simlib.machine import usable_cpus
 from simlib.provenance import DataError
-from simlib.scenario import PROJECT_ROOT, Scenario, load_scenario
+from simlib.scenario import PROJECT_ROOT, Scenario
 from simlib.sweep.design import Point, design_points
 from simlib.sweep.evaluate import evaluate_point
 from simlib.sweep.spec import SweepSpec, load_spec
@@ -447,7 +447,7 @@ def run_on_scenario(
     specification and code; results of another version are recomputed, not mixed.
     """
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario = read_scenario(scenario)
     spec = load_spec(f"{name}.yaml").on_scenario(scenario, seed=seed)
     out = child_folder(root, f"{spec.name}-{scenario.name}")
     try:

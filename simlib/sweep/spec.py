@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simlib.inputs import Inputs, load_inputs, scenario_value, split_key
+from simlib.inputs import (
+    Inputs,
+    check_changes,
+    load_inputs,
+    read_scenario,
+    scenario_value,
+    split_key,
+)
 from simlib.provenance import (
     MAX_REPLICATIONS,
     DataError,
@@ -47,7 +54,8 @@ from simlib.provenance import (
     check_whole,
     read_yaml,
 )
-from simlib.scenario import PROJECT_ROOT, Scenario, check_seed, load_scenario
+from simlib.scenario import PROJECT_ROOT, Scenario, check_seed
+from simlib.sweep.levels import Factor, Overlay, design_size
 from simlib.sweep.store import data_version
 
 SWEEPS_DIR = PROJECT_ROOT / "data" / "sweeps"
@@ -75,39 +83,6 @@ DESIGN_SETTINGS = {
 DEFAULT_BUDGET = 1000
 MAX_BUDGET = 100_000  # points; a full-scale point takes seconds, so this is days of work
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # a sweep's name is its folder's name
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One varied assumption: a numeric range [low, high], or a list of levels."""
-
-    key: str  # domain.parameter
-    type: str  # int | float | bool | str (as in data/)
-    baseline: Any
-    low: float | None = None
-    high: float | None = None
-    levels: tuple[Any, ...] = ()
-    unit: str = ""
-
-    @property
-    def numeric(self) -> bool:
-        return self.low is not None and not self.levels
-
-    @property
-    def name(self) -> str:
-        return self.key.split(".", 1)[-1]
-
-    def value(self, x: float) -> Any:
-        """A sampled number in the parameter's own type (ints rounded)."""
-        return int(round(x)) if self.type == "int" else float(x)
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """Several assumptions changed together (a what-if), with where it came from."""
-
-    name: str
-    changes: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -256,7 +231,7 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
         if "scenario" not in raw:
             raise _bad(path, "scenario", None, "name the base scenario file")
         given = check_text(raw["scenario"], path, "scenario", "one scenario file")
-        base = load_scenario((path.parent / given).resolve())
+        base = read_scenario((path.parent / given).resolve())
     top = _top(raw, path, base)
     base = base.with_seed(top.seed)
     method, settings = _design(raw, path)
@@ -299,10 +274,8 @@ def _description(raw: Mapping[str, Any], path: Path) -> str:
 
 
 def _check_size(spec: SweepSpec) -> None:
-    """The design's size from its arithmetic (simlib.sweep.design.design_size), nothing built."""
-    from simlib.sweep.design import design_size  # the design needs the checked spec
-
-    size = design_size(spec)
+    """The design's size from its arithmetic (simlib.sweep.levels.design_size), nothing built."""
+    size = design_size(spec.method, spec.settings, spec.factors, spec.overlays)
     if size == 0 or (spec.method == "oat" and size == 1):
         raise _bad(
             spec.path, "parameters", None, "the design is empty: vary at least one parameter"
@@ -407,7 +380,7 @@ def _overlays(raw: Any, base: Scenario, path: Path) -> list[Overlay]:
     overlays = []
     for i, item in enumerate(raw):
         if isinstance(item, str):
-            other = load_scenario((path.parent / item).resolve())
+            other = read_scenario((path.parent / item).resolve())
             changes = {
                 f"{domain}.{name}": value
                 for domain, values in other.overrides.items()
@@ -433,40 +406,10 @@ def _check_values(spec: SweepSpec) -> None:
         values = f.levels if f.levels else (f.value(f.low), f.value(f.high))
         checks += [(f.key, {f.key: v}) for v in values]
     checks += [(f"overlays[{o.name or i}]", dict(o.changes)) for i, o in enumerate(spec.overlays)]
-    probe = _Probe(scenario)
     for field_name, changes in checks:
         try:
-            probe.check(changes)
+            check_changes(scenario, changes)
         except DataError as error:
             raise DataError(
                 spec.path, field_name, error.value, f"{error.problem} ({error.file})"
             ) from None
-
-
-class _Probe:
-    """Checks changes through the loaders without drawing populations."""
-
-    def __init__(self, scenario: Scenario):
-        self.scenario = scenario
-
-    def check(self, changes: Mapping[str, Any]) -> None:
-        from simlib.jobs_inputs import load_jobs_params
-        from simlib.moving import load_moving_params
-        from simlib.population import load_population_params
-
-        scenario = self.scenario
-        domains = set()
-        for key, value in changes.items():
-            domain, name = split_key(key, scenario)
-            scenario = scenario.with_overrides(domain, **{name: value})
-            domains.add(domain)
-        loaders = {
-            "population": load_population_params,
-            "moving": load_moving_params,
-            "jobs": load_jobs_params,
-        }
-        for domain in sorted(domains):
-            if domain in loaders:
-                loaders[domain](scenario)
-            else:
-                scenario.values(domain)

@@ -7,7 +7,7 @@ of `summary` is an aggregation of `runs` (mean and 95 % confidence interval over
 replications, null with a single replication, where no spread can be estimated); the
 curves are computed from `laborers`.
 
-"Within two months of moving in" is read two ways, both beside the reported 17,016:
+"Within two months of moving in" is read two ways, both beside the reported count employed (data/reported_figures.csv):
 `employed_two_months_after_last_arrival` counts everyone at work two months after the
 last household arrived (when every family has been in for at least two months), and
 `employed_within_two_months_of_own_arrival` counts each person at work within two months
