@@ -36,6 +36,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -527,9 +528,10 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
         file=sys.stderr,
         disable=not sys.stderr.isatty(),
     )
+    stopped = threading.Event()  # set on Ctrl-C or SIGTERM: a notebook cut short is no failure
     with current_interpreter_kernel() as kernel, cf.ThreadPoolExecutor(PARALLEL) as pool:
         futures = {
-            pool.submit(_one_report, path, plan, staging, kernel, failed_dir): path
+            pool.submit(_one_report, path, plan, staging, kernel, (failed_dir, stopped)): path
             for path in plan.notebooks
         }
         try:
@@ -541,6 +543,7 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
                 bar.update()
                 bar.set_postfix_str(futures[future].name)
         except BaseException:  # Ctrl-C or SIGTERM: no kernel outlives the build
+            stopped.set()
             for other in futures:
                 other.cancel()
             _kill_kernels()
@@ -563,9 +566,10 @@ def _as_completed(futures: dict) -> Iterator:
         yield from sorted(done, key=lambda f: futures[f].name)
 
 
-def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed_dir: Path) -> Report:
+def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed: tuple) -> Report:
     """One notebook's page in `staging`: carried over if its inputs are unchanged, else
-    executed and converted."""
+    executed and converted. `failed`: where a failed notebook is kept, and the event that
+    says the build was interrupted (then nothing is kept)."""
     t0 = time.perf_counter()
     fingerprint = plan.fingerprints[path.name]
     html_name = f"{path.stem}.html"
@@ -579,7 +583,8 @@ def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed_dir:
         size = (staging / html_name).stat().st_size
         seconds = round(time.perf_counter() - t0, 2)
         return Report(path.name, title, html_name, seconds, size, fingerprint, reused=True)
-    _execute(path, executed, plan.parameters, kernel, failed_dir / path.name)
+    failed_dir, stopped = failed
+    _execute(path, executed, plan.parameters, kernel, (failed_dir / path.name, stopped))
     nb = nbformat.read(executed, as_version=4)
     title = notebook_title(nb, path.stem)
     page = to_html(nb, title, show_code=plan.show_code)
@@ -601,11 +606,15 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 
 def _execute(
-    path: Path, executed: Path, parameters: dict[str, Any], kernel: str, failed: Path
+    path: Path, executed: Path, parameters: dict[str, Any], kernel: str, failed: tuple
 ) -> None:
     """Run one notebook with papermill (in a worker thread of the build: signals arrive in
-    the main thread, which kills the kernels); on any failure keep what ran and say where."""
+    the main thread, which kills the kernels); on any failure keep what ran at `failed[0]`
+    and say where, unless the build was interrupted (`failed[1]` set): then the previous
+    set stays as it was, with nothing added."""
     import papermill
+
+    failed, stopped = failed
 
     try:
         papermill.execute_notebook(
@@ -621,10 +630,14 @@ def _execute(
             kernel_manager_class=_TrackedKernelManager,
         )
     except papermill.PapermillExecutionError as error:
+        if stopped.is_set():
+            raise
         kept = _keep_failed(executed, failed)
         cell = _failed_cell(kept, error)
         raise NotebookFailed(path.name, cell, f"{error.ename}: {error.evalue}", kept) from None
     except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
+        if stopped.is_set():
+            raise
         kept = _keep_failed(executed, failed)
         raise NotebookFailed(path.name, None, f"{type(error).__name__}: {error}", kept) from error
 
