@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from simlib.moving.flats import HOME_COLUMNS, Homes
 from simlib.moving.inputs import CALL_ORDERS
 from simlib.moving.tables import FACILITIES
 
@@ -44,35 +44,6 @@ if TYPE_CHECKING:
     from simlib.moving.inputs import MovingParams
 
 __all__ = ["CALL_ORDERS", "FACILITIES", "Facilities", "Homes", "facilities", "make_homes", "tie"]
-HOME_COLUMNS = ("building", "stairwell", "floor", "unit")
-
-
-@dataclass(frozen=True, eq=False)
-class Homes:
-    """The allocation the move-in day goes to, and the buildings' facilities.
-
-    households: one row per household: household_id, building, stairwell, floor, unit,
-        flat ("allocated", "vacant" or "shared", see the module docstring), `bay` (its
-        building's row in `buildings`), `stair` (its stairwell's row in `stairwells`) and
-        `lifts` (the lifts of its stairwell);
-    buildings: building, floors, access, lifts, unloading_bays, in site order;
-    stairwells: building, stairwell, lifts (the building's lifts shared out);
-    method: the allocation method; key: what it was drawn for (see `homes_key`).
-    """
-
-    method: str
-    key: tuple
-    households: pd.DataFrame
-    buildings: pd.DataFrame
-    stairwells: pd.DataFrame
-
-    @cached_property
-    def index(self) -> pd.Index:
-        return pd.Index(self.households["household_id"].to_numpy())
-
-    def rows(self, household_ids: Any) -> np.ndarray:
-        """Each household's row of `households` (-1: a household with no home here)."""
-        return self.index.get_indexer(np.asarray(household_ids))
 
 
 def _stairwells(buildings: pd.DataFrame) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
 if TYPE_CHECKING:
-    from simlib.moving.homes import Homes
+    from simlib.moving.flats import Homes
 
 POLICIES = ("round_robin", "county_waves", "daily_quota", "even_days")
 SHIFT_RULES = ("carry_over", "overtime")
