@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moving_checks import assert_check_agrees_with_simulation, calm, plan_of
 
 from simlib import housing
 from simlib.cli import main
 from simlib.inputs import load_inputs, vary
-from simlib.moving import DAY, BatchPlan, make_plan, run, run_campaign
+from simlib.moving import make_plan, run, run_campaign
 from simlib.moving.homes import carry_minutes, make_homes
-from simlib.moving.plan import county_queues, plan_frame
-from simlib.moving.timing import kept, time_plan
+from simlib.moving.plan import county_queues
 from simlib.provenance import DataError
 from simlib.scenario import SMOKE_SCENARIO
 
@@ -42,24 +42,6 @@ def fifth():
 def ample(params):
     """Everything ample but the buildings: the road and the move-in teams."""
     return dataclasses.replace(params, **AMPLE_ROAD, resources={**params.resources, **AMPLE_TEAMS})
-
-
-def calm(params):
-    """The rules at mean times with no disruptions."""
-    steps = tuple(dataclasses.replace(s, service_cv=0.0) for s in params.steps)
-    return dataclasses.replace(
-        params,
-        steps=steps,
-        loading_cv=0.0,
-        travel_delay_sigma=0.0,
-        breakdown_probability=0.0,
-        illness_probability=0.0,
-        weather_risk_factor=0.0,
-    )
-
-
-def plan_of(params, rows) -> BatchPlan:
-    return BatchPlan(plan_frame(rows, params), "test")
 
 
 def homes_at(households: pd.DataFrame, flats: list[tuple[str, int, int]], buildings: pd.DataFrame):
@@ -293,30 +275,7 @@ def test_the_check_and_the_simulation_agree_at_the_buildings(smoke_inputs, days,
     keep the same days."""
     base = calm(vary(smoke_inputs, {"moving.call_order": order}).moving)
     p = dataclasses.replace(base, resources={**base.resources, "unloading_bays": teams, "volunteer_squads": 2 * teams})  # fmt: skip
-    hh = smoke_inputs.population.households
-    counts = hh.groupby("county").size().to_dict()
-    rows, used = {}, dict.fromkeys(counts, 0)
-    for day, county, n in days:
-        if p.paused(day) or (day, county) in rows:
-            continue
-        n = min(n, counts[county] - used[county])
-        if n > 0:
-            rows[(day, county)] = n
-            used[county] += n
-    rows = [(d, c, n) for (d, c), n in rows.items()]
-    rows += [(100 + i, c, counts[c] - used[c]) for i, c in enumerate(counts) if counts[c] > used[c]]
-    plan = plan_of(p, rows)
-    timed = time_plan(p, hh, plan.rows, county_queues(hh, p)).households
-    sim = run_campaign(p, hh, 1, plan=plan).households
-    for column in ("sent_day", "moved_in_day"):
-        keys = [timed["planned_day"], hh["county"]]
-        a = timed[column].groupby(keys).apply(lambda x: sorted(x))
-        b = sim[column].groupby(keys).apply(lambda x: sorted(x))
-        pd.testing.assert_series_equal(a, b, check_names=False)
-    check = pd.Series(kept(timed, p)).groupby(timed["planned_day"]).all()
-    night = (sim["departure"] % DAY < p.gather_start) | (sim["departure"] % DAY >= p.dark)
-    done = (sim["status"] == "kept") & ~sim["carried_over"] & ~sim["overtime"] & ~sim["moved_during_pause"] & ~night & (sim["flat_ready"] <= sim["planned_day"] * DAY)  # fmt: skip
-    pd.testing.assert_series_equal(check, done.groupby(sim["planned_day"]).all(), check_names=False)
+    assert_check_agrees_with_simulation(p, smoke_inputs.population.households, days)
 
 
 # --- the command line and bad input -----------------------------------------------------------

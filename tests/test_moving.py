@@ -13,13 +13,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from moving_checks import assert_check_agrees_with_simulation, calm, plan_of
 
 from simlib.cli import main
 from simlib.inputs import load_inputs
-from simlib.moving import DAY, BatchPlan, load_moving_params, make_plan, run, run_campaign
+from simlib.moving import DAY, load_moving_params, make_plan, run, run_campaign
 from simlib.moving.feasibility import check_feasibility
-from simlib.moving.plan import county_queues, plan_frame
-from simlib.moving.timing import kept, time_plan
 from simlib.population import generate_population
 from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO, load_scenario
 
@@ -42,25 +41,6 @@ def smoke_run(smoke_params, smoke_households, smoke):
 @pytest.fixture(scope="module")
 def smoke_result():
     return run(load_inputs(SMOKE_SCENARIO), replications=10, workers=2)
-
-
-def calm(params):
-    """The rules at mean times with no disruptions."""
-    steps = tuple(dataclasses.replace(s, service_cv=0.0) for s in params.steps)
-    return dataclasses.replace(
-        params,
-        steps=steps,
-        loading_cv=0.0,
-        travel_delay_sigma=0.0,
-        breakdown_probability=0.0,
-        illness_probability=0.0,
-        weather_risk_factor=0.0,
-    )
-
-
-def plan_of(params, rows) -> BatchPlan:
-    """A plan from (day, county, households) rows."""
-    return BatchPlan(plan_frame(rows, params), "test")
 
 
 # --- conservation and bounds ------------------------------------------------------------
@@ -324,30 +304,7 @@ def test_the_check_and_the_simulation_agree(smoke_params, smoke_households, days
     planned county day both send as many households on each day and have as many in their
     flats on each day (which family comes first in a queue of equals may differ)."""
     p = dataclasses.replace(calm(smoke_params), loading_crews=crews, resources={**smoke_params.resources, "volunteer_squads": squads})  # fmt: skip
-    counts = smoke_households.groupby("county").size().to_dict()
-    rows, used = {}, dict.fromkeys(counts, 0)
-    for day, county, n in days:
-        if p.paused(day) or (day, county) in rows:
-            continue
-        n = min(n, counts[county] - used[county])
-        if n > 0:
-            rows[(day, county)] = n
-            used[county] += n
-    rows = [(d, c, n) for (d, c), n in rows.items()]
-    rows += [(100 + i, c, counts[c] - used[c]) for i, c in enumerate(counts) if counts[c] > used[c]]
-    plan = plan_of(p, rows)
-    timed = time_plan(p, smoke_households, plan.rows, county_queues(smoke_households, p)).households
-    sim = run_campaign(p, smoke_households, 1, plan=plan).households
-    for column in ("sent_day", "moved_in_day"):
-        keys = [timed["planned_day"], smoke_households["county"]]
-        a = timed[column].groupby(keys).apply(lambda x: sorted(x))
-        b = sim[column].groupby(keys).apply(lambda x: sorted(x))
-        pd.testing.assert_series_equal(a, b, check_names=False)
-    check = pd.Series(kept(timed, p)).groupby(timed["planned_day"]).all()
-    night = (sim["departure"] % DAY < p.gather_start) | (sim["departure"] % DAY >= p.dark)
-    done = (sim["status"] == "kept") & ~sim["carried_over"] & ~sim["overtime"] & ~sim["moved_during_pause"] & ~night & (sim["flat_ready"] <= sim["planned_day"] * DAY)  # fmt: skip
-    simulated = done.groupby(sim["planned_day"]).all()
-    pd.testing.assert_series_equal(check, simulated, check_names=False)
+    assert_check_agrees_with_simulation(p, smoke_households, days)
 
 
 def test_feasibility_names_the_first_day_not_kept(smoke_params, smoke_households):
