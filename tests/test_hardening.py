@@ -432,6 +432,22 @@ def _containers(inner: st.SearchStrategy) -> st.SearchStrategy:
 values = st.recursive(scalars, _containers, max_leaves=12)
 
 
+def _damaged_text(draw, doc: dict, kind: str, nest: str) -> bytes:
+    """`doc` as YAML bytes, with the damage that is not a value: deep nesting (after `nest`),
+    random bytes or random unicode; any other kind, the YAML as it is."""
+    if kind == "nesting":
+        depth = draw(st.integers(min_value=1, max_value=3000))
+        return (yaml.safe_dump(doc) + nest + "[" * depth + "]" * depth).encode()
+    text = yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
+    if kind == "bytes":
+        at = draw(st.integers(min_value=0, max_value=len(text)))
+        cut = draw(st.integers(min_value=0, max_value=8))
+        return text[:at] + draw(st.binary(min_size=1, max_size=16)) + text[at + cut :]
+    if kind == "unicode":
+        return draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
+    return text
+
+
 @st.composite
 def mutated_scenarios(draw) -> bytes:
     """A valid scenario with one kind of damage: a wrong value in a known place, an extra
@@ -445,17 +461,7 @@ def mutated_scenarios(draw) -> bytes:
         doc[domain] = {draw(st.sampled_from(PARAMETERS[domain])): draw(values)}
     elif kind == "key":
         doc[draw(st.text(min_size=1, max_size=20))] = draw(values)
-    elif kind == "nesting":
-        depth = draw(st.integers(min_value=1, max_value=3000))
-        return (yaml.safe_dump(doc) + "population:\n  x: " + "[" * depth + "]" * depth).encode()
-    text = yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
-    if kind == "bytes":
-        at = draw(st.integers(min_value=0, max_value=len(text)))
-        cut = draw(st.integers(min_value=0, max_value=8))
-        return text[:at] + draw(st.binary(min_size=1, max_size=16)) + text[at + cut :]
-    if kind == "unicode":
-        return draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
-    return text
+    return _damaged_text(draw, doc, kind, "population:\n  x: ")
 
 
 @settings(
@@ -667,17 +673,7 @@ def mutated_specs(draw) -> bytes:
         doc["parameters"][draw(st.sampled_from(FACTORS))] = draw(ranges)
     elif kind == "key":
         doc[draw(st.text(min_size=1, max_size=20))] = draw(values)
-    elif kind == "nesting":
-        depth = draw(st.integers(min_value=1, max_value=3000))
-        return (yaml.safe_dump(doc) + "notes: " + "[" * depth + "]" * depth).encode()
-    text = yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
-    if kind == "bytes":
-        at = draw(st.integers(min_value=0, max_value=len(text)))
-        cut = draw(st.integers(min_value=0, max_value=8))
-        return text[:at] + draw(st.binary(min_size=1, max_size=16)) + text[at + cut :]
-    if kind == "unicode":
-        return draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
-    return text
+    return _damaged_text(draw, doc, kind, "notes: ")
 
 
 @settings(
