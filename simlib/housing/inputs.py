@@ -481,20 +481,9 @@ def scaled_buildings(buildings: tuple[Building, ...], scale: float) -> tuple[Bui
 
 def _check_values(values: dict[str, Any], reported: Reported, file_of) -> None:
     """Choices and ranges of the scalar rules; `file_of(name)` is the file that set it."""
-    if values["allocation_method"] not in ALLOCATION_METHODS:
-        raise DataError(
-            file_of("allocation_method"),
-            "allocation_method",
-            values["allocation_method"],
-            f"must be one of {ALLOCATION_METHODS}",
-        )
-    if values["shortfall_rule"] not in SHORTFALL_RULES:
-        raise DataError(
-            file_of("shortfall_rule"),
-            "shortfall_rule",
-            values["shortfall_rule"],
-            f"must be one of {SHORTFALL_RULES}",
-        )
+    for name, choices in (("allocation_method", ALLOCATION_METHODS), ("shortfall_rule", SHORTFALL_RULES)):  # fmt: skip
+        if values[name] not in choices:
+            raise DataError(file_of(name), name, values[name], f"must be one of {choices}")
     positive = (
         "low_floor_max",
         "village_households",
