@@ -531,7 +531,7 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
     stopped = threading.Event()  # set on Ctrl-C or SIGTERM: a notebook cut short is no failure
     with current_interpreter_kernel() as kernel, cf.ThreadPoolExecutor(PARALLEL) as pool:
         futures = {
-            pool.submit(_one_report, path, plan, staging, kernel, (failed_dir, stopped)): path
+            pool.submit(_one_report, path, plan, staging, kernel, failed_dir, stopped): path
             for path in plan.notebooks
         }
         try:
@@ -566,10 +566,11 @@ def _as_completed(futures: dict) -> Iterator:
         yield from sorted(done, key=lambda f: futures[f].name)
 
 
-def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed: tuple) -> Report:
+def _one_report(
+    path: Path, plan: _Plan, staging: Path, kernel: str, failed_dir: Path, stopped: threading.Event
+) -> Report:
     """One notebook's page in `staging`: carried over if its inputs are unchanged, else
-    executed and converted. `failed`: where a failed notebook is kept, and the event that
-    says the build was interrupted (then nothing is kept)."""
+    executed and converted (a failed notebook is kept in `failed_dir` unless `stopped`)."""
     t0 = time.perf_counter()
     fingerprint = plan.fingerprints[path.name]
     html_name = f"{path.stem}.html"
@@ -583,8 +584,7 @@ def _one_report(path: Path, plan: _Plan, staging: Path, kernel: str, failed: tup
         size = (staging / html_name).stat().st_size
         seconds = round(time.perf_counter() - t0, 2)
         return Report(path.name, title, html_name, seconds, size, fingerprint, reused=True)
-    failed_dir, stopped = failed
-    _execute(path, executed, plan.parameters, kernel, (failed_dir / path.name, stopped))
+    _execute(path, executed, plan.parameters, kernel, failed_dir / path.name, stopped)
     nb = nbformat.read(executed, as_version=4)
     title = notebook_title(nb, path.stem)
     page = to_html(nb, title, show_code=plan.show_code)
@@ -606,15 +606,18 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 
 def _execute(
-    path: Path, executed: Path, parameters: dict[str, Any], kernel: str, failed: tuple
+    path: Path,
+    executed: Path,
+    parameters: dict[str, Any],
+    kernel: str,
+    failed: Path,
+    stopped: threading.Event,
 ) -> None:
     """Run one notebook with papermill (in a worker thread of the build: signals arrive in
-    the main thread, which kills the kernels); on any failure keep what ran at `failed[0]`
-    and say where, unless the build was interrupted (`failed[1]` set): then the previous
-    set stays as it was, with nothing added."""
+    the main thread, which kills the kernels); on any failure keep what ran at `failed` and
+    say where, unless the build was interrupted (`stopped` set): then the previous set stays
+    as it was, with nothing added."""
     import papermill
-
-    failed, stopped = failed
 
     try:
         papermill.execute_notebook(
