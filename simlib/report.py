@@ -458,6 +458,7 @@ def _shared_inputs(loaded: Any, parameters: dict, show_code: bool) -> dict[str, 
     the scenario file, every module of the package (presentation included), the scenario's
     data and the library versions."""
     from simlib.machine import library_versions
+    from simlib.results import specs_version
     from simlib.sweep.store import data_version
 
     package = Path(__file__).resolve().parent
@@ -466,6 +467,7 @@ def _shared_inputs(loaded: Any, parameters: dict, show_code: bool) -> dict[str, 
         "parameters": {**parameters, "scenario": None},  # the file's content, not its place
         "scenario_file": digest_files([Path(loaded.path)], Path(loaded.path).parent),
         "data": data_version(loaded),
+        "specs": specs_version(),  # the sweeps' designs, which the pages show
         "code": digest_files(sources, package),
         "libraries": {**library_versions(), **package_versions()},
         "show_code": show_code,

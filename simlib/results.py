@@ -56,6 +56,15 @@ def answers_code_version() -> str:
     return digest_files(sources, PACKAGE)
 
 
+@functools.cache
+def specs_version() -> str:
+    """A hash of the sweep specifications (data/sweeps/*.yaml) and the scenario files their
+    overlays name: a sweep answer read from a changed specification would be stale."""
+    data = PROJECT_ROOT / "data"
+    files = [*data.glob("sweeps/*.yaml"), *data.glob("scenarios/*.yaml")]
+    return digest_files(files, data)
+
+
 class Study:
     """One scenario's answers: computed on first ask, then read from memory or the cache."""
 
@@ -92,6 +101,8 @@ class Study:
             "seed": self.inputs.seed,
             "scale": s.scale,
             "options": None if name in OPTIONLESS else self.options.key(),
+            "sweep_design": s.sweep_design,
+            "specs": specs_version() if "sweep" in name else None,
         }
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]

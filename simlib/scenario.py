@@ -32,7 +32,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = PROJECT_ROOT / "data" / "scenarios" / "baseline.yaml"
 SMOKE_SCENARIO = PROJECT_ROOT / "data" / "scenarios" / "smoke.yaml"
 DEFAULT_SEED = 20191120  # the date of the housing lottery, 20 Nov 2019
-TOP_LEVEL_KEYS = ("name", "description", "seed", "scale", "data")
+TOP_LEVEL_KEYS = ("name", "description", "seed", "scale", "data", "sweep_design")
+# which design a report sweep runs on this scenario: its full one, or the smaller `smoke:`
+# block of its specification (data/sweeps/<name>.yaml), for a quick check of the whole path
+SWEEP_DESIGNS = ("full", "smoke")
 
 
 def _freeze(value: Any) -> Any:
@@ -58,6 +61,7 @@ class Scenario:
     scale: float = 1.0
     description: str = ""
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sweep_design: str = "full"  # one of SWEEP_DESIGNS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", _freeze(dict(self.overrides)))
@@ -66,7 +70,7 @@ class Scenario:
         # read-only mappings do not pickle: send plain dicts, __post_init__ freezes them again
         overrides = {d: dict(v) for d, v in self.overrides.items()}
         args = (self.name, self.path, self.data_dir, self.seed, self.scale, self.description)
-        return (Scenario, (*args, overrides))
+        return (Scenario, (*args, overrides, self.sweep_design))
 
     def parameters(self, domain: str) -> dict[str, Any]:
         """Parameter records (value, unit, provenance, range) of one domain, as in data/."""
@@ -186,8 +190,16 @@ def load_scenario(path: str | Path | None = None, *, seed: int | None = None) ->
         scale=float(scale),
         description=description,
         overrides=overrides,
+        sweep_design=_sweep_design(path, raw),
     )
     return scenario.with_seed(seed)
+
+
+def _sweep_design(path: Path, raw: Mapping[str, Any]) -> str:
+    design = raw.get("sweep_design", "full")
+    if design not in SWEEP_DESIGNS:
+        raise DataError(path, "sweep_design", design, f"must be one of {SWEEP_DESIGNS}")
+    return design
 
 
 def _data_dir(path: Path, raw: Mapping[str, Any]) -> Path:

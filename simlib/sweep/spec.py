@@ -17,6 +17,13 @@ A specification is a YAML file under data/sweeps/:
     overlays:                           # oat only: what-ifs changing several at once
       - ../scenarios/more-escorts.yaml
       - {moving.cadres_per_county: 20, moving.doctors_per_county: 5}
+    smoke:                              # the smaller design run on a scenario that says
+      replications: 1                   # `sweep_design: smoke` (data/scenarios/smoke.yaml)
+      design: {trajectories: 2}         # merged into `design`
+      parameters: {moving.route_vehicles_per_day: {}}   # replace the lists above
+
+A `smoke:` block is a quick check of the whole path, not a result: it is applied only when
+the base scenario declares `sweep_design: smoke`, and `SweepSpec.design` says which ran.
 
 The file is read by the same hardened reader as a scenario (simlib.provenance.read_yaml:
 size, encoding, alias bombs, depth, keys given twice, dates that do not exist). The
@@ -72,7 +79,10 @@ TOP_KEYS = (
     "parameters",
     "overlays",
     "report",
+    "smoke",
 )
+# what a `smoke:` block may change: the design's size, never what a point computes
+SMOKE_KEYS = ("replications", "budget", "design", "parameters", "overlays")
 DESIGN_SETTINGS = {
     "oat": (),
     "morris": ("trajectories", "levels"),
@@ -101,6 +111,7 @@ class SweepSpec:
     description: str = ""
     report: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
+    design: str = "full"  # which design ran: "full", or "smoke" (the spec's `smoke:` block)
 
     def fingerprint(self) -> str:
         """A hash of everything that decides the points: the scenario's settings and the
@@ -232,6 +243,7 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
             raise _bad(path, "scenario", None, "name the base scenario file")
         given = check_text(raw["scenario"], path, "scenario", "one scenario file")
         base = read_scenario((path.parent / given).resolve())
+    written, (raw, design) = raw, _applied_design(raw, path, base)
     top = _top(raw, path, base)
     base = base.with_seed(top.seed)
     method, settings = _design(raw, path)
@@ -257,11 +269,33 @@ def parse_spec(raw: Mapping[str, Any], path: Path, base: Scenario | None = None)
         overlays=tuple(overlays),
         description=_description(raw, path),
         report=bool(raw.get("report", False)),
-        raw=dict(raw),
+        raw=dict(written),  # as written (smoke: block included), for on_scenario
+        design=design,
     )
     _check_size(spec)
     _check_values(spec)
     return spec
+
+
+def _applied_design(
+    raw: Mapping[str, Any], path: Path, base: Scenario
+) -> tuple[Mapping[str, Any], str]:
+    """The specification to run on `base`, and which design it is: the `smoke:` block over
+    the full design when the scenario asks for it (`sweep_design: smoke`) and the file has
+    one; the full design otherwise."""
+    block = raw.get("smoke")
+    if block is not None and not isinstance(block, Mapping):
+        raise _bad(path, "smoke", block, f"must be a mapping of {SMOKE_KEYS}")
+    for key in block or {}:
+        if key not in SMOKE_KEYS:
+            raise _bad(path, f"smoke.{key}", block[key], f"unknown key; use {SMOKE_KEYS}")
+    if not block or getattr(base, "sweep_design", "full") != "smoke":
+        return raw, "full"
+    merged = {k: v for k, v in raw.items() if k != "smoke"}
+    merged.update(block)
+    if isinstance(raw.get("design"), Mapping) and isinstance(block.get("design"), Mapping):
+        merged["design"] = {**raw["design"], **block["design"]}
+    return merged, "smoke"
 
 
 def _description(raw: Mapping[str, Any], path: Path) -> str:
