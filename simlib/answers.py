@@ -95,6 +95,33 @@ def moving_needs(inputs: Inputs, options: Options) -> Any:
     return needs_summary(inputs, request)
 
 
+CALL_ORDERS = ("registration", "building")  # the move-in report's two ways of calling households
+
+
+def moving_call_orders(inputs: Inputs, options: Options, moving_result: Any) -> dict[str, Any]:
+    """The campaign with the move-in day tied to the buildings, households called in each
+    of CALL_ORDERS, on the plan of `moving_result` (the answer "moving") and with its random
+    draws; where the scenario already calls that way, that is the answer "moving" itself."""
+    from simlib.moving import run
+
+    orders = {}
+    for order in CALL_ORDERS:
+        if inputs.moving.call_order == order and inputs.moving.movein_buildings:
+            orders[order] = moving_result  # the same inputs, plan and seed: the same run
+            continue
+        changed = vary(inputs, {"moving.call_order": order, "moving.movein_buildings": True})
+        orders[order] = run(
+            changed,
+            replications=options.replications,
+            workers=options.workers,
+            plan=moving_result.plan,
+        )
+    return orders
+
+
+moving_call_orders.reads = ("moving",)  # computed on that answer (simlib.results.Study)
+
+
 # --- jobs ----------------------------------------------------------------------------------
 
 
@@ -222,13 +249,14 @@ def sweep(name: str) -> Callable[[Inputs, Options], Any]:
 
 
 CHECKED_SWEEPS = ("assumptions",)
-Recipe = Callable[[Inputs, Options], Any]
+Recipe = Callable[..., Any]  # (inputs, options, *the answers named in its `reads`)
 RECIPES: dict[str, Recipe] = {
     "moving": moving,
     "moving:optimised": moving_optimised,
     "moving:planners": moving_planners,
     "moving:deadline": moving_deadline,
     "moving:needs": moving_needs,
+    "moving:call_orders": moving_call_orders,
     "matching": matching,
     "matching:effects": matching_effects,
     "timeline": timeline,

@@ -394,8 +394,7 @@ def build_reports(
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
             os.chmod(staging, 0o755)  # mkdtemp makes it private; reports are for everyone
-            answers = _compute_answers(plan)
-            reports = _run_all(plan, staging, out / "failed")
+            answers, reports = _answers_and_pages(plan, staging, out / "failed")
             metadata = _metadata(loaded, parameters, started)
             metadata["answers_seconds"] = answers
             write_atomic(staging / "index.html", index_page(reports, metadata))
@@ -427,6 +426,21 @@ class _Plan:
             if self.previous.get(p.name, {}).get("fingerprint") == self.fingerprints[p.name]
             and (out / self.previous[p.name]["html"]).is_file()
         }
+
+    def in_build_order(self) -> list[Path]:
+        """The notebooks, those that read the longest answers (simlib.results.LONGEST_FIRST)
+        last, so that the first ones run while those answers are computed beside them."""
+        from simlib.results import LONGEST_FIRST, answers_read_by
+
+        def waits_for(path: Path) -> int:  # how early its longest answer is in the list
+            if path.name in self.reusable:
+                return len(LONGEST_FIRST) + 1
+            read = set(answers_read_by(_code(nbformat.read(path, as_version=4))))
+            return min(
+                (i for i, n in enumerate(LONGEST_FIRST) if n in read), default=len(LONGEST_FIRST)
+            )
+
+        return sorted(self.notebooks, key=lambda p: -waits_for(p))
 
     def answers(self) -> list[str]:
         """The answers read by the notebooks to execute, once each, in notebook order."""
@@ -482,9 +496,37 @@ def notebook_fingerprint(path: Path, shared: dict[str, Any]) -> str:
     return digest_files([path], path.parent, extra=shared)
 
 
-def _compute_answers(plan: _Plan) -> dict[str, float]:
-    """Every answer the notebooks to execute read, computed once (or found kept) before
-    any kernel starts, PARALLEL processes at a time; the seconds each took."""
+def _answers_and_pages(
+    plan: _Plan, staging: Path, failed_dir: Path
+) -> tuple[dict[str, float], tuple[Report, ...]]:
+    """The answers computed in their own processes while the notebooks run beside them:
+    a notebook that reads an answer being computed waits for it (simlib.results), one
+    that reads an answer not started yet computes it in its kernel's spare time, and the
+    others then read it. The seconds each answer took, and the pages. A failed answer is
+    raised, naming it, rather than the notebook that could not read it."""
+    import concurrent.futures as cf
+
+    stop = threading.Event()  # the notebooks failed or were interrupted: stop the answers
+    with cf.ThreadPoolExecutor(1) as side:
+        answers = side.submit(_compute_answers, plan, stop)
+        try:
+            reports = _run_all(plan, staging, failed_dir)
+        except NotebookFailed:
+            stop.set()
+            if answers.exception() is not None and not isinstance(
+                answers.exception(), KeyboardInterrupt
+            ):
+                raise answers.exception() from None
+            raise
+        except BaseException:
+            stop.set()
+            raise
+        return answers.result(), reports
+
+
+def _compute_answers(plan: _Plan, stop: threading.Event | None = None) -> dict[str, float]:
+    """Every answer the notebooks to execute read, computed once (or found kept), PARALLEL
+    processes at a time; the seconds each took."""
     from simlib.results import compute_answers, open_study
 
     names = plan.answers()
@@ -494,7 +536,7 @@ def _compute_answers(plan: _Plan) -> dict[str, float]:
     study = open_study(
         plan.loaded, seed=p["seed"], replications=p["replications"], solver=p["solver"]
     )
-    return compute_answers(study, names, workers=PARALLEL)
+    return compute_answers(study, names, workers=PARALLEL, stop=stop)
 
 
 def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[str, Any]:
@@ -534,7 +576,7 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
     with current_interpreter_kernel() as kernel, cf.ThreadPoolExecutor(PARALLEL) as pool:
         futures = {
             pool.submit(_one_report, path, plan, staging, kernel, failed_dir, stopped): path
-            for path in plan.notebooks
+            for path in plan.in_build_order()
         }
         try:
             for future in _as_completed(futures):
@@ -551,10 +593,11 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
             _kill_kernels()
             raise
     bar.close()
-    for future in futures:  # the first failure in notebook order
+    in_order = sorted(futures, key=lambda f: futures[f].name)
+    for future in in_order:  # the first failure in notebook order
         if not future.cancelled() and future.exception() is not None:
             raise future.exception()
-    return tuple(f.result() for f in futures)
+    return tuple(f.result() for f in in_order)
 
 
 def _as_completed(futures: dict) -> Iterator:

@@ -118,19 +118,58 @@ class Study:
         return name in self._memo or (path is not None and path.is_file())
 
     def _read(self, name: str) -> Any:
+        """Kept, else computed once: a process that finds another computing the same answer
+        (a notebook beside the build's answer processes) waits for it and reads it."""
         if name not in RECIPES:
             raise KeyError(f"no answer named {name!r}; known: {sorted(RECIPES)}")
         path = self.path(name)
-        if path is not None and path.is_file():
-            try:
-                return pickle.loads(path.read_bytes())
-            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, OSError):
-                pass  # a damaged or outdated file is computed again and replaced
-        value = RECIPES[name](self.inputs, self.options)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        if path is None:
+            return self._compute(name)
+        value = _load(path)
+        if value is not _MISSING:
+            return value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _held(path.with_suffix(".lock")):
+            value = _load(path)  # kept by the process that held the lock before us
+            if value is _MISSING:
+                value = self._compute(name)
+                write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         return value
+
+    def _compute(self, name: str) -> Any:
+        recipe = RECIPES[name]
+        earlier = [self.answer(n) for n in getattr(recipe, "reads", ())]  # built on these
+        return recipe(self.inputs, self.options, *earlier)
+
+
+_MISSING = object()
+
+
+def _load(path: Path) -> Any:
+    """A kept answer, or _MISSING (none, or a damaged or outdated file: computed again)."""
+    if not path.is_file():
+        return _MISSING
+    try:
+        return pickle.loads(path.read_bytes())
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, OSError):
+        return _MISSING
+
+
+@contextlib.contextmanager
+def _held(lock: Path):
+    """An exclusive lock on `lock` across processes (released by the system if the holder
+    dies); where the system has no such lock, none (an answer may then be computed twice)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _plain(value: Any) -> Any:
@@ -163,14 +202,18 @@ def answers_read_by(source: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def compute_answers(study: Study, names: Iterable[str], workers: int = 1) -> dict[str, float]:
+def compute_answers(
+    study: Study, names: Iterable[str], workers: int = 1, stop: Any = None
+) -> dict[str, float]:
     """Compute (or find kept) every answer in `names` on `workers` processes, the longest
-    first; the seconds each took. Each process computes with one worker of its own, so
-    the machine's cores are shared between answers, not split inside one."""
+    first; the seconds each took. A sweep's points are spread over `workers` Dask workers
+    (so the last sweep running leaves no core idle); any other answer computes with one
+    worker, so the cores are shared between answers, not split inside one. `stop` (a
+    threading.Event) set from another thread interrupts the processes."""
     todo = [n for n in dict.fromkeys(names) if not study.cached(n)]
     if study.cache_dir is None or workers <= 1 or len(todo) <= 1:
         return {n: _timed(study, n) for n in todo}
-    return _compute_in_pool(study, todo, workers)
+    return _compute_in_pool(study, todo, workers, stop)
 
 
 def _timed(study: Study, name: str) -> float:
@@ -194,15 +237,20 @@ LONGEST_FIRST = (
     "housing:sweep",
     "community",
     "moving:optimised",
+    "moving",
+    "moving:call_orders",
     "community:grid_counts",
     "moving:needs",
 )
+# answers whose own work is spread over Dask workers (a sweep's points)
+SPREAD = ("sweep:morris", "sweep:discovery", "sweep:assumptions", "community:sweep")
 
 
-def _compute_in_pool(study: Study, names: list[str], workers: int) -> dict[str, float]:
+def _compute_in_pool(study: Study, names: list[str], workers: int, stop: Any) -> dict[str, float]:
     """Each answer computed in one of `workers` fresh processes and kept in the cache;
     this process then reads it from there. The first failure is raised, naming the answer;
-    on Ctrl-C or SIGTERM the processes are interrupted too (their sweeps close cleanly)."""
+    on Ctrl-C or SIGTERM, or `stop` set, the processes are interrupted too (their sweeps
+    close cleanly)."""
     import concurrent.futures as cf
     import multiprocessing
     from dataclasses import replace
@@ -210,17 +258,32 @@ def _compute_in_pool(study: Study, names: list[str], workers: int) -> dict[str, 
     rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
     names = sorted(names, key=lambda n: rank.get(n, len(rank)))
     single = Study(study.inputs, replace(study.options, workers=1), study.cache_dir)
+    wide = Study(study.inputs, replace(study.options, workers=workers), study.cache_dir)
     context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
     seconds = {}
     with cf.ProcessPoolExecutor(min(workers, len(names)), mp_context=context) as pool:
-        futures = {pool.submit(_computed_here, single, n): n for n in names}
+        futures = {
+            pool.submit(_computed_here, wide if n in SPREAD else single, n): n for n in names
+        }
         try:
-            for done in cf.as_completed(futures):
+            for done in _finished(futures, stop):
                 seconds[futures[done]] = _raise_failure(futures[done], done.result())
         except BaseException:
             _interrupt(pool)
             raise
     return {n: seconds[n] for n in names}
+
+
+def _finished(futures: dict, stop: Any) -> Iterable:
+    """Futures as they finish, looking at `stop` in short steps (KeyboardInterrupt when set)."""
+    import concurrent.futures as cf
+
+    pending = set(futures)
+    while pending:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
+        done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+        yield from done
 
 
 def _computed_here(study: Study, name: str) -> float | tuple[str, ...]:
