@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_report.py           # the smoke build (a few minutes)
     .venv/bin/python benchmarks/bench_report.py --full    # and the full build (longer)
+    .venv/bin/python benchmarks/bench_report.py --full-only   # the full build alone
 
 Each build is the command a planner types (`python -m simlib report ...`) in a fresh
 process, timed from start to end:
@@ -11,6 +12,10 @@ process, timed from start to end:
   results folder", after installation;
 - answers kept: the same answers, a new output folder, so every notebook is executed;
 - unchanged: the same command again into the same folder: nothing is computed or executed.
+
+The smoke scenario runs the report sweeps' smaller `smoke:` designs (it says
+`sweep_design: smoke`); the full build runs their full designs. Each cold build prints
+which design each sweep ran and its points.
 
 The reference, measured in the same run, is one trivial report (a notebook holding
 `1 + 1`) built by the same code: the start-up of Python, a kernel and papermill, and the
@@ -95,6 +100,21 @@ def measure(label: str, scenario_args: list[str], scenario: str, scratch: Path, 
         if step == "cold":
             print("    by notebook (s): " + json.dumps({r["notebook"][:2]: r["seconds"] for r in built["reports"]}))  # fmt: skip
             print("    by answer (s):   " + json.dumps(built.get("answers_seconds", {})), flush=True)  # fmt: skip
+            print("    sweeps:          " + _designs(scenario), flush=True)
+
+
+def _designs(scenario: str) -> str:
+    """Which design each report sweep of the scenario ran, and its points (sweep.json)."""
+    ran = []
+    for name in REPORT_SWEEPS:
+        record = SWEEPS / f"{name}-{scenario}" / "sweep.json"
+        try:
+            points = json.loads(record.read_text(encoding="utf-8"))["points"]
+        except (OSError, ValueError, KeyError):
+            points = "?"
+        ran.append(f"{name} {points} points")
+    design = "smoke" if scenario == "smoke" else "full"
+    return f"{design} designs: " + ", ".join(ran)
 
 
 def _load() -> str:
@@ -104,14 +124,16 @@ def _load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="time the report build")
     parser.add_argument("--full", action="store_true", help="the full build too (long)")
+    parser.add_argument("--full-only", action="store_true", help="the full build alone")
     args, _ = parser.parse_known_args()  # benchmarks/run.py passes its own arguments on
     print(f"load average before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as root:
         scratch = Path(root)
         ref = reference(scratch)
         print(f"reference (one trivial report): {ref:.1f} s", flush=True)
-        measure("smoke", ["--smoke"], "smoke", scratch, ref)
-        if args.full:
+        if not args.full_only:
+            measure("smoke", ["--smoke"], "smoke", scratch, ref)
+        if args.full or args.full_only:
             measure("full", [], "baseline", scratch, ref)
     print(f"\nload average after: {_load()}")
 

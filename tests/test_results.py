@@ -97,3 +97,56 @@ def test_an_answer_that_fails_in_a_pool_process_is_named(tmp_path):
     with pytest.raises(DataError, match="--out"):
         _raise_failure("sweep:morris", ("DataError", "command line", "--out", "x", "is busy"))
     assert _raise_failure("housing", 1.5) == 1.5
+
+
+def test_an_answer_being_computed_elsewhere_is_waited_for_and_read_not_computed_again(tmp_path):
+    import threading
+
+    from simlib.results import _held
+
+    study = _study(tmp_path)
+    path = study.path("housing")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = _study(tmp_path / "other").answer("housing")  # what the other process computes
+    done = threading.Event()
+    with _held(path.with_suffix(".lock")):  # another process holds the answer's lock
+        reader = threading.Thread(target=lambda: (study.answer("housing"), done.set()))
+        reader.start()
+        assert not done.wait(1.0)  # it waits rather than computing
+        import pickle
+
+        from simlib.files import write_atomic
+
+        write_atomic(path, pickle.dumps(kept))  # the other process keeps its answer
+    reader.join(60)
+    assert done.is_set()
+    assert study._memo["housing"].summary() == kept.summary()
+
+
+def test_the_call_orders_answer_reuses_the_moving_answer_for_the_scenario_s_own_order(tmp_path):
+    from simlib import answers
+
+    study = _study(tmp_path)
+    orders = study.answer("moving:call_orders")
+    assert set(orders) == set(answers.CALL_ORDERS)
+    own = study.inputs.moving.call_order
+    assert study.inputs.moving.movein_buildings  # the shipped scenarios tie move-in to flats
+    pd.testing.assert_frame_equal(orders[own].runs, study.answer("moving").runs)
+    # the other order: the same plan, the same random draws, its own call order
+    from simlib.moving import run
+
+    other = next(o for o in answers.CALL_ORDERS if o != own)
+    changed = vary(study.inputs, {"moving.call_order": other})
+    here = run(changed, replications=2, plan=study.answer("moving").plan)
+    pd.testing.assert_frame_equal(orders[other].runs, here.runs)
+
+
+def test_a_changed_sweep_specification_changes_a_sweep_answer_s_key(tmp_path, monkeypatch):
+    from simlib import results
+
+    study = _study(tmp_path)
+    before = study.key("sweep:morris"), study.key("moving")
+    results.specs_version.cache_clear()
+    monkeypatch.setattr(results, "specs_version", lambda: "another specification")
+    assert study.key("sweep:morris") != before[0]
+    assert study.key("moving") == before[1]  # no sweep: not keyed by the specifications

@@ -914,8 +914,9 @@ def test_every_shipped_specification_loads_and_ci_stays_small():
     ci = load_spec("ci.yaml")
     assert sizes["ci"] <= 16 and ci.scenario.name == "smoke"
     smoke = load_scenario(SMOKE_SCENARIO)
-    for name in ("assumptions", "morris", "discovery"):  # the report re-bases them
-        assert len(design_points(load_spec(f"{name}.yaml").on_scenario(smoke))) == sizes[name]
+    for name in ("assumptions", "morris", "discovery"):  # the report re-bases them (smoke:
+        # their smaller `smoke:` design, tests/test_sweep_smoke.py)
+        assert 0 < len(design_points(load_spec(f"{name}.yaml").on_scenario(smoke))) < sizes[name]
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))

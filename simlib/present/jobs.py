@@ -334,3 +334,41 @@ def optimiser_sweep_table(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("strongest rule")
+
+
+def figures_table(s: Mapping[str, Any]) -> pd.DataFrame:
+    """The job plan's main figures, one row each (report 04's first table)."""
+    return pd.Series(
+        {
+            "solver status": s["status"],
+            "people of working capacity": s["laborers"],
+            "employed": s["employed"],
+            "of whom locally": s["local_employed"],
+            "of whom exported": s["exported"],
+            "expected still employed after the period": s["expected_lasting_employed"],
+            "laborers who must stay": s["must_stay_laborers"],
+            "of whom employed": s["must_stay_employed"],
+            "households with labour": s["households_with_laborers"],
+            "households without a worker": s["households_without_worker"],
+            "largest rule violation (checked)": s["max_constraint_violation"],
+            "solve time (s)": s["solve_seconds"],
+        },
+        name="value",
+    ).to_frame()
+
+
+def fairness_floor_table(s: Mapping[str, Any]) -> pd.DataFrame:
+    """The strongest rule of thumb that keeps the fairness floor too, and what the optimiser
+    adds over it (none: no rule keeps every hard rule and the floor)."""
+    fair, gain = s["best_baseline_with_floors"], s["gain_over_best_baseline_with_floors"]
+    return pd.Series(
+        {
+            "best rule keeping the fairness floor too": rule_name(fair["name"]) if fair else "none",
+            "its expected lasting employment": fair["expected_lasting_employed"] if fair else None,
+            "optimiser's gain over it (expected lasting jobs)": gain["expected_lasting"]
+            if gain
+            else None,
+            "the same, % of the optimum": gain["expected_lasting_percent"] if gain else None,
+        },
+        name="value",
+    ).to_frame()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 
 def population_text(s: Mapping[str, Any]) -> str:
     """`simlib population` without --json (`Population.summary()`)."""
@@ -21,3 +23,15 @@ def population_text(s: Mapping[str, Any]) -> str:
     for county, c in s["by_county"].items():
         lines.append(f"  {county:<10}{c['households']:>11,}{c['people']:>9,}{c['laborers']:>10,}")
     return "\n".join(lines)
+
+
+def by_county_table(s: Mapping[str, Any]) -> pd.DataFrame:
+    """`Population.summary()`'s figures by county, one row per county."""
+    return pd.DataFrame(s["by_county"]).T
+
+
+def totals_table(s: Mapping[str, Any]) -> pd.DataFrame:
+    """`Population.summary()`'s totals (every figure that is not by county), one row each."""
+    return pd.Series(
+        {k: v for k, v in s.items() if not isinstance(v, dict)}, name="value"
+    ).to_frame()

@@ -173,12 +173,14 @@ EFFECT_COLUMNS = (
 )
 
 
-def assumption_effects(sweep: pd.DataFrame, baseline_label: str) -> pd.DataFrame:
+def assumption_effects(sweep: pd.DataFrame, baseline_label: str | None = None) -> pd.DataFrame:
     """One row per change of a one-at-a-time sweep (the baseline, labelled `baseline_label`,
-    first): the campaign length, the day the last registered-poor household moved in, the
+    by default the sweep design's own label, first): the campaign length, the day the last registered-poor household moved in, the
     share of replications meeting the deadline, the employment rate and households without
     a worker, with their changes against the baseline, sorted by the largest effect on the
     campaign."""
+    if baseline_label is None:
+        from simlib.sweep.design import BASELINE_LABEL as baseline_label
     ok = sweep[sweep["status"] == "ok"] if "status" in sweep else sweep
     base = ok[ok["label"] == baseline_label]
     table = pd.concat([base, ok[ok["label"] != baseline_label]], ignore_index=True)
@@ -240,6 +242,15 @@ def uncertainty_table(
             }
         )
     return pd.DataFrame(rows).set_index("answer")
+
+
+def uncertainty_from_sweep(
+    moving: Mapping[str, Any], matching: Mapping[str, Any] | None, sweep: pd.DataFrame
+) -> pd.DataFrame:
+    """`uncertainty_table` with the ranges read from the one-at-a-time sweep's table."""
+    from simlib.sweep.analysis import ranges
+
+    return uncertainty_table(moving, matching, ranges(sweep, tuple(_answers(moving, matching))))
 
 
 def effects_text(effects: pd.DataFrame, top: int = 3) -> str:

@@ -210,3 +210,13 @@ def policies_table(s: Mapping[str, Any], ahead: Mapping[str, Any] | None = None)
     if s.get("greedy"):
         rows.append(_policy_row("greedy first-come (daily)", s["greedy"]))
     return pd.DataFrame(rows).set_index("policy")  # fmt: skip
+
+
+def bus_days_table(buses: pd.DataFrame) -> pd.DataFrame:
+    """The return-to-work buses of the first replication's rolling policy, per bus day:
+    buses, seats and riders described (count, mean, spread, quartiles)."""
+    first = buses[(buses["replication"] == 0) & (buses["policy"] == "rolling")]
+    per_day = first.groupby("day").agg(
+        buses=("bus", "size"), seats=("seats", "sum"), riders=("riders", "sum")
+    )
+    return per_day.describe().round(1)
