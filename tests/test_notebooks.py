@@ -122,3 +122,33 @@ def test_the_check_catches_what_it_should():
     assert "has outputs" in found
     assert "execution count" in found
     assert "want ['replications', 'scenario', 'seed', 'solver']" in found
+
+
+# what a notebook may import from the package: the answers, the presentation layer, the
+# figures and the sweeps' analysis (tables from a sweep's points); never a model's `run`,
+# a loader or the simlib.study wrappers
+ALLOWED_IMPORTS = {
+    "simlib": {"plots"},
+    "simlib.results": {"open_study"},
+    "simlib.sweep": {"analysis"},
+    "simlib.sweep.analysis": None,  # any of its table functions
+}
+
+
+def test_notebooks_read_answers_and_show_what_the_presentation_layer_words(notebook):
+    name, nb = notebook
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("simlib"):
+                module, names = node.module, {a.name for a in node.names}
+                if module == "simlib.present" or module.startswith("simlib.present."):
+                    continue
+                assert module in ALLOWED_IMPORTS, f"{name} imports {module}"
+                allowed = ALLOWED_IMPORTS[module]
+                assert allowed is None or names <= allowed, f"{name} imports {names} from {module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("simlib") for a in node.names), name
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                assert node.value.id != "study", f"{name} calls study.{node.attr}"
