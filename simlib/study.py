@@ -143,7 +143,8 @@ def jobs_what_ifs(
     range ends and its overlays), labelled by the sweep's design."""
     from simlib.sweep import design_points, load_spec
 
-    spec = load_spec(f"{sweep}.yaml").on_scenario(scenario, seed=seed)
+    # the full design's points, whatever the scenario asks of its sweeps (`sweep_design`)
+    spec = load_spec(f"{sweep}.yaml").on_scenario(scenario, seed=seed, design="full")
     return [
         (point.label, dict(point.changes))
         for point in design_points(spec)

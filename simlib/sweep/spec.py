@@ -41,7 +41,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +139,13 @@ class SweepSpec:
         and only its parameters checked, with `population=False`)."""
         return load_inputs(self.scenario, seed=self.seed, population=population)
 
-    def on_scenario(self, scenario: Scenario, seed: int | None = None) -> SweepSpec:
-        """The same design around another base scenario (e.g. the one a report runs on)."""
+    def on_scenario(
+        self, scenario: Scenario, seed: int | None = None, design: str | None = None
+    ) -> SweepSpec:
+        """The same design around another base scenario (e.g. the one a report runs on):
+        the scenario's `sweep_design`, unless `design` ("full" or "smoke") says which."""
+        if design is not None:
+            scenario = replace(scenario, sweep_design=design)
         raw = dict(self.raw, scenario=str(scenario.path))
         if seed is not None:
             raw["seed"] = seed
