@@ -272,6 +272,15 @@ RECIPES: dict[str, Recipe] = {
     **{f"sweep:{name}": sweep(name) for name in ("assumptions", "morris", "discovery")},
 }
 
+# answers that read a sweep specification (data/sweeps/*.yaml): their cache key holds the
+# specifications' version, so a changed design or what-if is computed again
+READS_SPECS = frozenset(
+    {
+        "matching:effects",
+        *(name for name in RECIPES if name.endswith("sweep") or name.startswith("sweep:")),
+    }
+)
+
 # answers that read no option (each sweep states its own replications): one answer whatever
 # the report's replications and solver, so every report of a scenario shares it
 OPTIONLESS = frozenset(

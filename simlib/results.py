@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from simlib.answers import OPTIONLESS, RECIPES, Options
+from simlib.answers import OPTIONLESS, READS_SPECS, RECIPES, Options
 from simlib.files import digest_files, write_atomic
 from simlib.inputs import Inputs, load_inputs
 from simlib.scenario import PROJECT_ROOT, Scenario
@@ -102,7 +102,7 @@ class Study:
             "scale": s.scale,
             "options": None if name in OPTIONLESS else self.options.key(),
             "sweep_design": s.sweep_design,
-            "specs": specs_version() if "sweep" in name else None,
+            "specs": specs_version() if name in READS_SPECS else None,
         }
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -150,3 +150,6 @@ def test_a_changed_sweep_specification_changes_a_sweep_answer_s_key(tmp_path, mo
     monkeypatch.setattr(results, "specs_version", lambda: "another specification")
     assert study.key("sweep:morris") != before[0]
     assert study.key("moving") == before[1]  # no sweep: not keyed by the specifications
+    from simlib.answers import READS_SPECS
+
+    assert "matching:effects" in READS_SPECS  # its what-ifs are the assumptions sweep's points
