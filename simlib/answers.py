@@ -27,6 +27,22 @@ LOOKAHEAD_REPLICATIONS = 2
 # shared machine while the build's other answers ran beside it, and a plan stopped by the
 # clock is not the optimum): a limit for a busy machine, not a model assumption
 OPTIMISER_TIME_LIMIT = 120.0
+# a Dask worker costs a few CPU-seconds to start (its imports): a sweep is given one more
+# worker only for every this many points, so a small (smoke) sweep runs on one
+POINTS_PER_WORKER = 16
+
+
+def sweep_workers(spec_name: str, inputs: Inputs, workers: int | None) -> int | None:
+    """The workers worth giving a sweep of data/sweeps/<spec_name> around the scenario:
+    at most `workers`, one per POINTS_PER_WORKER points of its design."""
+    from simlib.sweep.levels import design_size
+    from simlib.sweep.spec import load_spec
+
+    if workers is None:
+        return None
+    spec = load_spec(spec_name).on_scenario(inputs.scenario, seed=inputs.seed)
+    points = design_size(spec.method, spec.settings, spec.factors, spec.overlays)
+    return max(1, min(workers, points // POINTS_PER_WORKER))
 
 
 @dataclass(frozen=True)
@@ -224,7 +240,8 @@ def community_sweep(inputs: Inputs, options: Options) -> Any:
     """data/sweeps/community.yaml around the scenario (its points kept by the sweep store)."""
     from simlib.community.sweep import sweep_on_scenario
 
-    return sweep_on_scenario(inputs.scenario, seed=inputs.seed, workers=options.workers)
+    workers = sweep_workers("community.yaml", inputs, options.workers)
+    return sweep_on_scenario(inputs.scenario, seed=inputs.seed, workers=workers)
 
 
 # --- the report sweeps ---------------------------------------------------------------------
@@ -238,7 +255,8 @@ def sweep(name: str) -> Callable[[Inputs, Options], Any]:
         from simlib.provenance import RunFailed
         from simlib.sweep.runner import run_on_scenario
 
-        run = run_on_scenario(name, inputs.scenario, seed=inputs.seed, workers=options.workers)
+        workers = sweep_workers(f"{name}.yaml", inputs, options.workers)
+        run = run_on_scenario(name, inputs.scenario, seed=inputs.seed, workers=workers)
         if name in CHECKED_SWEEPS and run.failed:  # the summary's table must be whole
             failures = "; ".join(f"{f['label']}: {f['error']}" for f in run.failures)
             raise RunFailed(f"the {name} sweep had failed points: {failures}")

@@ -206,9 +206,10 @@ def compute_answers(
     study: Study, names: Iterable[str], workers: int = 1, stop: Any = None
 ) -> dict[str, float]:
     """Compute (or find kept) every answer in `names` on `workers` processes, the longest
-    first; the seconds each took. A sweep's points are spread over `workers` Dask workers
-    (so the last sweep running leaves no core idle); any other answer computes with one
-    worker, so the cores are shared between answers, not split inside one. `stop` (a
+    first; the seconds each took. A large sweep's points are spread over `workers` Dask
+    workers (so the last sweep running leaves no core idle; simlib.answers.sweep_workers);
+    any other answer computes with one worker, so the cores are shared between answers,
+    not split inside one. `stop` (a
     threading.Event) set from another thread interrupts the processes."""
     todo = [n for n in dict.fromkeys(names) if not study.cached(n)]
     if study.cache_dir is None or workers <= 1 or len(todo) <= 1:
