@@ -21,7 +21,8 @@ setup: $(STAMP)
 report: $(STAMP)
 	$(PY) -m simlib report
 
-## smoke-report: the same on the smoke scenario (4 % scale), in under 90 s
+## smoke-report: the same on the smoke scenario (4 % scale, the sweeps' smaller smoke
+## designs): what the tests build, a check of the whole path (README: "How long it takes")
 smoke-report: $(STAMP)
 	$(PY) -m simlib report --smoke
 
@@ -42,9 +43,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 ## bench-report: the report build's times (smoke: cold, answers kept, unchanged); FULL=1
-## adds the full build (long)
+## adds the full build (long), FULL_ONLY=1 runs the full build alone
 bench-report: $(STAMP)
-	$(PY) benchmarks/bench_report.py $(if $(FULL),--full)
+	$(PY) benchmarks/bench_report.py $(if $(FULL),--full) $(if $(FULL_ONLY),--full-only)
 
 ## backtest-write: save the smoke scenario's headline tables again (tests/backtest/), a
 ## deliberate step: commit them saying which answer changed and why
