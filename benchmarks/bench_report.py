@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_report.py           # the smoke build (a few minutes)
     .venv/bin/python benchmarks/bench_report.py --full    # and the full build (longer)
     .venv/bin/python benchmarks/bench_report.py --full-only   # the full build alone
+    .venv/bin/python benchmarks/bench_report.py --answers     # CPU of each smoke answer
 
 Each build is the command a planner types (`python -m simlib report ...`) in a fresh
 process, timed from start to end:
@@ -127,6 +128,36 @@ def _designs(scenario: str) -> str:
     return f"{design} designs: " + ", ".join(ran)
 
 
+def answers_cpu() -> None:
+    """Each answer of the smoke build computed alone, one after another, in this process
+    with one worker and an empty cache: its CPU seconds (children included) and wall time,
+    which says where a cold build's CPU goes."""
+    from dataclasses import replace
+
+    from simlib.answers import RECIPES
+    from simlib.results import LONGEST_FIRST, open_study
+    from simlib.scenario import SMOKE_SCENARIO
+
+    forget_sweeps("smoke")
+    with tempfile.TemporaryDirectory(prefix="bench-answers-") as cache:
+        os.environ["SIMLIB_CACHE_DIR"] = cache
+        study = open_study(SMOKE_SCENARIO, replications=10)
+        study.options = replace(study.options, workers=1)
+        total = 0.0
+        for name in sorted(RECIPES, key=lambda n: n not in LONGEST_FIRST):
+            cpu, t0 = _own_cpu(), time.perf_counter()
+            study.answer(name)
+            used = _own_cpu() - cpu
+            total += used
+            print(f"  {name:<26}{used:7.1f} CPU-s {time.perf_counter() - t0:7.1f} s", flush=True)
+        print(f"  {'all answers':<26}{total:7.1f} CPU-s  [load {_load()}]")
+
+
+def _own_cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime + _children_cpu()
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -135,7 +166,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="time the report build")
     parser.add_argument("--full", action="store_true", help="the full build too (long)")
     parser.add_argument("--full-only", action="store_true", help="the full build alone")
+    parser.add_argument("--answers", action="store_true", help="CPU of each smoke answer")
     args, _ = parser.parse_known_args()  # benchmarks/run.py passes its own arguments on
+    if args.answers:
+        answers_cpu()
+        return
     print(f"load average before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as root:
         scratch = Path(root)
