@@ -196,18 +196,13 @@ def _read_programmes(file: Path):
 
 
 def _check_values(v: dict, where: Path) -> None:
-    """What the units of parameters.csv do not say already (shares lie in [0, 1], counts
-    and costs are not negative: checked on loading)."""
+    """The choice of objective; the units of parameters.csv (shares lie in [0, 1], counts
+    and costs are not negative) and its min/max columns (the distance penalty at most 1,
+    a positive time limit) are checked on loading (`Scenario.values`)."""
     if v["objective_mode"] not in OBJECTIVE_MODES:
         raise DataError(
             where, "objective_mode", v["objective_mode"], f"must be one of {OBJECTIVE_MODES}"
         )
-    if v["distance_penalty_per_1000km"] > 1:
-        raise DataError(
-            where, "distance_penalty_per_1000km", v["distance_penalty_per_1000km"], "must be <= 1"
-        )
-    if v["solver_time_limit"] <= 0:
-        raise DataError(where, "solver_time_limit", v["solver_time_limit"], "must be > 0")
 
 
 def _closed(v: dict, table, where: Path) -> tuple[str, ...]:
