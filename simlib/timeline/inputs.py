@@ -207,9 +207,7 @@ def load_timeline_params(scenario: Scenario, employers=()) -> TimelineParams:
         reported_employed=int(headline("employed_two_months", scenario.data_dir).reported),
         # no buses means no bus channel; a smaller scale keeps at least one bus
         export_buses=0 if buses == 0 else max(1, round(buses * scenario.scale)),
-        export_workers_reported=int(
-            headline("export_workers_by_bus", scenario.data_dir).reported
-        ),
+        export_workers_reported=int(headline("export_workers_by_bus", scenario.data_dir).reported),
         export_bus_seats=v["export_bus_seats"],
         export_first_departure=first,
         export_last_departure=last,
