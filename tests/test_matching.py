@@ -360,7 +360,9 @@ def test_the_result_is_frozen_and_run_takes_the_inputs(smoke_scenario):
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.marginal = {}
     assert r.summary()["optimal"] and "marginal_income_yuan_month" not in r.by_programme()
-    assert len(r.runs()) == 1 and r.runs()["employed"].iloc[0] == r.employed
+    assert len(r.run_figures()) == 1 and r.run_figures()["employed"].iloc[0] == r.employed
+    # without the rules of thumb: one row per optimiser stage, no rule rows
+    assert (r.runs["solve"] == "optimiser").all() and r.baselines.empty and r.rules == {}
 
 
 def test_cbc_and_highs_agree_on_smoke(smoke_scenario, smoke_population, smoke_cbc):

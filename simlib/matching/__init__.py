@@ -147,14 +147,14 @@ def match_population(
         inst = build_instance(people, params)
         rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
         employer, log, size = _solve_and_check(inst, o)
-    result = MatchResult(
-        assignments=assignment_table(inst, employer),
-        instance=inst,
-        log=log,
+    result = MatchResult.build(
+        assignment_table(inst, employer),
+        inst,
+        log,
+        size,
+        rules(),
         solver=o.solver,
         formulation=o.formulation,
-        model_size=size,
-        baselines=rules(),
         scenario=scenario,
         seed=seed,
         households=households,

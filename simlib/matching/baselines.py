@@ -35,6 +35,7 @@ the one with the highest value of the optimiser's own stage-1 objective.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +72,7 @@ class Baseline:
     income: float  # expected net income, yuan/month
     objective: float  # the optimiser's stage-1 objective, scored on this plan
     checks: dict[str, float] = field(default_factory=dict)  # worst breach per rule
+    seconds: float = 0.0  # time the rule took to make its plan
 
     @property
     def label(self) -> str:
@@ -262,7 +264,7 @@ def _households_in_order(shared: _Shared, order: list[int]) -> list[int]:
     return list(seen)
 
 
-def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
+def _baseline(name: str, inst: Instance, employer: list[int], seconds: float = 0.0) -> Baseline:
     employer_ = np.array(employer, dtype=int)
     hired = employer_ >= 0
     rows = np.flatnonzero(hired)
@@ -277,6 +279,7 @@ def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
         income=float((p * inst.net_wage[employer_[rows]]).sum()),
         objective=plan_objective(inst, employer_),
         checks=check_assignment(inst, employer_),
+        seconds=seconds,
     )
 
 
@@ -436,26 +439,23 @@ RULES = {
 def all_baselines(inst: Instance, order: np.ndarray, seed: int) -> dict[str, Baseline]:
     """Every rule, by name, in ORDER."""
     shared = _Shared(inst)
-    order_ = order.tolist()
-    out = {}
-    for name in ORDER:
-        plan = _Plan(inst, shared)
-        if name == "random":
-            random_assignment(plan, order_, seed)
-        else:
-            RULES[name](plan, order_)
-        out[name] = _baseline(name, inst, plan.employer)
-    return out
+    return {name: _run(inst, shared, name, order.tolist(), seed) for name in ORDER}
 
 
 def run_rule(inst: Instance, name: str, order: np.ndarray, seed: int = 0) -> Baseline:
     """One rule's plan (for tests and what-ifs)."""
-    plan = _Plan(inst, _Shared(inst))
+    return _run(inst, _Shared(inst), name, order.tolist(), seed)
+
+
+def _run(inst: Instance, shared: _Shared, name: str, order: list[int], seed: int) -> Baseline:
+    """One rule's plan, scored and checked, with the time it took."""
+    start = time.perf_counter()
+    plan = _Plan(inst, shared)
     if name == "random":
-        random_assignment(plan, order.tolist(), seed)
+        random_assignment(plan, order, seed)
     else:
-        RULES[name](plan, order.tolist())
-    return _baseline(name, inst, plan.employer)
+        RULES[name](plan, order)
+    return _baseline(name, inst, plan.employer, time.perf_counter() - start)
 
 
 def best_baseline(baselines: dict[str, Baseline], floors: bool = False) -> Baseline | None:
