@@ -163,6 +163,22 @@ def runs_table(log: SolveLog, model_size: Mapping[str, int], baselines: pd.DataF
     return table
 
 
+MARGINAL_UNIT = "expected lasting jobs"
+CARE_PLACE = "(care place)"  # the marginals table's row for one more care place
+
+
+def marginals_table(place: Mapping[str, float | None], away: set[str], care: float | None):
+    """One row per re-solve: one more place at an employer (`kind` place, `away` for an
+    export seat) and one more care place; `value` in expected lasting jobs, NaN where the
+    re-solve was not proven optimal."""
+    rows = [{"kind": "place", "employer": e, "away": e in away, "value": v}
+            for e, v in place.items()]  # fmt: skip
+    rows.append({"kind": "care_place", "employer": CARE_PLACE, "away": False, "value": care})
+    table = pd.DataFrame(rows)
+    table["value"] = table["value"].astype(float)
+    return table
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """The plan, one row per laborer; the rules of thumb, one row per rule (and one per rule
@@ -180,7 +196,8 @@ class MatchResult:
     scenario: str = ""
     seed: int | None = None
     households: pd.DataFrame | None = None
-    marginal: dict[str, Any] | None = None  # re-solved marginal values (`marginal_values`)
+    # one row per re-solve for a marginal value (`marginals_table`); None: not computed
+    marginals: pd.DataFrame | None = None
 
     @classmethod
     def build(cls, assignments, instance, log, model_size, rules, **rest) -> MatchResult:
@@ -195,6 +212,27 @@ class MatchResult:
             rule_plans=rule_plans_table(rules, assignments["person_id"].to_numpy()),
             **rest,
         )
+
+    @property
+    def marginal(self) -> dict[str, Any] | None:
+        """The marginal values as `simlib match --json` prints them (None: not computed):
+        one more place at each employer, one more export seat (the away ones), one more
+        care place, in expected lasting jobs; None where a re-solve was not proven optimal."""
+        if self.marginals is None:
+            return None
+        t = self.marginals
+        value = {
+            row.employer: None if pd.isna(row.value) else float(row.value)
+            for row in t.itertuples(index=False)
+        }
+        places = t[t["kind"] == "place"]
+        care = t.loc[t["kind"] == "care_place", "employer"]
+        return {
+            "unit": MARGINAL_UNIT,
+            "place": {e: value[e] for e in places["employer"]},
+            "export_seat": {e: value[e] for e in places.loc[places["away"], "employer"]},
+            "care_place": value[care.iloc[0]],
+        }
 
     @property
     def model_size(self) -> dict[str, int]:
