@@ -537,10 +537,10 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
+    text = read_text(path)
+    _check_row_lengths(text, path)
     try:
-        table = pd.read_csv(
-            io.StringIO(read_text(path)), dtype=str, keep_default_na=False, comment="#"
-        )
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
         problem = one_line(error, MAX_SHOWN)
         raise DataError(path, "(table)", problem, "cannot be read as CSV") from None
@@ -570,6 +570,35 @@ def read_table(
         dup = result.loc[result[key].duplicated(), key].iloc[0]
         raise DataError(path, key, dup, "appears twice")
     return result
+
+
+def _check_row_lengths(text: str, path: Path) -> None:
+    """A row with more fields than the header is refused, naming its line and the extra
+    value: pandas would otherwise take the first column as the index and shift every value
+    one column left without a word (when every row has the extra field), or stop with a
+    tokenizer message. Comment lines (#) and blank lines are skipped, as pandas skips them."""
+    numbers: list[int] = []  # the file's line number of each line the reader has taken
+
+    def kept() -> Iterator[str]:
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if line.strip() and not line.startswith("#"):
+                numbers.append(number)
+                yield line
+
+    reader = csv.reader(kept())
+    try:
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                extra = row[len(header) :]
+                raise DataError(
+                    path,
+                    f"line {numbers[-1]}",
+                    extra[0] if len(extra) == 1 else extra,
+                    f"has {len(row)} fields, {len(extra)} more than the header's {len(header)}",
+                )
+    except csv.Error:
+        return  # pandas names what it cannot read
 
 
 # --- YAML a user writes (scenarios, sweep specifications): small, plain and finite ----------
