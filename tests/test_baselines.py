@@ -186,6 +186,24 @@ def test_a_household_first_rule_sends_the_wrong_people_away(smoke):
     assert r.summary()["households_without_worker"] == 0
 
 
+def test_every_placing_function_is_a_rule_or_used_by_one():
+    """No dead rule: each function that places people on a plan is in RULES or called by
+    one (best_fit_first, never called, was deleted rather than added: measured as a rule
+    it kept the hard rules but scored below export first and household first)."""
+    import inspect
+
+    from simlib.matching import baselines
+
+    source = inspect.getsource(baselines)
+    for name, fn in inspect.getmembers(baselines, inspect.isfunction):
+        if fn.__module__ != baselines.__name__:
+            continue
+        if next(iter(inspect.signature(fn).parameters), None) != "plan":
+            continue
+        called = source.count(f"{name}(") > 1  # beyond its own definition
+        assert fn in baselines.RULES.values() or called, f"{name} is neither a rule nor used"
+
+
 def test_no_cycle_between_the_rules_and_the_matching():
     """The rules import the instance and the check; the matching imports the rules."""
     root = Path(__file__).parents[1] / "simlib"

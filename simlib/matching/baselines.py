@@ -302,36 +302,6 @@ def greedy_first_come(plan: _Plan, order: list[int]) -> None:
     plan.fill(order, key="income")
 
 
-def best_fit_first(plan: _Plan, people: list[int], where: str = "any", one_each: bool = False):
-    """Places by best fit first: every (laborer, open job) pair in order of success
-    probability, highest first, as a planner sorting a list of candidates would; with
-    `one_each`, at most one worker per household (and none for a household that has one)."""
-    s = plan.s
-    members: dict[int, list[int]] = {}
-    for i in people:
-        if plan.employer[i] < 0:
-            members.setdefault(s.class_of[i], []).append(i)
-    pairs = [
-        (-s.probability[c][e], e, c)
-        for c in members
-        for e in s.ranked["probability"][c]
-        if where == "any" or plan.away[e] == (where == "away")
-    ]
-    covered = {s.household[i] for i, e in enumerate(plan.employer) if e >= 0} if one_each else set()
-    for _, e, c in sorted(pairs):
-        for i in members[c]:
-            if plan.left[e] <= 0:
-                break
-            if plan.employer[i] >= 0 or s.household[i] in covered:
-                continue
-            if plan.away[e] and plan.held_home(i):
-                continue
-            plan.place(i, e)
-            if one_each:
-                covered.add(s.household[i])
-        members[c] = [i for i in members[c] if plan.employer[i] < 0]
-
-
 def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") -> None:
     """Best fit first, where a wrong choice costs most (Vogel's rule, the hand method for
     transport problems): of the groups of alike laborers still to place, the one whose best
