@@ -115,6 +115,8 @@ class Campaign:
         self.teams = {r: simpy.Resource(self.env, u) for r, u in self.teams_of(p).items()}
         self.fac = facilities(p, self.households)  # None: the move-in day is not tied
         self.sites = {f: [simpy.Resource(self.env, int(u)) for u in units] for f, units in self.fac.capacity.items()} if self.fac else {}  # fmt: skip
+        # facility -> each household's own unit (None: none), looked up at every step
+        self.site_of = {f: [units[u] if u >= 0 else None for u in self.fac.unit[f].tolist()] for f, units in self.sites.items()}  # fmt: skip
         self.before = team_groups(p.steps, "before")
         self.after = team_groups(p.steps, "after")
         self.visit = team_groups(p.steps, "followup")[0]
@@ -490,8 +492,7 @@ class Campaign:
         facility = self.facility_of[k]
         if not facility or self.fac is None:
             return None
-        unit = int(self.fac.unit[facility][h])
-        return self.sites[facility][unit] if unit >= 0 else None
+        return self.site_of[facility][h]
 
     def _wait_at(self, site: simpy.Resource, h: int, k: int):
         """Wait for a building facility; the request, granted."""
