@@ -85,6 +85,18 @@ class Mode:
     in_flat_only: bool = False  # the reception stops once the family is in its flat
 
 
+class _OnDemand(dict):
+    """A dict whose value for a key is made (by `make(key)`) the first time it is asked."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 class Campaign:
     """The SimPy model of one campaign (or part of one, see `Mode`); `run()` fills the logs
     that `result` tabulates."""
@@ -114,9 +126,7 @@ class Campaign:
         self.env = simpy.Environment(initial_time=min(0.0, self.cal.prepare_day(first) * DAY))
         self.teams = {r: simpy.Resource(self.env, u) for r, u in self.teams_of(p).items()}
         self.fac = facilities(p, self.households)  # None: the move-in day is not tied
-        self.sites = {f: [simpy.Resource(self.env, int(u)) for u in units] for f, units in self.fac.capacity.items()} if self.fac else {}  # fmt: skip
-        # facility -> each household's own unit (None: none), looked up at every step
-        self.site_of = {f: [units[u] if u >= 0 else None for u in self.fac.unit[f].tolist()] for f, units in self.sites.items()}  # fmt: skip
+        self.site_of = self._sites() if self.fac is not None else {}
         self.before = team_groups(p.steps, "before")
         self.after = team_groups(p.steps, "after")
         self.visit = team_groups(p.steps, "followup")[0]
@@ -124,6 +134,19 @@ class Campaign:
         self.facility_of = [s.facility for s in p.steps]  # each step's building facility
         self._draw(keys, n)
         self._logs(n)
+
+    def _sites(self) -> dict[str, list[simpy.Resource | None]]:
+        """Facility -> each household's own unit (None: none) as a SimPy resource, one per
+        bay group or stairwell its households use (a convoy day sized by `simlib needs`
+        uses a few of the hundreds there are), shared by the households that use it."""
+        site_of = {}
+        for facility, capacity in self.fac.capacity.items():
+            made: dict[int, simpy.Resource] = {}
+            for u in self.fac.unit[facility].tolist():
+                if u >= 0 and u not in made:
+                    made[u] = simpy.Resource(self.env, int(capacity[u]))
+            site_of[facility] = [made.get(u) for u in self.fac.unit[facility].tolist()]
+        return site_of
 
     def teams_of(self, p: MovingParams) -> dict[str, int]:
         teams = dict(p.resources)
@@ -148,8 +171,9 @@ class Campaign:
         # the groups whose steps use a building facility (timed step by step in `_work`)
         self.at_building = {g for g in self.group_minutes if any(p.steps[k].facility for k in g.steps)} if self.fac is not None else set()  # fmt: skip
         self.loading = service_times(stream(*keys, "loading"), p.loading_mean, p.loading_cv, n)
-        self.road_draws = {c: RoadDraws(stream(*keys, "road", c), p) for c in p.roads}
-        self.weather_rng = {c: stream(*keys, "weather", c) for c in p.roads}
+        # made for the counties that move (the streams are keyed, so not in any order)
+        self.road_draws = _OnDemand(lambda c: RoadDraws(stream(*keys, "road", c), p))
+        self.weather_rng = _OnDemand(lambda c: stream(*keys, "weather", c))
 
     def _logs(self, n: int) -> None:
         k = len(self.params.steps)
