@@ -343,7 +343,10 @@ def time_plan(
         planned[h] = d
     road = time_road(params, households, book, pools)
     prep_ready = np.array(
-        [cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan for d in planned.tolist()]
+        [
+            cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan
+            for d in planned.tolist()
+        ]
     )
     order = np.lexsort((np.arange(len(planned)), prep_ready))
     prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
