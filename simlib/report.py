@@ -61,6 +61,7 @@ from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
 from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
+from simlib.results import WORKERS_ENV
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT
 
@@ -166,9 +167,13 @@ def current_interpreter_kernel() -> Iterator[str]:
         }
         (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
         # connection files go in the same scratch folder, removed with it whatever happens
-        saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
+        names = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", WORKERS_ENV)
+        saved = {k: os.environ.get(k) for k in names}
         os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (root, saved["JUPYTER_PATH"]) if p)
         os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(root) / "runtime")
+        # an answer a notebook computes itself runs on one core: the build's answer
+        # processes and the other kernel use the rest
+        os.environ[WORKERS_ENV] = "1"
         try:
             yield KERNEL_NAME
         finally:

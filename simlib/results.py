@@ -32,6 +32,9 @@ from simlib.scenario import PROJECT_ROOT, Scenario
 
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "results" / "cache"
 CACHE_ENV = "SIMLIB_CACHE_DIR"
+# the report build sets this for its kernels: an answer a notebook computes in its spare
+# time runs on this many workers (1: the build's other processes already use the cores)
+WORKERS_ENV = "SIMLIB_ANSWER_WORKERS"
 CACHE_DIR = DEFAULT_CACHE_DIR  # kept for callers; cache_dir() reads the environment too
 PACKAGE = Path(__file__).resolve().parent
 # modules that only present answers: editing them cannot change one (simlib.study is not
@@ -190,7 +193,10 @@ def open_study(
 ) -> Study:
     """Load a scenario's inputs once and open its answers (kept under cache_dir() unless
     `cache` is false)."""
-    options = Options(replications=replications, solver=solver)
+    workers = os.environ.get(WORKERS_ENV)
+    options = Options(
+        replications=replications, solver=solver, workers=int(workers) if workers else None
+    )
     return Study(load_inputs(scenario, seed=seed), options, cache_dir() if cache else None)
 
 
