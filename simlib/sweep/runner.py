@@ -337,16 +337,19 @@ def run_sweep(
     evaluate: Evaluate | None = None,
 ) -> SweepRun:
     """Run every point not yet finished in `out` (default results/sweeps/<name>/), with the
-    folder locked for the whole run. The default evaluator is `evaluate_point` with each
-    model's summary kept in <out>/.summaries/ (`Memoised`): the same outputs, computed once
-    per distinct moving or jobs input; pass `evaluate_point` to compute every point afresh."""
+    folder locked for the whole run. On a LocalCluster the default evaluator is
+    `evaluate_point` with each model's summary kept in <out>/.summaries/ (`Memoised`): the
+    same outputs, each model run once per distinct input it reads. On a `scheduler` it is
+    `evaluate_point` itself, since remote workers may not share this file system (pass
+    `Memoised(folder)` for a folder they all reach)."""
     if workers is not None and workers < 1:
         raise DataError("command line", "--workers", workers, "must be at least 1")
     if scheduler:
         check_scheduler(scheduler)
     start = time.perf_counter()
     folder = Path(out) if out is not None else DEFAULT_ROOT / spec.name
-    evaluate = Memoised(folder / SUMMARIES) if evaluate is None else evaluate
+    if evaluate is None:
+        evaluate = evaluate_point if scheduler else Memoised((folder / SUMMARIES).absolute())
     options = RunOptions(scheduler, workers, restart, progress, evaluate)
     lock = _lock(folder, spec)
     try:
@@ -459,7 +462,7 @@ def run_on_scenario(
         scenario = read_scenario(scenario)
     spec = load_spec(f"{name}.yaml").on_scenario(scenario, seed=seed)
     out = child_folder(root, f"{spec.name}-{scenario.name}")
-    evaluate = Memoised(Path(root) / SUMMARIES)
+    evaluate = Memoised((Path(root) / SUMMARIES).absolute())
     try:
         return run_sweep(spec, out=out, workers=workers, progress=False, evaluate=evaluate)
     except StaleSweep:
