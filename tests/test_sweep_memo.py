@@ -53,7 +53,7 @@ def write_spec(folder, factors=(MOVING, JOBS, WILLING)):
 
 
 def kept(folder, model):
-    return sorted((folder / SUMMARIES).glob(f"{model}-*.json"))
+    return sorted((folder / SUMMARIES).glob(f"*/{model}-*.json"))
 
 
 def test_a_sweep_reusing_summaries_writes_the_table_of_one_computing_every_point(tmp_path):
@@ -191,3 +191,18 @@ def test_a_worker_draws_the_homes_once_and_draws_the_same(smoke):
         assert first.moving.homes.key == smoke.moving.homes.key
         pd.testing.assert_frame_equal(first.moving.homes.households, smoke.moving.homes.households)
     assert evaluate_point(second, 1, 3) == evaluate_point(smoke, 1, 3)
+
+
+def test_pruning_drops_only_the_summaries_of_other_code_versions(tmp_path):
+    store = SummaryStore(tmp_path)
+    kept_summary(store, "moving", lambda: "k", lambda: {"a": 1})
+    old = tmp_path / "0123456789abcdef"
+    old.mkdir()
+    (old / "moving-k.json").write_text("{}", encoding="utf-8")
+    (old / "notes.txt").write_text("a user's file", encoding="utf-8")
+    assert store.prune() == 1
+    assert (old / "notes.txt").is_file() and not (old / "moving-k.json").exists()
+    assert store.path("moving", "k").is_file()
+    (old / "notes.txt").unlink()
+    store.prune()
+    assert not old.exists()

@@ -16,6 +16,7 @@ outputs as one just computed (tests/test_sweep_memo.py compares whole sweeps).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -117,13 +118,30 @@ def summary_key(model: str, params: Any, population: Any, **reads: Any) -> str:
 
 
 class SummaryStore:
-    """The folder of kept summaries: <folder>/<model>-<key>.json."""
+    """The folder of kept summaries: <folder>/<code version>/<model>-<key>.json (the code
+    version is in the key as well; as a folder it lets `prune` drop what no run can use)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
 
     def path(self, model: str, key: str) -> Path:
-        return self.folder / f"{model}-{key}.json"
+        return self.folder / runtime_versions()["code_version"] / f"{model}-{key}.json"
+
+    def prune(self) -> int:
+        """Delete the summaries kept by other code versions (only those files, only here):
+        none of them can be used again. The number of files deleted."""
+        mine = runtime_versions()["code_version"]
+        deleted = 0
+        if not self.folder.is_dir():
+            return deleted
+        for old in (p for p in self.folder.iterdir() if p.is_dir() and p.name != mine):
+            for path in [*old.glob("*-*.json"), *old.glob(".*.tmp")]:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    deleted += 1
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                old.rmdir()
+        return deleted
 
     def read(self, model: str, key: str) -> Mapping[str, Any] | None:
         """The kept summary, or None when there is none or the file does not hold this key

@@ -37,7 +37,7 @@ from simlib.provenance import DataError
 from simlib.scenario import PROJECT_ROOT, Scenario
 from simlib.sweep.design import Point, design_points
 from simlib.sweep.evaluate import Memoised, evaluate_point
-from simlib.sweep.memo import SUMMARIES
+from simlib.sweep.memo import SUMMARIES, SummaryStore
 from simlib.sweep.spec import SweepSpec, load_spec
 from simlib.sweep.store import (
     Expected,
@@ -381,6 +381,8 @@ def _run_locked(spec: SweepSpec, store: Store, lock: FolderLock, options: RunOpt
         declared_outputs(options.evaluate),
     )
     store.prepare(info, restart=options.restart)
+    if isinstance(options.evaluate, Memoised):
+        SummaryStore(options.evaluate.folder).prune()
     done, problems = store.audit(points, expected)
     recomputed = tuple({"point": i, "reason": f"its file {r}"} for i, r in sorted(problems.items()))
     notes += [f"point {r['point']} is recomputed: {r['reason']}" for r in recomputed]
