@@ -21,6 +21,7 @@ one after the other, in fresh folders; both tables must be equal.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import statistics
@@ -58,6 +59,9 @@ def costed(function):
     """Wall seconds, CPU seconds (this process and its children) and the result."""
     cpu = cpu_seconds()
     wall, result = timed(function)
+    alive = multiprocessing.active_children()  # waits for the ended ones, which counts them
+    if alive:
+        print(f"  note: {len(alive)} child processes still running; their CPU is not counted")
     return wall, cpu_seconds() - cpu, result
 
 
