@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from simlib.population import SKILLS, largest_remainder
+from simlib.present.headlines import headline
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
@@ -85,8 +86,8 @@ class JobsParams:
     objective_mode: str  # lexicographic | weighted
     income_weight: float  # jobs per 1000 yuan/month (weighted mode)
     time_limit: float  # seconds per solve
-    reported_employed: int  # people (full scale)
-    reported_rate: float  # share
+    reported_employed: int  # people (full scale; data/reported_figures.csv)
+    reported_rate: float  # share (data/reported_figures.csv)
     closed: tuple[str, ...]  # employers closed in a what-if
     optimiser_matters_percent: float = 1.0  # % of expected lasting employment (a threshold)
     # the optional age balance's bands: the population's working-age bands (years)
@@ -196,18 +197,13 @@ def _read_programmes(file: Path):
 
 
 def _check_values(v: dict, where: Path) -> None:
-    """What the units of parameters.csv do not say already (shares lie in [0, 1], counts
-    and costs are not negative: checked on loading)."""
+    """The choice of objective; the units of parameters.csv (shares lie in [0, 1], counts
+    and costs are not negative) and its min/max columns (the distance penalty at most 1,
+    a positive time limit) are checked on loading (`Scenario.values`)."""
     if v["objective_mode"] not in OBJECTIVE_MODES:
         raise DataError(
             where, "objective_mode", v["objective_mode"], f"must be one of {OBJECTIVE_MODES}"
         )
-    if v["distance_penalty_per_1000km"] > 1:
-        raise DataError(
-            where, "distance_penalty_per_1000km", v["distance_penalty_per_1000km"], "must be <= 1"
-        )
-    if v["solver_time_limit"] <= 0:
-        raise DataError(where, "solver_time_limit", v["solver_time_limit"], "must be > 0")
 
 
 def _closed(v: dict, table, where: Path) -> tuple[str, ...]:
@@ -306,8 +302,8 @@ def load_jobs_params(scenario: Scenario) -> JobsParams:
         objective_mode=v["objective_mode"],
         income_weight=v["income_weight"],
         time_limit=float(v["solver_time_limit"]),
-        reported_employed=v["reported_employed"],
-        reported_rate=v["reported_employment_rate"],
+        reported_employed=int(headline("employed_two_months", scenario.data_dir).reported),
+        reported_rate=float(headline("employment_rate", scenario.data_dir).reported),
         closed=closed,
         optimiser_matters_percent=v["optimiser_matters_percent"],
         age_bands=_age_bands(scenario),

@@ -28,8 +28,11 @@ TYPES = {"int": int, "float": float, "str": str, "bool": bool, "date": dt.date}
 PARAMETER_COLUMNS = ("name", "value", "type", "unit", "provenance", "source", "low", "high")
 # Optional columns of a parameters.csv: hard limits of meaning (a value outside them means
 # nothing, unlike one outside the plausible low/high range, which a what-if may explore).
-# A limit is a number or the name of another numeric parameter of the same file.
+# A limit is a number or the name of another numeric parameter of the same file, inclusive;
+# a number written `>0` in `min` (or `<1` in `max`) is exclusive: a count or a time that
+# must be positive.
 LIMIT_COLUMNS = ("min", "max")
+STRICT_SIGN = {"min": ">", "max": "<"}
 # A message quotes at most this many characters of a value (and a few hundred of the field
 # and the problem), so that a hostile or huge input cannot flood a terminal or a log.
 MAX_SHOWN = 200
@@ -150,13 +153,21 @@ def read_text(path: Path, limit: int | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class Exclusive:
+    """A hard limit the value may not reach (`>0` in a `min` cell: must be > 0)."""
+
+    bound: float
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One scalar input with its provenance.
 
     `source` is the reference for a reported figure, the reason for an assumed one.
     `low`/`high` bound the plausible range of an assumed number (None for reported ones).
-    `min`/`max` are hard limits of meaning (None: only the unit's), a number or the name of
-    another parameter whose value is the limit; no value, however overridden, may leave them.
+    `min`/`max` are hard limits of meaning (None: only the unit's), a number, the name of
+    another parameter whose value is the limit, or an `Exclusive` number (written `>0`);
+    no value, however overridden, may leave them.
     """
 
     name: str
@@ -167,8 +178,8 @@ class Parameter:
     source: str
     low: float | None = None
     high: float | None = None
-    min: float | str | None = None
-    max: float | str | None = None
+    min: float | str | Exclusive | None = None
+    max: float | str | Exclusive | None = None
 
 
 def parse_value(text: Any, type_name: str, file: str | Path, field: str) -> Any:
@@ -386,7 +397,7 @@ def _parse_parameters(path: Path, text: str) -> dict[str, Parameter]:
             source=row["source"].strip(),
             low=low,
             high=high,
-            **{c: _read_limit(row.get(c), path, f"{name}.{c}") for c in LIMIT_COLUMNS},
+            **{c: _read_limit(row.get(c), c, path, f"{name}.{c}") for c in LIMIT_COLUMNS},
         )
     _check_limit_rows(parameters, path)
     _check_limits(parameters, {name: p.value for name, p in parameters.items()}, path)
@@ -427,11 +438,16 @@ def apply_overrides(
 # --- hard limits (the optional `min`/`max` columns) -----------------------------------------
 
 
-def _read_limit(cell: str | None, path: Path, field: str) -> float | str | None:
-    """A `min`/`max` cell: empty, a number, or the name of another parameter."""
+def _read_limit(
+    cell: str | None, column: str, path: Path, field: str
+) -> float | str | Exclusive | None:
+    """A `min`/`max` cell: empty, a number, the name of another parameter, or a number
+    after `>` (in `min`) or `<` (in `max`): an exclusive limit."""
     cell = (cell or "").strip()
     if not cell or cell.isidentifier():
         return cell or None
+    if cell.startswith(STRICT_SIGN[column]):
+        return Exclusive(parse_value(cell[1:], "float", path, field))
     return parse_value(cell, "float", path, field)
 
 
@@ -457,17 +473,30 @@ def _check_limit_rows(parameters: Mapping[str, Parameter], path: Path) -> None:
                 continue  # no range: the value itself is checked by _check_limits
             # the tightest the limit gets: the far end of the limiting parameter's range
             far = "high" if column == "min" else "low"
-            bound = limit if other is None else getattr(other, far)
+            bound = _bound(limit) if other is None else getattr(other, far)
             bound = other.value if bound is None else bound
-            if _outside(getattr(p, end), bound, column):
-                problem = f"leaves its {column} {_number(limit) if other is None else limit}"
+            if _outside(getattr(p, end), bound, column, isinstance(limit, Exclusive)):
+                problem = f"leaves its {column} {_shown(limit, column) if other is None else limit}"
                 if other is not None:
                     reach = "as high as" if column == "min" else "as low as"
                     problem += f", which its own range lets be {reach} {_number(bound)}"
                 raise DataError(path, f"{name}.{end}", getattr(p, end), problem)
 
 
-def _outside(value: float, bound: float, column: str) -> bool:
+def _bound(limit: float | Exclusive) -> float:
+    return limit.bound if isinstance(limit, Exclusive) else limit
+
+
+def _shown(limit: float | Exclusive, column: str) -> str:
+    """16, or >0 for an exclusive limit (as the cell is written)."""
+    if isinstance(limit, Exclusive):
+        return f"{STRICT_SIGN[column]}{_number(limit.bound)}"
+    return _number(limit)
+
+
+def _outside(value: float, bound: float, column: str, strict: bool = False) -> bool:
+    if strict:
+        return value <= bound if column == "min" else value >= bound
     return value < bound if column == "min" else value > bound
 
 
@@ -484,8 +513,13 @@ def _check_limits(
             limit = getattr(p, column)
             if limit is None:
                 continue
-            bound = values[limit] if isinstance(limit, str) else limit
             value = values[name]
+            if isinstance(limit, Exclusive):
+                if _outside(value, limit.bound, column, strict=True):
+                    sign = STRICT_SIGN[column]
+                    raise DataError(file, name, value, f"must be {sign} {_number(limit.bound)}")
+                continue
+            bound = values[limit] if isinstance(limit, str) else limit
             if not _outside(value, bound, column):
                 continue
             side = "at least" if column == "min" else "at most"
@@ -538,6 +572,7 @@ def _parse_table(
     path: Path, text: str, columns: Mapping[str, str], key, shares: frozenset, provenance: bool
 ) -> pd.DataFrame:
     """`text` (the content of `path`) parsed and checked cell by cell (see `read_table`)."""
+    _check_row_lengths(text, path)
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
@@ -568,6 +603,35 @@ def _parse_table(
         dup = result.loc[result[key].duplicated(), key].iloc[0]
         raise DataError(path, key, dup, "appears twice")
     return result
+
+
+def _check_row_lengths(text: str, path: Path) -> None:
+    """A row with more fields than the header is refused, naming its line and the extra
+    value: pandas would otherwise take the first column as the index and shift every value
+    one column left without a word (when every row has the extra field), or stop with a
+    tokenizer message. Comment lines (#) and blank lines are skipped, as pandas skips them."""
+    numbers: list[int] = []  # the file's line number of each line the reader has taken
+
+    def kept() -> Iterator[str]:
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if line.strip() and not line.startswith("#"):
+                numbers.append(number)
+                yield line
+
+    reader = csv.reader(kept())
+    try:
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                extra = row[len(header) :]
+                raise DataError(
+                    path,
+                    f"line {numbers[-1]}",
+                    extra[0] if len(extra) == 1 else extra,
+                    f"has {len(row)} fields, {len(extra)} more than the header's {len(header)}",
+                )
+    except csv.Error:
+        return  # pandas names what it cannot read
 
 
 # --- YAML a user writes (scenarios, sweep specifications): small, plain and finite ----------

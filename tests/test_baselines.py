@@ -29,9 +29,9 @@ def result(smoke):
 
 
 def test_every_rule_keeps_eligibility_capacity_and_the_care_rule(result):
-    assert tuple(result.baselines) == ORDER
+    assert tuple(result.rules) == ORDER
     assert {"mobility_aware", "county_quotas", "export_first"} <= set(ORDER)
-    for base in result.baselines.values():
+    for base in result.rules.values():
         checks = check_assignment(result.instance, base.employer)
         assert checks["eligibility"] == 0 and checks["capacity"] == 0
         assert checks.get("care_rule", 0) == 0
@@ -40,6 +40,33 @@ def test_every_rule_keeps_eligibility_capacity_and_the_care_rule(result):
         assert base.checks == checks
         assert base.keeps_rules == all(checks.get(r, 0) == 0 for r in HARD_RULES)
         assert base.objective == pytest.approx(plan_objective(result.instance, base.employer))
+
+
+def test_the_baselines_table_has_one_row_per_rule_and_the_runs_one_per_solve(result):
+    table = result.baselines
+    assert list(table["rule"]) == list(ORDER)
+    assert table["rule"].is_unique and len(result.rule_plans) == len(ORDER) * len(
+        result.assignments
+    )
+    for row in table.itertuples(index=False):
+        plan = result.rule_plans.loc[result.rule_plans["rule"] == row.rule, "employer_index"]
+        assert row.employed == int((plan.to_numpy() >= 0).sum())
+        assert row.keeps_rules == result.rules[row.rule].keeps_rules
+        assert row.seconds >= 0
+    breaches = [c for c in table.columns if c.startswith("breach_")]
+    assert {"breach_" + r for r in HARD_RULES} <= set(breaches)
+    assert (
+        table["keeps_rules"] == (table[["breach_" + r for r in HARD_RULES]] <= 1e-9).all(axis=1)
+    ).all()
+    runs = result.runs
+    optimiser = runs[runs["solve"] == "optimiser"]
+    assert list(optimiser["stage"]) == [st["stage"] for st in result.log.stages]
+    assert list(runs.loc[runs["stage"] == "rule", "solve"]) == list(ORDER)
+    assert set(runs["status"]) <= {"optimal", "time_limit_feasible", "keeps_rules",
+                                   "breaks_rules"}  # fmt: skip
+    assert optimiser["seconds"].sum() == pytest.approx(result.log.solve_seconds, abs=1e-3)
+    assert result.model_size == result.summary()["model_size"]
+    assert int(optimiser["constraints"].iloc[0]) == result.model_size["constraints"]
 
 
 def test_a_rule_that_leaves_a_household_without_a_worker_is_not_best(result):
@@ -52,8 +79,8 @@ def test_a_rule_that_leaves_a_household_without_a_worker_is_not_best(result):
 
 
 def test_best_is_the_rule_keeping_one_with_the_highest_objective(result):
-    best = best_baseline(result.baselines)
-    keeping = [b for b in result.baselines.values() if b.keeps_rules]
+    best = best_baseline(result.rules)
+    keeping = [b for b in result.rules.values() if b.keeps_rules]
     assert best is not None and best.keeps_rules
     assert best.objective == max(b.objective for b in keeping)
     s = result.summary()
@@ -70,7 +97,7 @@ def test_the_optimum_beats_every_rule_that_keeps_what_it_keeps(result):
     """A rule keeping every rule the optimum keeps (county floors included) is a feasible
     plan of the same model, so its objective is no higher than the optimum's."""
     optimum = plan_objective(result.instance, result.assignments["employer_index"].to_numpy())
-    fair = [b for b in result.baselines.values() if b.keeps_floors]
+    fair = [b for b in result.rules.values() if b.keeps_floors]
     assert fair
     for b in fair:
         assert b.objective <= optimum + 1e-6
@@ -80,10 +107,9 @@ def test_the_optimum_beats_every_rule_that_keeps_what_it_keeps(result):
 
 
 def test_mobility_aware_covers_every_household_and_fills_the_local_places(result):
-    base = result.baselines["mobility_aware"]
+    base = result.rules["mobility_aware"]
     assert (
-        base.households_without_worker
-        == result.baselines["household_first"].households_without_worker
+        base.households_without_worker == result.rules["household_first"].households_without_worker
     )
     assert base.keeps_rules
     inst = result.instance
@@ -98,7 +124,7 @@ def test_mobility_aware_covers_every_household_and_fills_the_local_places(result
 def test_the_household_first_rule_is_weaker_than_the_mobility_aware_one(result):
     """The rule that gives each household its best fit first puts mobile laborers in local
     places that those who must stay needed: fewer people employed."""
-    b = result.baselines
+    b = result.rules
     assert b["mobility_aware"].employed > b["household_first"].employed
     assert b["mobility_aware"].objective > b["household_first"].objective
 
@@ -158,6 +184,24 @@ def test_a_household_first_rule_sends_the_wrong_people_away(smoke):
     assert run_rule(inst, "household_first", order).employed == 2
     assert run_rule(inst, "mobility_aware", order).employed == 2
     assert r.summary()["households_without_worker"] == 0
+
+
+def test_every_placing_function_is_a_rule_or_used_by_one():
+    """No dead rule: each function that places people on a plan is in RULES or called by
+    one (best_fit_first, never called, was deleted rather than added: measured as a rule
+    it kept the hard rules but scored below export first and household first)."""
+    import inspect
+
+    from simlib.matching import baselines
+
+    source = inspect.getsource(baselines)
+    for name, fn in inspect.getmembers(baselines, inspect.isfunction):
+        if fn.__module__ != baselines.__name__:
+            continue
+        if next(iter(inspect.signature(fn).parameters), None) != "plan":
+            continue
+        called = source.count(f"{name}(") > 1  # beyond its own definition
+        assert fn in baselines.RULES.values() or called, f"{name} is neither a rule nor used"
 
 
 def test_no_cycle_between_the_rules_and_the_matching():

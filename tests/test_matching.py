@@ -358,9 +358,11 @@ def test_the_result_is_frozen_and_run_takes_the_inputs(smoke_scenario):
 
     r = run(load_inputs(smoke_scenario), baselines=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        r.marginal = {}
+        r.marginals = None
     assert r.summary()["optimal"] and "marginal_income_yuan_month" not in r.by_programme()
-    assert len(r.runs()) == 1 and r.runs()["employed"].iloc[0] == r.employed
+    assert len(r.run_figures()) == 1 and r.run_figures()["employed"].iloc[0] == r.employed
+    # without the rules of thumb: one row per optimiser stage, no rule rows
+    assert (r.runs["solve"] == "optimiser").all() and r.baselines.empty and r.rules == {}
 
 
 def test_cbc_and_highs_agree_on_smoke(smoke_scenario, smoke_population, smoke_cbc):
@@ -392,6 +394,9 @@ def test_marginal_values_are_resolves_from_a_verified_plan(base_params):
     first = result.log.stages[0]["objective"]
     mv = result.marginal
     assert mv["export_seat"] == {"away": mv["place"]["away"]}
+    table = result.marginals  # the same, one row per re-solve
+    assert list(table["kind"]) == ["place"] * len(employers) + ["care_place"]
+    assert list(table.loc[table["away"], "employer"]) == ["away"]
     for i, e in enumerate(employers):
         grown = [*employers]
         grown[i] = dataclasses.replace(e, capacity=e.capacity + 1)

@@ -110,6 +110,31 @@ def test_an_override_may_leave_the_range_but_not_the_limits(
     assert problem in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("rows", "overrides", "field", "value", "problem"),
+    [
+        # a count or a time that must be positive: written >0, refused at 0 with "> 0"
+        ("x,5,int,n,assumed,why,1,9,>0,\n", {"x": 0}, "x", 0, "must be > 0"),
+        ("x,0.5,float,min,assumed,why,0.1,1,>0,\n", {"x": 0.0}, "x", 0.0, "must be > 0"),
+        ("x,0.5,float,h,assumed,why,0.1,0.9,,<1\n", {"x": 1.0}, "x", 1.0, "must be < 1"),
+    ],
+)
+def test_an_exclusive_limit_refuses_its_own_bound(tmp_path, rows, overrides, field, value, problem):
+    _, parameters = _load(tmp_path, rows)
+    apply_overrides(parameters, {"x": parameters["x"].low}, "what-if.yaml")  # near it is fine
+    with pytest.raises(DataError) as error:
+        apply_overrides(parameters, overrides, "what-if.yaml")
+    assert (error.value.field, error.value.value) == (field, value)
+    assert str(error.value).endswith(problem)
+
+
+def test_an_exclusive_limit_holds_for_the_range_too(tmp_path):
+    with pytest.raises(DataError) as error:
+        _load(tmp_path, "x,5,int,n,assumed,why,0,9,>0,\n")
+    assert (error.value.field, error.value.value) == ("x.low", 0.0)
+    assert "leaves its min >0" in str(error.value)
+
+
 def test_outside_the_range_but_inside_the_limits_is_a_what_if(tmp_path):
     _, parameters = _load(tmp_path, AGES)
     values = apply_overrides(parameters, {"first": 14, "split": 50, "last": 75}, "what-if.yaml")

@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -123,6 +125,47 @@ def test_table_cell_errors_name_the_row(tmp_path):
             key="county",
             shares=["share"],
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "extra"),
+    [
+        # every row one field longer: pandas would take the first column as the index and
+        # shift every value one column left, silently
+        ("name,value\n# a comment\na,1,EXTRA\nb,2,MORE\n", 3, "EXTRA"),
+        ("name,value\na,1\nb,2,EXTRA\n", 3, "EXTRA"),  # one row only
+        ("name,value\na,1,x,y\n", 2, ["x", "y"]),  # two fields more
+        ('name,value\n"a, quoted",1\nb,"2",EXTRA\n', 3, "EXTRA"),
+    ],
+)
+def test_a_row_with_more_fields_than_the_header_names_its_line(tmp_path, text, line, extra):
+    path = _write(tmp_path / "t.csv", text)
+    with pytest.raises(DataError) as error:
+        read_table(path, {"name": "str", "value": "str"}, key="name", provenance=False)
+    assert (error.value.file, error.value.field, error.value.value) == (
+        str(path),
+        f"line {line}",
+        extra,
+    )
+    assert "more than the header's 2" in str(error.value)
+
+
+def test_a_row_with_more_fields_exits_2(data_copy):
+    """Through the command line: a damaged roads table is bad input (exit 2), no traceback."""
+    roads = data_copy / "moving" / "roads.csv"
+    lines = roads.read_text(encoding="utf-8").splitlines()
+    body = [i for i, t in enumerate(lines) if t and not t.startswith("#")][1]
+    lines[body] += ",EXTRA"
+    roads.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scenario = data_copy / "scenarios" / "smoke.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "simlib", "plan", "--scenario", str(scenario)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "roads.csv" in done.stderr and f"line {body + 1}" in done.stderr
+    assert "EXTRA" in done.stderr and "Traceback" not in done.stderr
 
 
 # --- dates, exact integers, non-finite numbers, lists where one value is expected ------------

@@ -26,7 +26,6 @@ import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +49,7 @@ from simlib.matching.result import (
     REASON_NOWHERE,
     MatchResult,
     assignment_table,
+    marginals_table,
     write_outputs,
 )
 from simlib.matching.solve import (
@@ -147,21 +147,21 @@ def match_population(
         inst = build_instance(people, params)
         rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
         employer, log, size = _solve_and_check(inst, o)
-    result = MatchResult(
-        assignments=assignment_table(inst, employer),
-        instance=inst,
-        log=log,
+    result = MatchResult.build(
+        assignment_table(inst, employer),
+        inst,
+        log,
+        size,
+        rules(),
         solver=o.solver,
         formulation=o.formulation,
-        model_size=size,
-        baselines=rules(),
         scenario=scenario,
         seed=seed,
         households=households,
     )
     _verify(result)
     if o.marginal:
-        result = replace(result, marginal=marginal_values(result, time_limit=o.time_limit))
+        result = replace(result, marginals=marginal_values(result, time_limit=o.time_limit))
     return result
 
 
@@ -219,11 +219,11 @@ def _verify(result: MatchResult) -> None:
         )
 
 
-def marginal_values(result: MatchResult, time_limit: float | None = None) -> dict[str, Any] | None:
+def marginal_values(result: MatchResult, time_limit: float | None = None) -> pd.DataFrame | None:
     """The value of one more place at each employer (one more export seat at an away one)
     and of one more care place, in expected lasting employment, by re-solving stage 1.
     Only from a verified, proven-optimal plan (None otherwise), and each value only if its
-    re-solve is proven optimal too."""
+    re-solve is proven optimal too; one row per re-solve (`marginals_table`)."""
     if not result.optimal or result.log.status != "optimal":
         return None
     inst = result.instance
@@ -251,12 +251,7 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> dic
         for e, emp in enumerate(inst.employers)
     }
     away = {e.employer for e in inst.employers if e.location != "new_town"}
-    return {
-        "unit": "expected lasting jobs",
-        "place": place,
-        "export_seat": {k: v for k, v in place.items() if k in away},
-        "care_place": gain(care) if len(inst.care_bound) else 0.0,
-    }
+    return marginals_table(place, away, gain(care) if len(inst.care_bound) else 0.0)
 
 
 def match_jobs(

@@ -35,6 +35,7 @@ the one with the highest value of the optimiser's own stage-1 objective.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +72,7 @@ class Baseline:
     income: float  # expected net income, yuan/month
     objective: float  # the optimiser's stage-1 objective, scored on this plan
     checks: dict[str, float] = field(default_factory=dict)  # worst breach per rule
+    seconds: float = 0.0  # time the rule took to make its plan
 
     @property
     def label(self) -> str:
@@ -262,7 +264,7 @@ def _households_in_order(shared: _Shared, order: list[int]) -> list[int]:
     return list(seen)
 
 
-def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
+def _baseline(name: str, inst: Instance, employer: list[int], seconds: float = 0.0) -> Baseline:
     employer_ = np.array(employer, dtype=int)
     hired = employer_ >= 0
     rows = np.flatnonzero(hired)
@@ -277,6 +279,7 @@ def _baseline(name: str, inst: Instance, employer: list[int]) -> Baseline:
         income=float((p * inst.net_wage[employer_[rows]]).sum()),
         objective=plan_objective(inst, employer_),
         checks=check_assignment(inst, employer_),
+        seconds=seconds,
     )
 
 
@@ -297,36 +300,6 @@ def locals_first(plan: _Plan, order: list[int]) -> None:
 def greedy_first_come(plan: _Plan, order: list[int]) -> None:
     """First come, first served, each taking the open job with the best expected income."""
     plan.fill(order, key="income")
-
-
-def best_fit_first(plan: _Plan, people: list[int], where: str = "any", one_each: bool = False):
-    """Places by best fit first: every (laborer, open job) pair in order of success
-    probability, highest first, as a planner sorting a list of candidates would; with
-    `one_each`, at most one worker per household (and none for a household that has one)."""
-    s = plan.s
-    members: dict[int, list[int]] = {}
-    for i in people:
-        if plan.employer[i] < 0:
-            members.setdefault(s.class_of[i], []).append(i)
-    pairs = [
-        (-s.probability[c][e], e, c)
-        for c in members
-        for e in s.ranked["probability"][c]
-        if where == "any" or plan.away[e] == (where == "away")
-    ]
-    covered = {s.household[i] for i, e in enumerate(plan.employer) if e >= 0} if one_each else set()
-    for _, e, c in sorted(pairs):
-        for i in members[c]:
-            if plan.left[e] <= 0:
-                break
-            if plan.employer[i] >= 0 or s.household[i] in covered:
-                continue
-            if plan.away[e] and plan.held_home(i):
-                continue
-            plan.place(i, e)
-            if one_each:
-                covered.add(s.household[i])
-        members[c] = [i for i in members[c] if plan.employer[i] < 0]
 
 
 def where_it_matters_most(plan: _Plan, people: list[int], where: str = "local") -> None:
@@ -436,26 +409,23 @@ RULES = {
 def all_baselines(inst: Instance, order: np.ndarray, seed: int) -> dict[str, Baseline]:
     """Every rule, by name, in ORDER."""
     shared = _Shared(inst)
-    order_ = order.tolist()
-    out = {}
-    for name in ORDER:
-        plan = _Plan(inst, shared)
-        if name == "random":
-            random_assignment(plan, order_, seed)
-        else:
-            RULES[name](plan, order_)
-        out[name] = _baseline(name, inst, plan.employer)
-    return out
+    return {name: _run(inst, shared, name, order.tolist(), seed) for name in ORDER}
 
 
 def run_rule(inst: Instance, name: str, order: np.ndarray, seed: int = 0) -> Baseline:
     """One rule's plan (for tests and what-ifs)."""
-    plan = _Plan(inst, _Shared(inst))
+    return _run(inst, _Shared(inst), name, order.tolist(), seed)
+
+
+def _run(inst: Instance, shared: _Shared, name: str, order: list[int], seed: int) -> Baseline:
+    """One rule's plan, scored and checked, with the time it took."""
+    start = time.perf_counter()
+    plan = _Plan(inst, shared)
     if name == "random":
-        random_assignment(plan, order.tolist(), seed)
+        random_assignment(plan, order, seed)
     else:
-        RULES[name](plan, order.tolist())
-    return _baseline(name, inst, plan.employer)
+        RULES[name](plan, order)
+    return _baseline(name, inst, plan.employer, time.perf_counter() - start)
 
 
 def best_baseline(baselines: dict[str, Baseline], floors: bool = False) -> Baseline | None:

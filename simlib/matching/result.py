@@ -3,6 +3,7 @@ summary that `simlib match --json` prints; every figure is computed from the tab
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -93,34 +94,185 @@ def assignment_table(inst: Instance, employer: np.ndarray) -> pd.DataFrame:
     )
 
 
+BREACH = "breach_"  # prefix of the baselines table's columns: the worst breach of each rule
+MODEL_SIZE = ("classes", "household_types", "variables", "constraints", "nonzeros")
+
+
+def baselines_table(rules: Mapping[str, Baseline]) -> pd.DataFrame:
+    """One row per rule of thumb (in the order given): whether it keeps the hard rules and
+    the floors, its figures, the time it took, and its worst breach of each rule checked."""
+    rows = [
+        {
+            "rule": b.name,
+            "label": b.label,
+            "keeps_rules": b.keeps_rules,
+            "keeps_floors": b.keeps_floors,
+            "employed": b.employed,
+            "households_without_worker": b.households_without_worker,
+            "expected_lasting_employed": b.expected_lasting_employed,
+            "expected_income_yuan_month": b.income,
+            "objective": b.objective,
+            "seconds": b.seconds,
+            **{BREACH + rule: worst for rule, worst in b.checks.items()},
+        }
+        for b in rules.values()
+    ]
+    columns = ["rule", "label", "keeps_rules", "keeps_floors", "employed",
+               "households_without_worker", "expected_lasting_employed",
+               "expected_income_yuan_month", "objective", "seconds"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns if not rows else None)
+
+
+def rule_plans_table(rules: Mapping[str, Baseline], person_id: np.ndarray) -> pd.DataFrame:
+    """One row per rule and laborer: the employer index the rule gives them (-1: none)."""
+    names = list(rules)
+    return pd.DataFrame(
+        {
+            "rule": np.repeat(np.array(names, dtype=object), len(person_id)),
+            "person_id": np.tile(person_id, len(names)),
+            "employer_index": np.concatenate(
+                [rules[n].employer for n in names] or [np.zeros(0, int)]
+            ),
+        }
+    )
+
+
+def runs_table(log: SolveLog, model_size: Mapping[str, int], baselines: pd.DataFrame):
+    """One row per solve: each stage of the optimiser (with the size of its model), then
+    each rule of thumb (status: whether it keeps the hard rules)."""
+    stages = log.stages or [{"stage": "", "status": log.status}]
+    size = {k: model_size.get(k) for k in MODEL_SIZE}
+    rows = [
+        {
+            "solve": "optimiser",
+            "stage": str(st.get("stage", "")),
+            "status": st.get("status", log.status),
+            "objective": st.get("objective", np.nan),
+            "seconds": float(st.get("seconds", 0.0)),
+            **size,
+        }
+        for st in stages
+    ]
+    for b in baselines.itertuples(index=False):
+        status = "keeps_rules" if b.keeps_rules else "breaks_rules"
+        rows.append({"solve": b.rule, "stage": "rule", "status": status,
+                     "objective": b.objective, "seconds": b.seconds})  # fmt: skip
+    table = pd.DataFrame(rows)
+    for k in MODEL_SIZE:  # whole numbers where the optimiser built a model, else missing
+        table[k] = table[k].astype("Int64")
+    return table
+
+
+MARGINAL_UNIT = "expected lasting jobs"
+CARE_PLACE = "(care place)"  # the marginals table's row for one more care place
+
+
+def marginals_table(place: Mapping[str, float | None], away: set[str], care: float | None):
+    """One row per re-solve: one more place at an employer (`kind` place, `away` for an
+    export seat) and one more care place; `value` in expected lasting jobs, NaN where the
+    re-solve was not proven optimal."""
+    rows = [{"kind": "place", "employer": e, "away": e in away, "value": v}
+            for e, v in place.items()]  # fmt: skip
+    rows.append({"kind": "care_place", "employer": CARE_PLACE, "away": False, "value": care})
+    table = pd.DataFrame(rows)
+    table["value"] = table["value"].astype(float)
+    return table
+
+
 @dataclass(frozen=True)
 class MatchResult:
-    """The plan, one row per laborer, with the solves' log and the rules of thumb; frozen
-    once built (a marginal re-solve makes a new one)."""
+    """The plan, one row per laborer; the rules of thumb, one row per rule (and one per rule
+    and laborer for their plans); the solves, one row per solve. Frozen once built (a
+    marginal re-solve makes a new one)."""
 
     assignments: pd.DataFrame
     instance: Instance
     log: SolveLog
     solver: str
     formulation: str
-    model_size: dict[str, int]
-    baselines: dict[str, Baseline] = field(default_factory=dict)
+    runs: pd.DataFrame  # runs_table: one row per optimiser stage and per rule of thumb
+    baselines: pd.DataFrame = field(default_factory=lambda: baselines_table({}))
+    rule_plans: pd.DataFrame = field(default_factory=lambda: rule_plans_table({}, np.zeros(0)))
     scenario: str = ""
     seed: int | None = None
     households: pd.DataFrame | None = None
-    marginal: dict[str, Any] | None = None  # re-solved marginal values (`marginal_values`)
+    # one row per re-solve for a marginal value (`marginals_table`); None: not computed
+    marginals: pd.DataFrame | None = None
+
+    @classmethod
+    def build(cls, assignments, instance, log, model_size, rules, **rest) -> MatchResult:
+        """A result from the solve's log and model size and the rules' plans (by name)."""
+        baselines = baselines_table(rules)
+        return cls(
+            assignments=assignments,
+            instance=instance,
+            log=log,
+            runs=runs_table(log, model_size, baselines),
+            baselines=baselines,
+            rule_plans=rule_plans_table(rules, assignments["person_id"].to_numpy()),
+            **rest,
+        )
+
+    @property
+    def marginal(self) -> dict[str, Any] | None:
+        """The marginal values as `simlib match --json` prints them (None: not computed):
+        one more place at each employer, one more export seat (the away ones), one more
+        care place, in expected lasting jobs; None where a re-solve was not proven optimal."""
+        if self.marginals is None:
+            return None
+        t = self.marginals
+        value = {
+            row.employer: None if pd.isna(row.value) else float(row.value)
+            for row in t.itertuples(index=False)
+        }
+        places = t[t["kind"] == "place"]
+        care = t.loc[t["kind"] == "care_place", "employer"]
+        return {
+            "unit": MARGINAL_UNIT,
+            "place": {e: value[e] for e in places["employer"]},
+            "export_seat": {e: value[e] for e in places.loc[places["away"], "employer"]},
+            "care_place": value[care.iloc[0]],
+        }
+
+    @property
+    def model_size(self) -> dict[str, int]:
+        """The optimiser's model: classes and household types, and (when a model was
+        built) its variables, constraints and nonzeros."""
+        first = self.runs[self.runs["solve"] == "optimiser"].iloc[0]
+        return {k: int(first[k]) for k in MODEL_SIZE if not pd.isna(first[k])}
+
+    @cached_property
+    def rules(self) -> dict[str, Baseline]:
+        """The rules of thumb by name, each with its plan, as the rules module gives them
+        (read from the baselines and rule_plans tables)."""
+        plans = dict(tuple(self.rule_plans.groupby("rule", sort=False)["employer_index"]))
+        breach = [c for c in self.baselines.columns if c.startswith(BREACH)]
+        return {
+            r["rule"]: Baseline(
+                name=r["rule"],
+                employer=plans[r["rule"]].to_numpy(),
+                employed=int(r["employed"]),
+                households_without_worker=int(r["households_without_worker"]),
+                expected_lasting_employed=float(r["expected_lasting_employed"]),
+                income=float(r["expected_income_yuan_month"]),
+                objective=float(r["objective"]),
+                checks={c[len(BREACH) :]: float(r[c]) for c in breach if not pd.isna(r[c])},
+                seconds=float(r["seconds"]),
+            )
+            for r in self.baselines.to_dict("records")
+        }
 
     @property
     def greedy(self) -> Baseline | None:
-        return self.baselines.get("greedy")
+        return self.rules.get("greedy")
 
     @property
     def random(self) -> Baseline | None:
-        return self.baselines.get("random")
+        return self.rules.get("random")
 
     @property
     def best_baseline(self) -> Baseline | None:
-        return best_baseline(self.baselines)
+        return best_baseline(self.rules)
 
     @property
     def optimal(self) -> bool:
@@ -276,23 +428,23 @@ class MatchResult:
                 "expected_income_yuan_month": float(a["expected_income"].sum()),
             }
         ]
-        for b in self.baselines.values():
+        for b in self.baselines.itertuples(index=False):
             rows.append(
                 {
-                    "plan": b.name,
+                    "plan": b.rule,
                     "keeps_rules": b.keeps_rules,
                     "objective": b.objective,
                     "expected_lasting_employed": b.expected_lasting_employed,
                     "employed": b.employed,
                     "households_without_worker": b.households_without_worker,
-                    "expected_income_yuan_month": b.income,
+                    "expected_income_yuan_month": b.expected_income_yuan_month,
                 }
             )
         return pd.DataFrame(rows)
 
-    def runs(self) -> pd.DataFrame:
-        """One row per run (a matching is one deterministic run): the headline figures the
-        sweep and the summary read."""
+    def run_figures(self) -> pd.DataFrame:
+        """One row for the plan (a matching is one deterministic run): the headline figures
+        the sweep and the summary read."""
         a = self.assignments
         employed = self.employed
         laborers = len(a)
@@ -514,11 +666,11 @@ def _solve_keys(r: MatchResult) -> dict[str, Any]:
 def _baseline_keys(r: MatchResult) -> dict[str, Any]:
     """The rules of thumb, the best one that keeps every hard rule, and what the optimised
     plan gains over it: on its own objective (expected lasting employment) first."""
-    if not r.baselines:
+    if r.baselines.empty:
         return {}
     plans = r.plans().set_index("plan")
     me = plans.loc["optimised"]
-    out: dict[str, Any] = {"baselines": {name: b.figures() for name, b in r.baselines.items()}}
+    out: dict[str, Any] = {"baselines": {name: b.figures() for name, b in r.rules.items()}}
     for base in (r.greedy, r.random):
         if base is not None:
             out[f"{base.name}_employed"] = base.employed
@@ -533,7 +685,7 @@ def _baseline_keys(r: MatchResult) -> dict[str, Any]:
     threshold = r.instance.params.optimiser_matters_percent
     out["gain_over_best_baseline"] = None if best is None else _gain(me, best, threshold)
     # the same against the best rule that also keeps the county fairness floor
-    fair = best_baseline(r.baselines, floors=True)
+    fair = best_baseline(r.rules, floors=True)
     out["best_baseline_with_floors"] = None if fair is None else fair.figures()
     out["gain_over_best_baseline_with_floors"] = (
         None if fair is None else _gain(me, fair, threshold)

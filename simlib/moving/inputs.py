@@ -41,35 +41,6 @@ DARK_RULES = ("stop", "drive")
 DAY = 1440.0  # minutes
 VEHICLES_LEAST = 2  # one truck and one coach: the least that moves a household
 
-# scalar counts and times that must be positive
-POSITIVE = (
-    "county_rest_days",
-    "convoy_day_households_max",
-    "max_campaign_days",
-    "households_per_truck",
-    "bus_seats",
-    "leased_vehicles_per_county_day",
-    "coaches_per_county_day",
-    "drivers_per_county_day",
-    "route_vehicles_per_day",
-    "convoy_vehicles_max",
-    "police_officers_per_county",
-    "vehicles_per_police_officer",
-    "police_cars_per_county",
-    "vehicles_per_police_car",
-    "cadres_per_county",
-    "vehicles_per_cadre",
-    "doctors_per_county",
-    "vehicles_per_doctor",
-    "loading_crews_per_county",
-    "loading_mean",
-    "township_speed_kmh",
-    "county_road_speed_kmh",
-    "expressway_speed_kmh",
-    "return_time_factor",
-    "flats_ready_days_before",
-    "squads_per_stairwell",
-)
 # the road resources of one county convoy day, as MovingParams names them
 ROAD_POOLS = (
     "trucks",
@@ -268,10 +239,9 @@ def _check_dates(
 
 
 def _check_values(v: dict[str, Any], where: Path | str) -> None:
-    """Scalar values against their meaning (beyond the type and sign checks of the loader)."""
-    for name in POSITIVE:
-        if v[name] <= 0:
-            raise DataError(where, name, v[name], "must be > 0")
+    """The choices and the checks between fields; every value's own limits (positive
+    counts and times, a coach's least seats) are the min/max columns of
+    data/moving/parameters.csv, checked on loading (`Scenario.values`)."""
     choices = {
         "scheduling_policy": POLICIES,
         "shift_end_rule": SHIFT_RULES,
@@ -287,11 +257,6 @@ def _check_values(v: dict[str, Any], where: Path | str) -> None:
         raise DataError(where, "latest_departure", v["latest_departure"], "must not be after dark")
     if not v["work_start"] < v["work_end"] <= DAY:
         raise DataError(where, "work_end", v["work_end"], "must be after work_start within the day")
-    for name in ("carry_minutes_per_floor", "lift_minutes", "lift_minutes_per_floor"):
-        if v[name] < 0:
-            raise DataError(where, name, v[name], "must be >= 0")
-    if v["bus_seats"] < 12:
-        raise DataError(where, "bus_seats", v["bus_seats"], "a coach must seat a large household")
     if v["coaches_per_county_day"] >= v["leased_vehicles_per_county_day"]:
         raise DataError(
             where,

@@ -52,7 +52,8 @@ def timeline_text(s: Mapping[str, Any]) -> str:
     b = s["export_buses"]
     lines += [
         f"  export buses {b['buses']} x {b['seats_per_bus']} seats, riders "
-        f"{b['riders']['mean']:,.0f} (reported {b['reported_workers_at_scale']:,} at this scale)",
+        f"{b['riders']['mean']:,.0f} (the channel is given the reported "
+        f"{b['reported_workers_at_scale']:,} places at this scale: an input, not a check)",
         "",
         f"  {'programme':<16}{'at work, two months':>20}",
         *[f"  {k:<16}{v:>20,.0f}" for k, v in s["by_programme_two_months"].items()],

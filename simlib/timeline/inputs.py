@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from simlib.jobs_inputs import PROGRAMMES
+from simlib.present.headlines import headline
 from simlib.provenance import DataError, read_table
 from simlib.scenario import Scenario
 
@@ -48,9 +49,9 @@ class TimelineParams:
     allow_reassignment: bool
     report_days_after_last_arrival: int  # days: the modelled window after the last arrival
     two_months_days: int  # days: "two months", within the modelled window
-    reported_employed: int  # people (full scale)
+    reported_employed: int  # people (full scale; data/reported_figures.csv)
     export_buses: int  # buses, at the scenario's scale (0: no bus channel)
-    export_workers_reported: int  # people (full scale)
+    export_workers_reported: int  # people (full scale; data/reported_figures.csv)
     export_bus_seats: int  # seats per bus
     export_first_departure: dt.date
     export_last_departure: dt.date
@@ -203,10 +204,10 @@ def load_timeline_params(scenario: Scenario, employers=()) -> TimelineParams:
         allow_reassignment=v["allow_reassignment"],
         report_days_after_last_arrival=v["report_days_after_last_arrival"],
         two_months_days=v["two_months_days"],
-        reported_employed=v["reported_employed"],
+        reported_employed=int(headline("employed_two_months", scenario.data_dir).reported),
         # no buses means no bus channel; a smaller scale keeps at least one bus
         export_buses=0 if buses == 0 else max(1, round(buses * scenario.scale)),
-        export_workers_reported=v["export_workers_reported"],
+        export_workers_reported=int(headline("export_workers_by_bus", scenario.data_dir).reported),
         export_bus_seats=v["export_bus_seats"],
         export_first_departure=first,
         export_last_departure=last,
