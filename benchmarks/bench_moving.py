@@ -167,8 +167,8 @@ def _report(result, whole, one, thirty, other) -> None:
     print(f"  simlib simulate --replications 1 --json (whole process, median of 3): {cli_wall:.2f} s; bare SimPy script (whole process): {ref_wall:.2f} s; ratio {cli_wall / ref_wall:.2f}   goal <= 3: {verdict(cli_wall / ref_wall <= 3)}")  # fmt: skip
     print(f"  one replication in-process (median of {REPEATS}): {one_wall:.3f} s; bare SimPy run of the same processes: {ref:.3f} s; ratio {one_wall / ref:.2f}   goal <= 2: {verdict(one_wall / ref <= 2)}")  # fmt: skip
     print(f"  SimPy events: {result.events:,}   events/s: {result.events / one_wall:,.0f}")
-    print(f"  30 replications on {cores} cores: {wall30:.1f} s   goal < 30 s: {verdict(wall30 < 30)}; CPU time {cpu30:.1f} s ({cpu30 / 30:.2f} s a replication, {cpu30 / wall30:.2f} cores busy on average); 30 bare runs on as many workers: {bare30:.1f} s (ratio {wall30 / bare30:.2f})")  # fmt: skip
-    print(f"  peak traced memory (one replication): {peak / 2**20:.1f} MiB")
+    print(f"  30 replications on {cores} cores: {wall30:.1f} s   goal < 30 s: {verdict(wall30 < 30)}; CPU time {cpu30:.1f} s ({cpu30 / 30:.2f} s a replication, {cpu30 / wall30:.2f} cores busy on average; {cpu30 / cores:.1f} s if the {cores} cores were free); 30 bare runs on as many workers: {bare30:.1f} s (ratio {wall30 / bare30:.2f})")  # fmt: skip
+    print(f"  peak traced memory (one replication): {peak / 2**20:.1f} MiB; load average after {os.getloadavg()[0]:.1f}")  # fmt: skip
     d = s["campaign_days"]
     print(f"  campaign days (30 replications): {d['mean']:.1f} [{d['ci95_low']:.1f}, {d['ci95_high']:.1f}], range {s['campaign_days_range']}; plan kept {100 * s['plan_kept_share']:.1f} %; deadline met in {100 * s['deadline_met_share']:.0f} %")  # fmt: skip
 

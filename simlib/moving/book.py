@@ -50,10 +50,14 @@ class Book:
         self.days: dict[str, list[CountyDay]] = {c: [] for c in queues}
         self.used: dict[str, list[int]] = {c: [] for c in queues}
         self.planned_day = {}
+        rows: dict[str, list[tuple[int, int]]] = {c: [] for c in queues}
+        columns = (plan[k].tolist() for k in ("county", "day", "households"))
+        for c, day, n in zip(*columns, strict=True):  # plain lists: a Book is made per sized day
+            if c in rows:
+                rows[c].append((day, n))
         for c, q in queues.items():
-            rows = plan[plan["county"] == c]
             head = 0
-            for day, n in zip(rows["day"], rows["households"], strict=True):
+            for day, n in rows[c]:
                 members = [int(h) for h in q[head : head + n]]
                 self.days[c].append(CountyDay(int(day), c, members, len(members)))
                 self.planned_day.update(dict.fromkeys(members, int(day)))

@@ -35,6 +35,7 @@ class Calendar:
         for d in range(self.horizon - 1, -1, -1):
             nxt[d] = nxt[d + 1] if self._paused[d] else d
         self._next = nxt
+        self._prepare: dict[int, int] = {}  # convoy day -> its preparation day
 
     def paused(self, day: int) -> bool:
         return 0 <= day < self.horizon and self._paused[day]
@@ -55,12 +56,18 @@ class Calendar:
 
     def prepare_day(self, day: int) -> int:
         """The moving day, `flats_ready_days_before` moving days before convoy day `day`,
-        on which its flats are made ready (steps 1-3)."""
-        for _ in range(self.params.flats_ready_days_before):
-            day -= 1
-            while self.paused(day):
-                day -= 1
-        return day
+        on which its flats are made ready (steps 1-3); looked up once per day (it is
+        asked for every household)."""
+        day = int(day)
+        ready = self._prepare.get(day)
+        if ready is None:
+            ready = day
+            for _ in range(self.params.flats_ready_days_before):
+                ready -= 1
+                while self.paused(ready):
+                    ready -= 1
+            self._prepare[day] = ready
+        return ready
 
     def later_start(self, now: float, minutes: float, kind: str) -> float | None:
         """None if a team may start `minutes` of a household's work of this kind (a step

@@ -33,6 +33,7 @@ seed gives the same campaign and two scenarios see the same draws.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from dataclasses import dataclass
@@ -84,6 +85,18 @@ class Mode:
     in_flat_only: bool = False  # the reception stops once the family is in its flat
 
 
+class _OnDemand(dict):
+    """A dict whose value for a key is made (by `make(key)`) the first time it is asked."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 class Campaign:
     """The SimPy model of one campaign (or part of one, see `Mode`); `run()` fills the logs
     that `result` tabulates."""
@@ -113,13 +126,27 @@ class Campaign:
         self.env = simpy.Environment(initial_time=min(0.0, self.cal.prepare_day(first) * DAY))
         self.teams = {r: simpy.Resource(self.env, u) for r, u in self.teams_of(p).items()}
         self.fac = facilities(p, self.households)  # None: the move-in day is not tied
-        self.sites = {f: [simpy.Resource(self.env, int(u)) for u in units] for f, units in self.fac.capacity.items()} if self.fac else {}  # fmt: skip
+        self.site_of = self._sites() if self.fac is not None else {}
         self.before = team_groups(p.steps, "before")
         self.after = team_groups(p.steps, "after")
         self.visit = team_groups(p.steps, "followup")[0]
         self.in_flat = in_flat_step(p.steps)
+        self.facility_of = [s.facility for s in p.steps]  # each step's building facility
         self._draw(keys, n)
         self._logs(n)
+
+    def _sites(self) -> dict[str, list[simpy.Resource | None]]:
+        """Facility -> each household's own unit (None: none) as a SimPy resource, one per
+        bay group or stairwell its households use (a convoy day sized by `simlib needs`
+        uses a few of the hundreds there are), shared by the households that use it."""
+        site_of = {}
+        for facility, capacity in self.fac.capacity.items():
+            made: dict[int, simpy.Resource] = {}
+            for u in self.fac.unit[facility].tolist():
+                if u >= 0 and u not in made:
+                    made[u] = simpy.Resource(self.env, int(capacity[u]))
+            site_of[facility] = [made.get(u) for u in self.fac.unit[facility].tolist()]
+        return site_of
 
     def teams_of(self, p: MovingParams) -> dict[str, int]:
         teams = dict(p.resources)
@@ -144,8 +171,9 @@ class Campaign:
         # the groups whose steps use a building facility (timed step by step in `_work`)
         self.at_building = {g for g in self.group_minutes if any(p.steps[k].facility for k in g.steps)} if self.fac is not None else set()  # fmt: skip
         self.loading = service_times(stream(*keys, "loading"), p.loading_mean, p.loading_cv, n)
-        self.road_draws = {c: RoadDraws(stream(*keys, "road", c), p) for c in p.roads}
-        self.weather_rng = {c: stream(*keys, "weather", c) for c in p.roads}
+        # made for the counties that move (the streams are keyed, so not in any order)
+        self.road_draws = _OnDemand(lambda c: RoadDraws(stream(*keys, "road", c), p))
+        self.weather_rng = _OnDemand(lambda c: stream(*keys, "weather", c))
 
     def _logs(self, n: int) -> None:
         k = len(self.params.steps)
@@ -153,6 +181,7 @@ class Campaign:
         self.ready = [[nan] * k for _ in range(n)]
         self.start = [[nan] * k for _ in range(n)]
         self.end = [[nan] * k for _ in range(n)]
+        self._times: dict[str, np.ndarray] | None = None
         self.flat_ready = [-math.inf if self.day_only else nan] * n
         self.flat_event: dict[int, simpy.Event] = {}
         self.sent_day = np.full(n, -1, dtype=np.int64)
@@ -171,18 +200,26 @@ class Campaign:
         self.peak: dict[tuple[int, str, str], float] = {}
 
     def run(self) -> Campaign:
-        """Run to the end; counts the events processed (`env_events`)."""
+        """Run to the end; counts the events processed (`env_events`). The cyclic garbage
+        collector is paused meanwhile: the run allocates hundreds of thousands of events,
+        and its collections (which find little: events are freed by reference counting)
+        cost a fifth of the run; it resumes, as it was, when the run ends."""
         if self.mode.arrivals is not None:
             self._arrive_all(self.mode.arrivals)
         else:
             self._start()
         step, events = self.env.step, 0
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             while True:
                 step()
                 events += 1
         except simpy.core.EmptySchedule:
             pass
+        finally:
+            if collecting:
+                gc.enable()
         self.env_events = events
         return self
 
@@ -210,12 +247,13 @@ class Campaign:
 
     def times(self) -> dict[str, np.ndarray]:
         """Ready, start and end of every household at every step (minutes; NaN = never),
-        as arrays of households x steps."""
-        return {
-            "ready": np.array(self.ready),
-            "start": np.array(self.start),
-            "end": np.array(self.end),
-        }
+        as arrays of households x steps (made once, after the run: the tables read them
+        three times; read-only)."""
+        if self._times is None or not hasattr(self, "env_events"):
+            self._times = {k: np.array(v) for k, v in (("ready", self.ready), ("start", self.start), ("end", self.end))}  # fmt: skip
+            for array in self._times.values():
+                array.flags.writeable = False
+        return self._times
 
     # --- the road -----------------------------------------------------------------------
 
@@ -454,17 +492,19 @@ class Campaign:
             held = None
             if site is not None:
                 held = yield from self._wait_at(site, h, first)
-            with team.request() as request:
-                yield request
-                t = env.now
-                later = later_start(t, total, group.kind)
-                if later is None:
-                    if group not in self.at_building:
-                        self._served(h, group, t, total)
-                        yield env.timeout(total)
-                    else:
-                        yield from self._work(h, group, t, (site, held))
-                    return
+            request = team.request()  # released by hand: cheaper than `with`, same events
+            yield request
+            t = env.now
+            later = later_start(t, total, group.kind)
+            if later is None:
+                if group not in self.at_building:
+                    self._served(h, group, t, total)
+                    yield env.timeout(total)
+                else:
+                    yield from self._work(h, group, t, (site, held))
+                team.release(request)
+                return
+            team.release(request)
             if held is not None:
                 site.release(held)
             if group.kind == "after" and self.cal.within_shift(t):
@@ -473,11 +513,10 @@ class Campaign:
 
     def _site(self, k: int, h: int) -> simpy.Resource | None:
         """The building facility household h uses at step k (None: none)."""
-        facility = self.params.steps[k].facility
+        facility = self.facility_of[k]
         if not facility or self.fac is None:
             return None
-        unit = int(self.fac.unit[facility][h])
-        return self.sites[facility][unit] if unit >= 0 else None
+        return self.site_of[facility][h]
 
     def _wait_at(self, site: simpy.Resource, h: int, k: int):
         """Wait for a building facility; the request, granted."""

@@ -68,11 +68,14 @@ def form_convoys(
     pools = params.pools() if pools is None else pools
     convoys = []
     first, people = 0, 0
+    fits: dict[tuple[int, int], bool] = {}  # (trucks, coaches) -> within the pools: asked once
     for i, size in enumerate(sizes):
         n = i - first + 1
         if n > 1:
-            needs = convoy_needs(*vehicles(n, people + size, params), params)
-            if not _fits(needs, pools, params.convoy_vehicles_max):
+            v = vehicles(n, people + size, params)
+            if v not in fits:
+                fits[v] = _fits(convoy_needs(*v, params), pools, params.convoy_vehicles_max)
+            if not fits[v]:
                 convoys.append((first, i, *vehicles(i - first, people, params)))
                 first, people = i, 0
         people += size

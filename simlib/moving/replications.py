@@ -219,15 +219,17 @@ def run_replications(
         raise ValueError(f"replications (={replications}) must be >= 1")
     households = getattr(population, "households", population).reset_index(drop=True)
     plan = make_plan(params, households) if plan is None else plan  # a bad plan fails here, once
-    feasibility = check_feasibility(params, plan, households)
     jobs = [(params, households, plan, seed, r) for r in range(replications)]
     workers = min(replications, os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1:
+        feasibility = check_feasibility(params, plan, households)
         parts = [_one(j) for j in jobs]
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, replications))
         try:
-            parts = list(pool.map(_one, jobs))
+            running = pool.map(_one, jobs)  # submitted at once: the check runs beside them
+            feasibility = check_feasibility(params, plan, households)
+            parts = list(running)
         finally:
             # on Ctrl-C or SIGTERM, drop the queued replications instead of running them
             pool.shutdown(wait=True, cancel_futures=True)

@@ -220,26 +220,33 @@ def _serve_in_turn(
     Returns start, end and whether the work was carried past the end of a shift."""
     n = len(ready)
     each = minutes.tolist()
-    start, end = np.full(n, np.nan), np.full(n, np.nan)
-    carried = np.zeros(n, dtype=bool)
+    start, end = [math.nan] * n, [math.nan] * n  # plain lists: written one at a time
+    carried = [False] * n
     valid = ~np.isnan(ready[order])
     queue = list(zip(ready[order][valid].tolist(), np.flatnonzero(valid).tolist(), order[valid].tolist(), strict=True))  # fmt: skip
     heapq.heapify(queue)
     seq = len(queue)
     free = [-INF] * servers
+    opens, closes, paused = cal.params.work_start, cal.params.work_end, cal.paused
+    before = kind == "before"
     while queue:
         r, _, h = heapq.heappop(queue)
         t, m = max(r, free[0]), each[h]
-        later = cal.later_start(t, m, kind)
+        c = t - math.floor(t / DAY) * DAY
+        # inside the shift with time to finish: what `later_start` says first, asked inline
+        if opens <= c and c + m <= closes and not (before and paused(math.floor(t / DAY))):
+            later = None
+        else:
+            later = cal.later_start(t, m, kind)
         if later is None:
             heapq.heapreplace(free, t + m)
             start[h], end[h] = t, t + m
             continue
-        if kind != "before" and cal.within_shift(t):
+        if not before and cal.within_shift(t):
             carried[h] = True
         heapq.heappush(queue, (later, seq, h))
         seq += 1
-    return start, end, carried
+    return np.array(start, dtype=float), np.array(end, dtype=float), np.array(carried, dtype=bool)
 
 
 def _groups_in_turn(params, groups: tuple[Group, ...], ready, order, cal, minutes=None) -> dict[str, np.ndarray]:  # fmt: skip
@@ -336,7 +343,10 @@ def time_plan(
         planned[h] = d
     road = time_road(params, households, book, pools)
     prep_ready = np.array(
-        [cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan for d in planned]
+        [
+            cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan
+            for d in planned.tolist()
+        ]
     )
     order = np.lexsort((np.arange(len(planned)), prep_ready))
     prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
