@@ -86,9 +86,12 @@ def reference(scratch: Path) -> float:
 
 
 def forget_sweeps(scenario: str) -> None:
-    """Remove the scenario's report sweeps from results/sweeps/ (their points are recomputed)."""
+    """Remove the scenario's report sweeps from results/sweeps/ (their points are recomputed),
+    and the models' summaries the sweeps keep there (every scenario's: they are computed
+    again)."""
     for name in REPORT_SWEEPS:
         shutil.rmtree(SWEEPS / f"{name}-{scenario}", ignore_errors=True)
+    shutil.rmtree(SWEEPS / ".summaries", ignore_errors=True)  # simlib.sweep.memo.SUMMARIES
 
 
 def measure(label: str, scenario_args: list[str], scenario: str, scratch: Path, ref: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import re
@@ -342,11 +343,26 @@ def _check_provenance(row: Mapping[str, Any], file: Path, where: str) -> None:
 
 def load_parameters(path: str | Path) -> dict[str, Parameter]:
     """Read a parameters.csv: one row per scalar input, with unit, provenance and range
-    (and, in the optional `min`/`max` columns, its hard limits)."""
+    (and, in the optional `min`/`max` columns, its hard limits). A file read before with
+    the same content is not checked again (as `read_table`)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
-    lines = io.StringIO(read_text(path), newline="")
+    text = read_text(path)
+    memo = (str(path), hashlib.sha256(text.encode()).digest())
+    if memo not in _PARAMETERS:
+        if len(_PARAMETERS) >= 64:
+            _PARAMETERS.clear()
+        _PARAMETERS[memo] = _parse_parameters(path, text)
+    return dict(_PARAMETERS[memo])  # the records are frozen; the mapping is the caller's
+
+
+_PARAMETERS: dict[tuple, dict[str, Parameter]] = {}  # parameter files read, by path and content
+
+
+def _parse_parameters(path: Path, text: str) -> dict[str, Parameter]:
+    """`text` (the content of `path`) parsed and checked row by row (see `load_parameters`)."""
+    lines = io.StringIO(text, newline="")
     try:
         rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     except csv.Error as error:
@@ -532,12 +548,30 @@ def read_table(
 
     Every numeric cell must be non-negative, every column in `shares` must lie in [0, 1],
     and (with `provenance`) every row says whether it is reported or assumed and why.
-    `key` names the column used to point at a row in error messages.
+    `key` names the column used to point at a row in error messages. A table read before
+    with the same content and columns is not parsed and checked again (a sweep loads the
+    same tables for each of its points); the caller gets its own copy.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
     text = read_text(path)
+    shares = frozenset(shares)
+    memo = (str(path), hashlib.sha256(text.encode()).digest(), tuple(columns.items()), key, shares, provenance)  # fmt: skip
+    if memo not in _TABLES:
+        if len(_TABLES) >= 256:
+            _TABLES.clear()
+        _TABLES[memo] = _parse_table(path, text, columns, key, shares, provenance)
+    return _TABLES[memo].copy()
+
+
+_TABLES: dict[tuple, pd.DataFrame] = {}  # tables read, by path, content and columns
+
+
+def _parse_table(
+    path: Path, text: str, columns: Mapping[str, str], key, shares: frozenset, provenance: bool
+) -> pd.DataFrame:
+    """`text` (the content of `path`) parsed and checked cell by cell (see `read_table`)."""
     _check_row_lengths(text, path)
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment="#")
@@ -551,7 +585,6 @@ def read_table(
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         raise DataError(path, "(columns)", missing, "required columns are missing")
-    shares = set(shares)
     parsed: dict[str, list[Any]] = {c: [] for c in table.columns}
     # rows counted by position: a row with one field more than the header makes pandas
     # take its first column as the index, whose labels need not be numbers

@@ -620,6 +620,7 @@ def test_concurrent_tables_and_point_files_use_unique_temporary_names(finished):
     assert errors == []
     assert sorted(p.name for p in out.iterdir()) == [
         ".lock",
+        ".summaries",  # the models' summaries the sweep kept (simlib.sweep.memo)
         "points",
         "results.parquet",
         "sweep.json",

@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from simlib.inputs import Inputs
+from simlib.sweep.memo import SummaryStore, kept_summary, summary_key
 
 Summary = Mapping[str, Any]
 
@@ -172,3 +174,33 @@ def headline(moving: Summary, matching: Summary) -> dict[str, Any]:
 def evaluate_point(inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
     """Headline outputs of both models for one point of a sweep."""
     return headline(moving_summary(inputs, replications, seed), matching_summary(inputs, seed))
+
+
+@dataclass(frozen=True)
+class Memoised:
+    """`evaluate_point` with each model's summary kept in `folder` (simlib.sweep.memo) and
+    reused by any point, worker or sweep whose inputs that model reads are the same: a
+    point that changes only a jobs assumption runs no moving campaign, and the other way
+    round. The moving campaign reads the population's households table alone
+    (`run_replications`), so a change of who is willing to work away keeps it too. Its
+    outputs are those `evaluate_point` gives."""
+
+    folder: Path
+
+    def __call__(self, inputs: Inputs, replications: int, seed: int) -> dict[str, Any]:
+        store, population = SummaryStore(self.folder), inputs.population
+        moving = kept_summary(
+            store,
+            "moving",
+            lambda: summary_key(
+                "moving", inputs.moving, population.households, seed=seed, replications=replications
+            ),
+            lambda: moving_summary(inputs, replications, seed),
+        )
+        matching = kept_summary(
+            store,
+            "matching",
+            lambda: summary_key("matching", inputs.jobs, population, seed=seed),
+            lambda: matching_summary(inputs, seed),
+        )
+        return headline(moving, matching)

@@ -36,7 +36,8 @@ from simlib.machine import usable_cpus
 from simlib.provenance import DataError
 from simlib.scenario import PROJECT_ROOT, Scenario
 from simlib.sweep.design import Point, design_points
-from simlib.sweep.evaluate import evaluate_point
+from simlib.sweep.evaluate import Memoised, evaluate_point
+from simlib.sweep.memo import SUMMARIES, SummaryStore
 from simlib.sweep.spec import SweepSpec, load_spec
 from simlib.sweep.store import (
     Expected,
@@ -315,7 +316,8 @@ def _lock(folder: Path, spec: SweepSpec) -> FolderLock:
 @dataclass(frozen=True)
 class RunOptions:
     """How to run: on which scheduler (else a LocalCluster of `workers`), from scratch or
-    not, with a progress bar or not, and the function that evaluates a point."""
+    not, with a progress bar or not, and the function that evaluates a point (evaluate_point
+    with its models' summaries kept, unless the caller gives another)."""
 
     scheduler: str | None = None
     workers: int | None = None
@@ -332,16 +334,22 @@ def run_sweep(
     workers: int | None = None,
     restart: bool = False,
     progress: bool = True,
-    evaluate: Evaluate = evaluate_point,
+    evaluate: Evaluate | None = None,
 ) -> SweepRun:
     """Run every point not yet finished in `out` (default results/sweeps/<name>/), with the
-    folder locked for the whole run."""
+    folder locked for the whole run. On a LocalCluster the default evaluator is
+    `evaluate_point` with each model's summary kept in <out>/.summaries/ (`Memoised`): the
+    same outputs, each model run once per distinct input it reads. On a `scheduler` it is
+    `evaluate_point` itself, since remote workers may not share this file system (pass
+    `Memoised(folder)` for a folder they all reach)."""
     if workers is not None and workers < 1:
         raise DataError("command line", "--workers", workers, "must be at least 1")
     if scheduler:
         check_scheduler(scheduler)
     start = time.perf_counter()
     folder = Path(out) if out is not None else DEFAULT_ROOT / spec.name
+    if evaluate is None:
+        evaluate = evaluate_point if scheduler else Memoised((folder / SUMMARIES).absolute())
     options = RunOptions(scheduler, workers, restart, progress, evaluate)
     lock = _lock(folder, spec)
     try:
@@ -362,7 +370,9 @@ def _run_locked(spec: SweepSpec, store: Store, lock: FolderLock, options: RunOpt
     points = design_points(spec)
     versions = runtime_versions()
     info = manifest(spec, points, versions)
-    info["evaluator"] = getattr(options.evaluate, "__qualname__", repr(options.evaluate))
+    info["evaluator"] = getattr(
+        options.evaluate, "__qualname__", type(options.evaluate).__qualname__
+    )
     expected = Expected(
         info["spec"],
         versions["code_version"],
@@ -371,6 +381,8 @@ def _run_locked(spec: SweepSpec, store: Store, lock: FolderLock, options: RunOpt
         declared_outputs(options.evaluate),
     )
     store.prepare(info, restart=options.restart)
+    if isinstance(options.evaluate, Memoised):
+        SummaryStore(options.evaluate.folder).prune()
     done, problems = store.audit(points, expected)
     recomputed = tuple({"point": i, "reason": f"its file {r}"} for i, r in sorted(problems.items()))
     notes += [f"point {r['point']} is recomputed: {r['reason']}" for r in recomputed]
@@ -444,13 +456,18 @@ def run_on_scenario(
 
     Runs it under <root>/<name>-<scenario name as a safe folder name>/ (never outside
     `root`, whatever the scenario's name says), or reads it if it already ran with the same
-    specification and code; results of another version are recomputed, not mixed.
+    specification and code; results of another version are recomputed, not mixed. The
+    models' summaries are kept in <root>/.summaries/, shared by the report's sweeps (which
+    share their baseline point and many one-model points).
     """
     if not isinstance(scenario, Scenario):
         scenario = read_scenario(scenario)
     spec = load_spec(f"{name}.yaml").on_scenario(scenario, seed=seed)
     out = child_folder(root, f"{spec.name}-{scenario.name}")
+    evaluate = Memoised((Path(root) / SUMMARIES).absolute())
     try:
-        return run_sweep(spec, out=out, workers=workers, progress=False)
+        return run_sweep(spec, out=out, workers=workers, progress=False, evaluate=evaluate)
     except StaleSweep:
-        return run_sweep(spec, out=out, workers=workers, progress=False, restart=True)
+        return run_sweep(
+            spec, out=out, workers=workers, progress=False, restart=True, evaluate=evaluate
+        )
