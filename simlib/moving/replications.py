@@ -9,6 +9,7 @@ not depend on `workers`) and returns one frozen `MovingResult` of tidy tables, e
 
 from __future__ import annotations
 
+import copy
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -227,8 +228,11 @@ def run_replications(
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, replications))
         try:
-            running = pool.map(_one, jobs)  # submitted at once: the check runs beside them
-            feasibility = check_feasibility(params, plan, households)
+            # the check runs on its own copies beside the replications: pool.map pickles the
+            # jobs in a feeder thread, and pandas fills a frame's column cache as it is read
+            mine = copy.deepcopy((params, plan, households))
+            running = pool.map(_one, jobs)
+            feasibility = check_feasibility(*mine)
             parts = list(running)
         finally:
             # on Ctrl-C or SIGTERM, drop the queued replications instead of running them
