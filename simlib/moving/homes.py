@@ -193,9 +193,17 @@ def tie(inputs, moving: MovingParams | None = None) -> MovingParams:
     key = homes_key(inputs)
     if moving.homes is not None and moving.homes.key == key:
         return moving
-    from simlib.housing import allocation
-    from simlib.housing.inputs import buildings_table
+    homes = _DRAWN.get(key)
+    if homes is None:  # a sweep's worker ties every point to the same few populations
+        from simlib.housing import allocation
+        from simlib.housing.inputs import buildings_table
 
-    housed, flats = allocation(inputs)
-    homes = make_homes(inputs.housing.allocation_method, key, housed, flats, buildings_table(inputs.housing))  # fmt: skip
+        housed, flats = allocation(inputs)
+        homes = make_homes(inputs.housing.allocation_method, key, housed, flats, buildings_table(inputs.housing))  # fmt: skip
+        if len(_DRAWN) >= 8:
+            _DRAWN.clear()
+        _DRAWN[key] = homes
     return replace(moving, homes=homes)
+
+
+_DRAWN: dict[tuple, Homes] = {}  # allocations drawn in this process, by homes_key
