@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
-import hashlib
+import functools
 import io
 import math
 import re
@@ -348,18 +348,11 @@ def load_parameters(path: str | Path) -> dict[str, Parameter]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
-    text = read_text(path)
-    memo = (str(path), hashlib.sha256(text.encode()).digest())
-    if memo not in _PARAMETERS:
-        if len(_PARAMETERS) >= 64:
-            _PARAMETERS.clear()
-        _PARAMETERS[memo] = _parse_parameters(path, text)
-    return dict(_PARAMETERS[memo])  # the records are frozen; the mapping is the caller's
+    # the records are frozen; the mapping is the caller's
+    return dict(_parse_parameters(path, read_text(path)))
 
 
-_PARAMETERS: dict[tuple, dict[str, Parameter]] = {}  # parameter files read, by path and content
-
-
+@functools.lru_cache(maxsize=64)  # parameter files read, by path and content
 def _parse_parameters(path: Path, text: str) -> dict[str, Parameter]:
     """`text` (the content of `path`) parsed and checked row by row (see `load_parameters`)."""
     lines = io.StringIO(text, newline="")
@@ -556,20 +549,13 @@ def read_table(
     if not path.is_file():
         raise DataError(path, "(file)", str(path), "file not found")
     text = read_text(path)
-    shares = frozenset(shares)
-    memo = (str(path), hashlib.sha256(text.encode()).digest(), tuple(columns.items()), key, shares, provenance)  # fmt: skip
-    if memo not in _TABLES:
-        if len(_TABLES) >= 256:
-            _TABLES.clear()
-        _TABLES[memo] = _parse_table(path, text, columns, key, shares, provenance)
-    return _TABLES[memo].copy()
+    pairs = tuple(columns.items())
+    return _parse_table(path, text, pairs, key, frozenset(shares), provenance).copy()
 
 
-_TABLES: dict[tuple, pd.DataFrame] = {}  # tables read, by path, content and columns
-
-
+@functools.lru_cache(maxsize=256)  # tables read, by path, content and columns
 def _parse_table(
-    path: Path, text: str, columns: Mapping[str, str], key, shares: frozenset, provenance: bool
+    path: Path, text: str, columns: tuple, key, shares: frozenset, provenance: bool
 ) -> pd.DataFrame:
     """`text` (the content of `path`) parsed and checked cell by cell (see `read_table`)."""
     _check_row_lengths(text, path)

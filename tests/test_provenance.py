@@ -249,3 +249,16 @@ def test_yaml_errors_are_one_readable_line(tmp_path):
     assert "\\n" not in message and "\n" not in message
     assert "is not valid YAML" in message and "line 3" in message
     assert flat("while scanning\n  a quoted scalar\n    ^") == "while scanning a quoted scalar ^"
+
+
+def test_a_table_read_again_is_the_caller_s_own_and_follows_the_file(tmp_path):
+    # read_table parses a file's content once per process: each caller still gets its own
+    # copy, and a changed file is read as changed
+    path = tmp_path / "t.csv"
+    path.write_text("county,households\nLudian,3\n", encoding="utf-8")
+    columns = {"county": "str", "households": "int"}
+    first = read_table(path, columns, key="county", provenance=False)
+    first.loc[0, "households"] = 99
+    assert read_table(path, columns, key="county", provenance=False).loc[0, "households"] == 3
+    path.write_text("county,households\nLudian,4\n", encoding="utf-8")
+    assert read_table(path, columns, key="county", provenance=False).loc[0, "households"] == 4
