@@ -26,6 +26,7 @@ from simlib.sweep.memo import (
     kept_summary,
     summary_key,
 )
+from simlib.sweep.worker import with_population
 
 MOVING = "moving.route_vehicles_per_day"
 JOBS = "jobs.labour_export_factor"
@@ -181,12 +182,10 @@ def test_a_kept_summary_reads_back_exactly(tmp_path_factory, summary):
 
 
 def test_a_worker_draws_the_homes_once_and_draws_the_same(smoke):
-    # a worker gives each point's inputs their population (simlib.sweep.worker.run_point):
-    # the homes are tied to it in simlib.moving.homes.tie, drawn once per process
     bare = replace(smoke, population=None)
     assert bare.moving.homes is None or not smoke.moving.movein_buildings
-    first = replace(bare, population=smoke.population)
-    second = replace(bare, population=smoke.population)
+    first = with_population(bare, smoke.population)
+    second = with_population(bare, smoke.population)
     if smoke.moving.movein_buildings:
         assert second.moving.homes is first.moving.homes
         assert first.moving.homes.key == smoke.moving.homes.key

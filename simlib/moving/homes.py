@@ -193,17 +193,9 @@ def tie(inputs, moving: MovingParams | None = None) -> MovingParams:
     key = homes_key(inputs)
     if moving.homes is not None and moving.homes.key == key:
         return moving
-    homes = _DRAWN.get(key)
-    if homes is None:  # a sweep's worker ties every point to the same few populations
-        from simlib.housing import allocation
-        from simlib.housing.inputs import buildings_table
+    from simlib.housing import allocation
+    from simlib.housing.inputs import buildings_table
 
-        housed, flats = allocation(inputs)
-        homes = make_homes(inputs.housing.allocation_method, key, housed, flats, buildings_table(inputs.housing))  # fmt: skip
-        if len(_DRAWN) >= 8:
-            _DRAWN.clear()
-        _DRAWN[key] = homes
+    housed, flats = allocation(inputs)
+    homes = make_homes(inputs.housing.allocation_method, key, housed, flats, buildings_table(inputs.housing))  # fmt: skip
     return replace(moving, homes=homes)
-
-
-_DRAWN: dict[tuple, Homes] = {}  # allocations drawn in this process, by homes_key

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from simlib.inputs import Inputs, population_of
@@ -73,6 +74,31 @@ class DataBundle:
 def build_population(scenario: Scenario, bundle: DataBundle) -> Any:
     """On a worker: the population a variant needs, from the shipped tables."""
     return population_of(replace(scenario, data_dir=bundle.unpack()))
+
+
+_HOMES: dict[tuple, Any] = {}  # this worker's housing allocations, by what they were drawn for
+
+
+def with_population(inputs: Inputs, population: Any) -> Inputs:
+    """The point's inputs with its population, and the move-in day's homes drawn once per
+    worker for one population, housing and seed (the client sends the moving parameters
+    without homes, since it holds no population; drawing them again for every point cost
+    a tenth of a smoke point)."""
+    moving = inputs.moving
+    if not moving.movein_buildings:
+        return replace(inputs, population=population)
+    from simlib.moving.homes import homes_key
+
+    # homes_key reads the population, the seed and the housing inputs, nothing else
+    key = homes_key(SimpleNamespace(population=population, seed=inputs.seed, housing=inputs.housing))  # fmt: skip
+    kept = _HOMES.get(key)
+    if kept is not None:  # tie() keeps homes whose key is the inputs' own
+        return replace(inputs, population=population, moving=replace(moving, homes=kept))
+    full = replace(inputs, population=population)
+    if len(_HOMES) >= 8:
+        _HOMES.clear()
+    _HOMES[key] = full.moving.homes
+    return full
 
 
 def base_record(task: PointTask, versions: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +158,7 @@ def run_point(
     else:
         try:
             outputs = evaluate(
-                replace(inputs, population=population), task.replications, task.point.seed
+                with_population(inputs, population), task.replications, task.point.seed
             )
             record.update(status="ok", outputs=outputs, error="")
         except Exception as error:  # recorded, so that the other points go on
