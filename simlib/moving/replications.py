@@ -55,7 +55,7 @@ class MovingResult:
 
     params: MovingParams
     plan: BatchPlan
-    feasibility: Feasibility
+    feasibility: Feasibility | None  # None: not checked (`run_replications(check=False)`)
     seed: int
     households: pd.DataFrame
     convoys: pd.DataFrame
@@ -148,7 +148,7 @@ class MovingResult:
                 "rule_violations": {k: float(runs[k].mean()) for k in RULES},
                 "binding_days": binding,
                 "binding_resource": binding_resource(binding),
-                "feasibility": self.feasibility.summary(),
+                "feasibility": None if self.feasibility is None else self.feasibility.summary(),
                 "plan": self.plan.source,
                 "calibrated": list(p.calibrated),
                 "ci_note": "95 % confidence intervals over replications"
@@ -212,10 +212,13 @@ def run_replications(
     replications: int = 10,
     workers: int | None = None,
     plan: BatchPlan | None = None,
+    check: bool = True,
 ) -> MovingResult:
     """R replications with common random numbers on `workers` processes (default: the CPUs,
     at most R; 1 = serial). The result does not depend on `workers`. `population` is a
-    `Population` (or its households table); it is never rebuilt here."""
+    `Population` (or its households table); it is never rebuilt here. With `check=False`
+    the plan's feasibility at mean times is not checked (`feasibility` None): a sweep point
+    reads none of it and saves the check's time."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
     households = getattr(population, "households", population).reset_index(drop=True)
@@ -223,16 +226,16 @@ def run_replications(
     jobs = [(params, households, plan, seed, r) for r in range(replications)]
     workers = min(replications, os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1:
-        feasibility = check_feasibility(params, plan, households)
+        feasibility = check_feasibility(params, plan, households) if check else None
         parts = [_one(j) for j in jobs]
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, replications))
         try:
             # the check runs on its own copies beside the replications: pool.map pickles the
             # jobs in a feeder thread, and pandas fills a frame's column cache as it is read
-            mine = copy.deepcopy((params, plan, households))
+            mine = copy.deepcopy((params, plan, households)) if check else None
             running = pool.map(_one, jobs)
-            feasibility = check_feasibility(*mine)
+            feasibility = check_feasibility(*mine) if check else None
             parts = list(running)
         finally:
             # on Ctrl-C or SIGTERM, drop the queued replications instead of running them

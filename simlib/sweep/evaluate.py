@@ -150,11 +150,17 @@ def _matters(j: Summary) -> bool:
 
 def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
     """`MovingResult.summary()` of the moving campaign on these inputs (no file read; the
-    replications run serially, since the sweep runs its points in parallel)."""
+    replications run serially, since the sweep runs its points in parallel). The plan's
+    feasibility check is left out ("feasibility": None): no outcome reads it."""
     from simlib.moving import run_replications
 
     return run_replications(
-        inputs.moving, inputs.population, seed=seed, replications=replications, workers=1
+        inputs.moving,
+        inputs.population,
+        seed=seed,
+        replications=replications,
+        workers=1,
+        check=False,
     ).summary()
 
 
