@@ -17,6 +17,7 @@ The SimPy campaign and the arithmetic check at mean times both run their days fr
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,10 +40,18 @@ class CountyDay:
     log: dict | None = None  # what the simulation records of the day
 
 
+def _rows(plan: pd.DataFrame | list[tuple[str, int, int]]) -> Iterable[tuple[str, int, int]]:
+    """(county, day, households) of each row of a plan table, or such rows as given (the
+    plan generator makes a Book per day it tries, from a few rows)."""
+    if isinstance(plan, pd.DataFrame):
+        return zip(*(plan[k].tolist() for k in ("county", "day", "households")), strict=True)
+    return plan
+
+
 class Book:
     """Each county's convoy days from today on, and the days it has used (for rest days)."""
 
-    def __init__(self, plan: pd.DataFrame, queues: dict[str, np.ndarray], calendar: Calendar):
+    def __init__(self, plan: pd.DataFrame | list[tuple[str, int, int]], queues: dict[str, np.ndarray], calendar: Calendar):
         self.calendar = calendar
         self.rest = calendar.params.rest_days
         self.horizon = calendar.params.max_campaign_days
@@ -51,8 +60,7 @@ class Book:
         self.used: dict[str, list[int]] = {c: [] for c in queues}
         self.planned_day = {}
         rows: dict[str, list[tuple[int, int]]] = {c: [] for c in queues}
-        columns = (plan[k].tolist() for k in ("county", "day", "households"))
-        for c, day, n in zip(*columns, strict=True):  # plain lists: a Book is made per sized day
+        for c, day, n in _rows(plan):
             if c in rows:
                 rows[c].append((day, n))
         for c, q in queues.items():

@@ -34,7 +34,7 @@ from simlib.moving.plan import (
     read_plan,
     slack_params,
 )
-from simlib.moving.timing import kept, time_plan
+from simlib.moving.timing import DayTimer
 
 
 class DaySizer:
@@ -44,9 +44,7 @@ class DaySizer:
     def __init__(self, params: MovingParams, households: pd.DataFrame, queues, road_only: bool = False) -> None:  # fmt: skip
         self.road_only = road_only  # only the road resources: every household sent that day
         self.params = slack_params(params)
-        self.calendar = Calendar(self.params)
-        self.sizes = households["size"].to_numpy()
-        self.ids = households["household_id"].to_numpy()  # for their homes, when tied
+        self.timer = DayTimer(self.params, households, Calendar(self.params))
         self.queues = queues
         self.last: dict[str, int] = {}  # the county's last size: the first guess
 
@@ -58,13 +56,11 @@ class DaySizer:
             q = self.queues[county][first : first + n]
             queues[county] = np.arange(len(members), len(members) + n)
             members += q.tolist()
-            rows.append((day, county, n))
-        sub = pd.DataFrame({"household_id": self.ids[members], "size": self.sizes[members]})
-        plan = pd.DataFrame(rows, columns=["day", "county", "households"])
-        table = time_plan(self.params, sub, plan, queues, calendar=self.calendar, at_buildings=False).households  # fmt: skip
+            rows.append((county, day, n))
+        members = np.asarray(members, dtype=np.int64)
         if self.road_only:
-            return bool((table["sent_day"] == day).all())
-        return bool(kept(table, self.params).all())
+            return bool((self.timer.road(rows, queues, members)[1].sent_day == day).all())
+        return self.timer.all_kept(rows, queues, members)
 
     def largest(self, day: int, today: list, county: str, first: int, most: int) -> int:
         """The largest n <= most with which the county's day fits (0 if none does),

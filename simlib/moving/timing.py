@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -187,16 +188,11 @@ class _Context:
     loading: float
 
 
-def time_road(params: MovingParams, households: pd.DataFrame, book: Book, pools=None) -> _Road:
-    """The road part of every date in the book, at mean times (see the module docstring)."""
-    ctx = _Context(
-        params,
-        households["size"].to_numpy(dtype=np.int64),
-        params.roads,
-        params.pools() if pools is None else pools,
-        params.loading_mean,
-    )
-    road = _Road(len(households))
+def time_road(params: MovingParams, sizes: np.ndarray, book: Book, pools=None) -> _Road:
+    """The road part of every date in the book, at mean times (see the module docstring);
+    `sizes`: each household's people (int64, positions as in the households)."""
+    ctx = _Context(params, sizes, params.roads, params.pools() if pools is None else pools, params.loading_mean)  # fmt: skip
+    road = _Road(len(sizes))
     while (day := book.next_date()) is not None:
         county_days = book.pop_date(day)
         central = {k: _Pool(ctx.pools[k] * len(county_days)) for k in CENTRAL}
@@ -296,19 +292,75 @@ def _received(params: MovingParams, households: pd.DataFrame, ready: np.ndarray,
     return {"ends": ends, "end": end[:, groups[-1].steps[-1]], **flags}
 
 
+def _carry_minutes(params: MovingParams, households: pd.DataFrame) -> dict[int, np.ndarray]:
+    """The carrying step's minutes of each household (its own carry up to its floor) when
+    the move-in day is tied to the buildings; else {} (the step's mean)."""
+    fac = facilities(params, households) if "household_id" in households else None
+    k = carrying_step(params)
+    if fac is None or k is None:
+        return {}
+    return {k: params.steps[k].service_mean * fac.door_share + fac.carry}
+
+
+def _after_by_arithmetic(params, ready, rank, cal, minutes: dict[int, np.ndarray]) -> dict:
+    """The steps after arrival at mean times by arithmetic (`minutes`: the carrying
+    step's minutes of each household, or {} for its mean)."""
+    order = np.lexsort((rank, ready))
+    return _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal, minutes)
+
+
 def _after_phase(params, households, ready, rank, cal, at_buildings: bool) -> dict:
     """The steps after arrival at mean times: by arithmetic, each family's own carry
     included; tied to the buildings and counting their queues, by the SimPy reception
     instead (see the module docstring)."""
-    fac = facilities(params, households) if "household_id" in households else None
-    minutes = {}
-    k = carrying_step(params)
-    if fac is not None and k is not None:
-        minutes[k] = params.steps[k].service_mean * fac.door_share + fac.carry
-    if fac is not None and at_buildings:
+    if at_buildings and params.homes is not None and "household_id" in households:
         return _received(params, households.reset_index(drop=True), ready, rank, cal)
-    order = np.lexsort((rank, ready))
-    return _groups_in_turn(params, team_groups(params.steps, "after"), ready, order, cal, minutes)
+    return _after_by_arithmetic(params, ready, rank, cal, _carry_minutes(params, households))
+
+
+def _planned(book: Book, n: int) -> np.ndarray:
+    """Each household's planned day in the book (-1: not planned)."""
+    planned = np.full(n, -1, dtype=np.int64)
+    for h, d in book.planned_day.items():
+        planned[h] = d
+    return planned
+
+
+def _prep_phase(params: MovingParams, planned: np.ndarray, cal: Calendar) -> dict:
+    """The steps before arrival (the flats made ready) at mean times, as `_groups_in_turn`
+    returns them: each household's flat from the morning of its day's preparation day."""
+    morning = {d: cal.prepare_day(d) * DAY + params.work_start for d in set(planned.tolist()) if d >= 0}  # fmt: skip
+    prep_ready = np.array([morning[d] if d >= 0 else np.nan for d in planned.tolist()])
+    order = np.lexsort((np.arange(len(planned)), prep_ready))
+    return _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
+
+
+def _ready(road: _Road, prep: dict) -> np.ndarray:
+    """When each household may start the steps after arrival (NaN: it never arrives)."""
+    ready = np.fmax(road.arrival, prep["end"])
+    ready[np.isnan(road.arrival)] = np.nan
+    return ready
+
+
+def _columns(planned: np.ndarray, road: _Road, prep: dict, after: dict, params: MovingParams) -> dict:  # fmt: skip
+    """The columns of `time_plan`'s households table."""
+    moved_in = after["ends"][in_flat_step(params.steps)]
+    return {
+        "planned_day": planned,
+        "sent_day": road.sent_day,
+        "departure": road.departure,
+        "arrival": road.arrival,
+        "flat_ready": prep["end"],
+        "moved_in": moved_in,
+        "settled": after["end"],
+        "moved_in_day": np.where(
+            np.isnan(moved_in), -1, np.floor(np.nan_to_num(moved_in) / DAY)
+        ).astype(np.int64),  # fmt: skip
+        "carried_over": after["carried"],
+        "overtime": after["overtime"],
+        "moved_during_pause": road.in_pause | after["paused"],
+        "left_reason": road.left_reason,
+    }
 
 
 @dataclass(frozen=True)
@@ -338,56 +390,65 @@ def time_plan(
     simulation count them)."""
     cal = Calendar(params) if calendar is None else calendar
     book = Book(plan, queues, cal)
-    planned = np.full(len(households), -1, dtype=np.int64)
-    for h, d in book.planned_day.items():
-        planned[h] = d
-    road = time_road(params, households, book, pools)
-    prep_ready = np.array(
-        [
-            cal.prepare_day(d) * DAY + params.work_start if d >= 0 else np.nan
-            for d in planned.tolist()
-        ]
-    )
-    order = np.lexsort((np.arange(len(planned)), prep_ready))
-    prep = _groups_in_turn(params, team_groups(params.steps, "before"), prep_ready, order, cal)
-    ready = np.fmax(road.arrival, prep["end"])
-    ready[np.isnan(road.arrival)] = np.nan
-    after = _after_phase(params, households, ready, road.rank, cal, at_buildings)
-    moved_in = after["ends"][in_flat_step(params.steps)]
-    table = pd.DataFrame(
-        {
-            "planned_day": planned,
-            "sent_day": road.sent_day,
-            "departure": road.departure,
-            "arrival": road.arrival,
-            "flat_ready": prep["end"],
-            "moved_in": moved_in,
-            "settled": after["end"],
-            "moved_in_day": np.where(
-                np.isnan(moved_in), -1, np.floor(np.nan_to_num(moved_in) / DAY)
-            ).astype(np.int64),  # fmt: skip
-            "carried_over": after["carried"],
-            "overtime": after["overtime"],
-            "moved_during_pause": road.in_pause | after["paused"],
-            "left_reason": road.left_reason,
-        }
-    )
+    planned = _planned(book, len(households))
+    road = time_road(params, households["size"].to_numpy(dtype=np.int64), book, pools)
+    prep = _prep_phase(params, planned, cal)
+    after = _after_phase(params, households, _ready(road, prep), road.rank, cal, at_buildings)
+    table = pd.DataFrame(_columns(planned, road, prep, after, params))
     return Timed(table, pd.DataFrame(road.convoys))
 
 
-def kept(table: pd.DataFrame, params: MovingParams) -> np.ndarray:
+def _night(departure: np.ndarray, params: MovingParams) -> np.ndarray:
+    """Departures before the gathering starts or after dark (NaN: no departure)."""
+    c = departure - np.floor(departure / DAY) * DAY
+    return ((c < params.gather_start) | (c >= params.dark)) & ~np.isnan(departure)
+
+
+def kept(table: pd.DataFrame | Mapping[str, np.ndarray], params: MovingParams) -> np.ndarray:
     """Households in their flat on their planned day, the flat made ready before that day,
     their arrival day's reception work done within the shift, with no rule broken on the
-    way (night departure, a pause, overtime)."""
-    planned = table["planned_day"].to_numpy()
-    departure = table["departure"].to_numpy()
-    c = departure - np.floor(departure / DAY) * DAY
-    night = (c < params.gather_start) | (c >= params.dark)
+    way (night departure, a pause, overtime). `table`: `time_plan`'s, or its columns."""
+    planned = np.asarray(table["planned_day"])
     return (
-        (table["moved_in_day"].to_numpy() == planned)
-        & (table["flat_ready"].to_numpy() <= planned * DAY)
-        & ~table["overtime"].to_numpy()
-        & ~table["carried_over"].to_numpy()
-        & ~table["moved_during_pause"].to_numpy()
-        & ~(night & ~np.isnan(departure))
+        (np.asarray(table["moved_in_day"]) == planned)
+        & (np.asarray(table["flat_ready"]) <= planned * DAY)
+        & ~np.asarray(table["overtime"])
+        & ~np.asarray(table["carried_over"])
+        & ~np.asarray(table["moved_during_pause"])
+        & ~_night(np.asarray(table["departure"]), params)
     )
+
+
+class DayTimer:
+    """`kept(time_plan(..., at_buildings=False)).all()` for the plan generator, which asks
+    it for ~200 trial days of one plan: the households' sizes and carry minutes looked up
+    once, no tables built, and the arithmetic stopped at the first phase that already
+    breaks the plan (a household not on the road or not arrived on its day, a night
+    departure, a pause, a flat not ready), since `kept` is then False whatever follows
+    (a family is in its flat no earlier than it arrives)."""
+
+    def __init__(self, params: MovingParams, households: pd.DataFrame, calendar: Calendar) -> None:  # fmt: skip
+        self.params, self.calendar, self.pools = params, calendar, params.pools()
+        self.sizes = households["size"].to_numpy(dtype=np.int64)
+        self.minutes = _carry_minutes(params, households)
+
+    def road(self, rows: list, queues: dict[str, np.ndarray], members: np.ndarray) -> tuple:
+        """(planned day, road) of the households `members` (positions in the households)
+        booked by `rows` (county, day, households) from `queues` (positions in `members`)."""
+        book = Book(rows, queues, self.calendar)
+        planned = _planned(book, len(members))
+        return planned, time_road(self.params, self.sizes[members], book, self.pools)
+
+    def all_kept(self, rows: list, queues: dict[str, np.ndarray], members: np.ndarray) -> bool:
+        """Whether every household of these county days keeps its plan at mean times."""
+        p, cal = self.params, self.calendar
+        planned, road = self.road(rows, queues, members)
+        arrival_day = np.floor(road.arrival / DAY)
+        if (np.isnan(road.arrival) | (arrival_day > planned) | road.in_pause | _night(road.departure, p)).any():  # fmt: skip
+            return False
+        prep = _prep_phase(p, planned, cal)
+        if not (prep["end"] <= planned * DAY).all():
+            return False
+        minutes = {k: v[members] for k, v in self.minutes.items()}
+        after = _after_by_arithmetic(p, _ready(road, prep), road.rank, cal, minutes)
+        return bool(kept(_columns(planned, road, prep, after, p), p).all())
