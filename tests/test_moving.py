@@ -17,8 +17,11 @@ from moving_checks import assert_check_agrees_with_simulation, calm, plan_of
 
 from simlib.cli import main
 from simlib.inputs import load_inputs
-from simlib.moving import DAY, load_moving_params, make_plan, run, run_campaign
+from simlib.moving import DAY, load_moving_params, make_plan, run, run_campaign, run_replications
+from simlib.moving.calendar import Calendar
 from simlib.moving.feasibility import check_feasibility
+from simlib.moving.plan import county_queues, slack_params
+from simlib.moving.timing import DayTimer, kept, time_plan
 from simlib.population import generate_population
 from simlib.scenario import PROJECT_ROOT, SMOKE_SCENARIO, load_scenario
 
@@ -357,6 +360,48 @@ def test_parallel_equals_serial(smoke):
 def test_one_replication_has_no_confidence_interval(smoke):
     s = run(load_inputs(smoke), replications=1, workers=1).summary()
     assert s["campaign_days"]["ci95_low"] is None
+
+
+def test_a_run_without_the_check_differs_only_in_its_feasibility(smoke):
+    """A sweep point (`check=False`) runs the same campaign; only the plan's check at mean
+    times is left out, and its summary says so."""
+    inputs = load_inputs(smoke)
+    checked = run(inputs, replications=2, workers=1).summary()
+    for workers in (1, 2):
+        r = run_replications(inputs.moving, inputs.population, seed=inputs.seed, replications=2, workers=workers, check=False)  # fmt: skip
+        s = r.summary()
+        assert r.feasibility is None and s["feasibility"] is None
+        assert {**s, "feasibility": checked["feasibility"]} == checked
+
+
+def test_the_day_timer_agrees_with_the_plan_at_mean_times(smoke_params, smoke_households):
+    """The plan generator's `DayTimer` (no tables, stopped at the first phase that breaks
+    the plan) says a date keeps its plan exactly when `time_plan` does, for days of every
+    size up to too large, one county or two; the cases cover a day kept, and one broken on
+    the road, by its flats (made ready the same day) and by the reception (two squads)."""
+    hh = smoke_households.reset_index(drop=True)
+    squads = {**smoke_params.resources, "volunteer_squads": 2}
+    answers = set()
+    for changes in ({}, {"flats_ready_days_before": 0}, {"resources": squads}):
+        p = slack_params(dataclasses.replace(smoke_params, **changes))
+        timer, queues = DayTimer(p, hh, Calendar(p)), county_queues(hh, p)
+        (a, qa), (b, qb) = list(queues.items())[:2]
+        for n in (1, 3, 8, 15, 30, len(qa)):
+            for entries in ([(a, n)], [(a, n), (b, min(n, len(qb)))]):
+                members = np.concatenate([queues[c][:k] for c, k in entries])
+                local, start = {}, 0
+                for c, k in entries:
+                    local[c], start = np.arange(start, start + k), start + k
+                plan = pd.DataFrame([(5, c, k) for c, k in entries], columns=["day", "county", "households"])  # fmt: skip
+                table = time_plan(p, hh.iloc[members], plan, local, at_buildings=False).households
+                want = kept(table, p).all()
+                assert timer.all_kept([(c, 5, k) for c, k in entries], local, members) == want
+                road = ((table["sent_day"] != 5) | (np.floor(table["arrival"] / DAY) != 5)).any()
+                flats = (table["flat_ready"] > 5 * DAY).any()
+                answers.add(
+                    "kept" if want else "road" if road else "flats" if flats else "reception"
+                )
+    assert answers == {"kept", "road", "flats", "reception"}
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -51,7 +51,12 @@ def _rows(plan: pd.DataFrame | list[tuple[str, int, int]]) -> Iterable[tuple[str
 class Book:
     """Each county's convoy days from today on, and the days it has used (for rest days)."""
 
-    def __init__(self, plan: pd.DataFrame | list[tuple[str, int, int]], queues: dict[str, np.ndarray], calendar: Calendar):
+    def __init__(
+        self,
+        plan: pd.DataFrame | list[tuple[str, int, int]],
+        queues: dict[str, np.ndarray],
+        calendar: Calendar,
+    ):
         self.calendar = calendar
         self.rest = calendar.params.rest_days
         self.horizon = calendar.params.max_campaign_days
