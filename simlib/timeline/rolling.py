@@ -271,23 +271,24 @@ class Timeline:
                 self.available[members],
             )
         )
-        left = offer.copy()
+        queue = members[order]
+        choices = _BestOpen(self.income[queue], self.openings.away, offer)
+        left, total = offer.tolist(), int(offer.sum())
         assign = np.full(len(pool), -1)
-        away = self.openings.away
-        for i in members[order].tolist():
-            value = np.where(left > 0, self.income[i], 0.0)
+        away = self.openings.away.tolist()
+        for k, i in enumerate(queue.tolist()):
             h = int(self.household[i])
             last_at_home = self.staying.get(h, 2) <= 1
-            if last_at_home and self.care_used >= self.jobs.care_places:
-                value = np.where(away, 0.0, value)  # the care rule: local jobs only
-            best = int(np.argmax(value))
-            if value[best] > 0:
+            local_only = last_at_home and self.care_used >= self.jobs.care_places
+            best = choices.best(k, local_only, left)  # the care rule: local jobs only
+            if best >= 0:
                 assign[i] = best
                 left[best] -= 1
+                total -= 1
                 if away[best] and h in self.staying:
                     self.care_used += int(last_at_home)  # a care place frees the household
                     self.staying[h] -= 1
-                if not left.any():
+                if not total:
                     break
         return assign
 
@@ -367,6 +368,37 @@ class Timeline:
         return TimelineRun(
             self.policy, replication, table, batches, buses, first_arrival, last_arrival, horizon
         )
+
+
+class _BestOpen:
+    """Each queued laborer's open job with the highest expected income (the first such
+    job on a tie, as `np.argmax`; -1: none pays), anywhere or local only, kept for the
+    queue's rest and found again only when a job it names has filled: places only fill
+    during a batch, so a best job still open is still the best among those open."""
+
+    def __init__(self, income: np.ndarray, away: np.ndarray, offer: np.ndarray):
+        self.income, self.away = income, away  # queue x employers
+        self.start = 0
+        self.anywhere, self.local = self._find(0, offer > 0)
+
+    def _find(self, k: int, open_now: np.ndarray) -> tuple[list[int], list[int]]:
+        self.start = k
+        rows = self.income[k:]
+        found = []
+        for allowed in (open_now, open_now & ~self.away):
+            value = np.where(allowed, rows, 0.0)
+            best = value.argmax(axis=1)
+            paid = value[np.arange(len(rows)), best] > 0
+            found.append(np.where(paid, best, -1).tolist())
+        return found[0], found[1]
+
+    def best(self, k: int, local_only: bool, left: list[int]) -> int:
+        """Queue position k's best job among those with places `left`."""
+        job = (self.local if local_only else self.anywhere)[k - self.start]
+        if job >= 0 and left[job] <= 0:  # filled since: find again over the open jobs
+            self.anywhere, self.local = self._find(k, np.asarray(left) > 0)
+            job = (self.local if local_only else self.anywhere)[k - self.start]
+        return job
 
 
 def available_laborers(
