@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -276,7 +278,9 @@ class Timeline:
         left, total = offer.tolist(), int(offer.sum())
         assign = np.full(len(pool), -1)
         away = self.openings.away.tolist()
-        for k, i in enumerate(queue.tolist()):
+        queued = queue.tolist()
+        for k in choices.positions():
+            i = queued[k]
             h = int(self.household[i])
             last_at_home = self.staying.get(h, 2) <= 1
             local_only = last_at_home and self.care_used >= self.jobs.care_places
@@ -373,31 +377,50 @@ class Timeline:
 class _BestOpen:
     """Each queued laborer's open job with the highest expected income (the first such
     job on a tie, as `np.argmax`; -1: none pays), anywhere or local only, kept for the
-    queue's rest and found again only when a job it names has filled: places only fill
-    during a batch, so a best job still open is still the best among those open."""
+    queue's rest and searched again only when a job it names has filled: places only fill
+    during a batch, so a best job still open is still the best among those open, and a
+    laborer with no paid open job will have none."""
 
     def __init__(self, income: np.ndarray, away: np.ndarray, offer: np.ndarray):
         self.income, self.away = income, away  # queue x employers
-        self.start = 0
-        self.anywhere, self.local = self._find(0, offer > 0)
+        self.anywhere = np.full(len(income), -1)
+        self.local = np.full(len(income), -1)
+        self.paid = list(range(len(income)))  # positions with a paid open job, in order
+        self.searches = 0
+        self._search(0, offer > 0)
 
-    def _find(self, k: int, open_now: np.ndarray) -> tuple[list[int], list[int]]:
-        self.start = k
-        rows = self.income[k:]
-        found = []
-        for allowed in (open_now, open_now & ~self.away):
-            value = np.where(allowed, rows, 0.0)
+    def _search(self, k: int, open_now: np.ndarray) -> None:
+        """The best jobs again, over the open ones, of the positions from k still paid."""
+        rows = np.asarray(self.paid[bisect_left(self.paid, k) :], dtype=np.intp)
+        income = self.income[rows]
+        for best_of, allowed in ((self.anywhere, open_now), (self.local, open_now & ~self.away)):
+            value = np.where(allowed, income, 0.0)
             best = value.argmax(axis=1)
             paid = value[np.arange(len(rows)), best] > 0
-            found.append(np.where(paid, best, -1).tolist())
-        return found[0], found[1]
+            best_of[rows] = np.where(paid, best, -1)
+        self.paid = rows[self.anywhere[rows] >= 0].tolist()
+        self.searches += 1
+
+    def positions(self) -> Iterator[int]:
+        """The queue positions, in order, less those with no paid open job at the last
+        search: they get none, and passing them changes nothing."""
+        done = -1
+        while True:
+            searches = self.searches
+            for k in self.paid[bisect_right(self.paid, done) :]:
+                done = k
+                yield k
+                if self.searches != searches:  # searched again while at k: the new list
+                    break
+            else:
+                return
 
     def best(self, k: int, local_only: bool, left: list[int]) -> int:
         """Queue position k's best job among those with places `left`."""
-        job = (self.local if local_only else self.anywhere)[k - self.start]
-        if job >= 0 and left[job] <= 0:  # filled since: find again over the open jobs
-            self.anywhere, self.local = self._find(k, np.asarray(left) > 0)
-            job = (self.local if local_only else self.anywhere)[k - self.start]
+        job = int((self.local if local_only else self.anywhere)[k])
+        if job >= 0 and left[job] <= 0:  # filled since: search again over the open jobs
+            self._search(k, np.asarray(left) > 0)
+            job = int((self.local if local_only else self.anywhere)[k])
         return job
 
 
