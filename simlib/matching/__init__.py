@@ -227,12 +227,7 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> pd.
     if not result.optimal or result.log.status != "optimal":
         return None
     inst = result.instance
-    build = BUILDERS[result.formulation]
     base = result.log.stages[0]["objective"]
-
-    def gain(change) -> float | None:
-        value = resolve_first_stage(inst, build, result.solver, time_limit, change)
-        return None if value is None else round(value - base, 6) + 0.0  # no -0.0
 
     def one_more(e: int):
         def change(model) -> None:
@@ -246,12 +241,21 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> pd.
             model.care_places.constant -= 1
 
     eligible = set(np.flatnonzero(inst.eligible.any(axis=0)).tolist())
-    place = {
-        emp.employer: gain(one_more(e)) if e in eligible else 0.0
-        for e, emp in enumerate(inst.employers)
-    }
+    changes = {("place", e): one_more(e) for e in range(len(inst.employers)) if e in eligible}
+    if len(inst.care_bound):
+        changes["care"] = care
+    build = BUILDERS[result.formulation]
+    values = resolve_first_stage(inst, build, result.solver, time_limit, changes)
+
+    def gain(key) -> float | None:
+        if key not in values:
+            return 0.0  # no one eligible (or no care-bound household): nothing to gain
+        value = values[key]
+        return None if value is None else round(value - base, 6) + 0.0  # no -0.0
+
+    place = {emp.employer: gain(("place", e)) for e, emp in enumerate(inst.employers)}
     away = {e.employer for e in inst.employers if e.location != "new_town"}
-    return marginals_table(place, away, gain(care) if len(inst.care_bound) else 0.0)
+    return marginals_table(place, away, gain("care"))
 
 
 def match_jobs(

@@ -86,11 +86,12 @@ def _attempts(inst: Instance, state: BatchState):
 
 
 def _solve(inst: Instance, state: BatchState, solver: str, time_limit: float | None):
-    """(instance, model, log, softened) of the first attempt that finds a plan."""
+    """(instance, model, log, softened) of the first attempt that finds a plan. A failed
+    attempt is not diagnosed: only the status of a failure is kept (`match_batch`)."""
     failure = None
     for attempt, build, softened in _attempts(inst, state):
         try:
-            model, log = solve_model(attempt, build, solver, time_limit)
+            model, log = solve_model(attempt, build, solver, time_limit, diagnose=False)
             return attempt, model, log, softened
         except MatchFailed as error:
             failure = failure or error
