@@ -21,8 +21,6 @@ care duties keeps one laborer local) and no county left far behind.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +54,7 @@ from simlib.matching.solve import (
     MatchFailed,
     SolveLog,
     check_assignment,
+    collector_paused,
     model_residuals,
     resolve_first_stage,
     solve_model,
@@ -143,7 +142,7 @@ def match_population(
     fields of `Options`). Raises MatchFailed when there is no plan; `marginal` re-solves
     for the value of one more place."""
     o = Options(**options)
-    with _collector_paused():
+    with collector_paused():
         inst = build_instance(people, params)
         rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
         employer, log, size = _solve_and_check(inst, o)
@@ -163,21 +162,6 @@ def match_population(
     if o.marginal:
         result = replace(result, marginals=marginal_values(result, time_limit=o.time_limit))
     return result
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while the model is built and solved: the
-    model is hundreds of thousands of small objects, none in a cycle that matters, and each
-    collection would walk them all (a third of the time of a disaggregation). Reference
-    counting still frees them; the collector runs again afterwards."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _rules(inst: Instance, households, seed: int):

@@ -31,7 +31,7 @@ import pandas as pd
 from simlib.jobs_inputs import JobsParams
 from simlib.matching.formulation import FairnessSoFar, build_aggregated, disaggregate
 from simlib.matching.instance import Instance, build_instance
-from simlib.matching.solve import MatchFailed, solve_model
+from simlib.matching.solve import MatchFailed, collector_paused, solve_model
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ def _solve(inst: Instance, state: BatchState, solver: str, time_limit: float | N
     raise failure
 
 
+@collector_paused()  # hundreds of batches: the collector would walk each model again
 def match_batch(
     laborers: pd.DataFrame,
     jobs: JobsParams,
@@ -158,6 +159,7 @@ def care_places_used(inst: Instance, employer: np.ndarray) -> int:
     return sum(h not in stays for h in inst.care_bound.tolist())
 
 
+@collector_paused()
 def bound(
     laborers: pd.DataFrame,
     jobs: JobsParams,
