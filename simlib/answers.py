@@ -155,20 +155,30 @@ def matching_effects(inputs: Inputs, options: Options) -> Any:
     return study.matching_effects(inputs.scenario, solver=options.solver, seed=inputs.seed)
 
 
-def timeline(inputs: Inputs, options: Options) -> Any:
-    """The employment timeline over the moving replications."""
+def timeline(inputs: Inputs, options: Options, moving_result: Any) -> Any:
+    """The employment timeline over the moving replications, whose arrivals are read from
+    `moving_result` (the answer "moving": the same inputs, plan, seed and replications)."""
     from simlib import timeline
 
-    return timeline.run(inputs, replications=options.replications, solver=options.solver)
+    return timeline.run(
+        inputs, replications=options.replications, solver=options.solver, moving=moving_result
+    )
 
 
-def timeline_lookahead(inputs: Inputs, options: Options) -> Any:
-    """The timeline with the look-ahead hold-back policy, beside the rolling one."""
+timeline.reads = ("moving",)  # its arrivals (simlib.results.Study)
+
+
+def timeline_lookahead(inputs: Inputs, options: Options, moving_result: Any) -> Any:
+    """The timeline with the look-ahead hold-back policy, beside the rolling one (the
+    moving inputs unchanged: its arrivals are the first replications of "moving")."""
     from simlib import timeline
 
     ahead = vary(inputs, {"timeline.holdback_policy": "lookahead"})
     reps = min(options.replications, LOOKAHEAD_REPLICATIONS)
-    return timeline.run(ahead, replications=reps, solver=options.solver)
+    return timeline.run(ahead, replications=reps, solver=options.solver, moving=moving_result)
+
+
+timeline_lookahead.reads = ("moving",)  # its arrivals (simlib.results.Study)
 
 
 # --- housing -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from simlib.moving import load_moving_params
 from simlib.provenance import DataError
 from simlib.scenario import load_scenario
 from simlib.timeline import load_timeline_params, replication_setup
-from simlib.timeline.adapters import arrival_table, eligible_jobs
+from simlib.timeline.adapters import arrival_table, eligible_jobs, recorded_arrivals
 from simlib.timeline.openings import bus_timetable
 from simlib.timeline.rolling import available_laborers, simulate_timeline
 
@@ -402,3 +402,119 @@ def test_every_rolling_batch_finds_a_plan(result, tight):
         status = batches["status"]
         assert not status.str.startswith("no plan").any(), status.value_counts()
         assert status.str.startswith("optimal").any()
+
+
+# --- the arrivals read from the moving answer, and the greedy policy's search ----------------
+
+
+@pytest.fixture(scope="module")
+def moving_result(smoke_inputs):
+    from simlib.moving import run as run_moving
+
+    return run_moving(smoke_inputs, replications=2, workers=1)
+
+
+def test_recorded_arrivals_are_the_simulated_ones(smoke_inputs, moving_result):
+    """Every replication of the moving answer, as run and as read back from the answer
+    cache (a pickled copy), gives the table the timeline would simulate."""
+    import pickle
+
+    households = smoke_inputs.population.households
+    for result in (moving_result, pickle.loads(pickle.dumps(moving_result))):
+        for r in range(moving_result.replications):
+            got = recorded_arrivals(
+                result, smoke_inputs.moving, households, seed=smoke_inputs.seed, replication=r
+            )
+            want = arrival_table(
+                smoke_inputs.moving, households, seed=smoke_inputs.seed, replication=r
+            )
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_a_timeline_on_the_moving_answer_equals_one_without(smoke_inputs, result, moving_result):
+    on_answer = timeline.run(smoke_inputs, replications=2, moving=moving_result)
+    pd.testing.assert_frame_equal(
+        on_answer.frame().drop(columns="batch_seconds"),
+        result.frame().drop(columns="batch_seconds"),
+    )
+    for table in ("laborers", "buses"):
+        pd.testing.assert_frame_equal(getattr(on_answer, table), getattr(result, table))
+    pd.testing.assert_frame_equal(
+        on_answer.batches.drop(columns="seconds"), result.batches.drop(columns="seconds")
+    )
+
+
+def test_a_moving_answer_of_other_inputs_is_not_used(smoke_inputs, moving_result, monkeypatch):
+    from dataclasses import replace as swap
+
+    households = smoke_inputs.population.households
+    m = moving_result
+    other_households = m.households.assign(household_id=m.households["household_id"] + 1)
+    others = {
+        "another seed": swap(m, seed=m.seed + 1),
+        "other parameters": swap(
+            m, params=swap(m.params, squads_per_stairwell=m.params.squads_per_stairwell + 1)
+        ),
+        "another plan": swap(m, plan=swap(m.plan, source="optimised: finish")),
+        "other households": swap(m, households=other_households),
+    }
+    for why, other in others.items():
+        for r in (0, 1):
+            got = recorded_arrivals(
+                other, smoke_inputs.moving, households, seed=smoke_inputs.seed, replication=r
+            )
+            assert got is None, why
+    lacking = recorded_arrivals(
+        m, smoke_inputs.moving, households, seed=smoke_inputs.seed, replication=2
+    )
+    assert lacking is None  # a replication the answer does not hold is simulated
+    simulated = []
+    monkeypatch.setattr(
+        timeline, "arrival_table", lambda *a, **k: simulated.append(1) or arrival_table(*a, **k)
+    )
+    timeline.run(smoke_inputs, replications=1, moving=others["another seed"])
+    assert simulated == [1]
+
+
+def _greedy_by_argmax(t, pool: np.ndarray, offer: np.ndarray) -> np.ndarray:
+    """The greedy policy's batch as first written (one argmax per laborer): the reference."""
+    lab = t.laborers
+    members = np.flatnonzero(pool)
+    keys = ("person_id", "registration_order")
+    order = np.lexsort((*(lab[k].to_numpy()[members] for k in keys), t.available[members]))
+    left, assign, away = offer.copy(), np.full(len(pool), -1), t.openings.away
+    for i in members[order].tolist():
+        value = np.where(left > 0, t.income[i], 0.0)
+        h = int(t.household[i])
+        last_at_home = t.staying.get(h, 2) <= 1
+        if last_at_home and t.care_used >= t.jobs.care_places:
+            value = np.where(away, 0.0, value)
+        best = int(np.argmax(value))
+        if value[best] > 0:
+            assign[i], left[best] = best, left[best] - 1
+            if away[best] and h in t.staying:
+                t.care_used += int(last_at_home)
+                t.staying[h] -= 1
+            if not left.any():
+                break
+    return assign
+
+
+@pytest.mark.parametrize("care_places", [0, 1])
+@pytest.mark.parametrize("places", [5, 20, 100])
+def test_greedy_search_equals_one_argmax_per_laborer(smoke_inputs, care_places, places):
+    """Every laborer available at once and up to `places` places per employer: jobs fill
+    during the batch (the search runs again), the care rule keeps some to local jobs
+    (with 1 care place, one is used), and with 100 some places are left."""
+    from dataclasses import replace as swap
+
+    from simlib.timeline.rolling import Timeline
+
+    setup = replication_setup(smoke_inputs, 0)
+    setup = swap(setup, jobs=swap(setup.jobs, care_places=care_places))
+    rng = np.random.default_rng(places)
+    offer = rng.integers(0, places + 1, len(setup.openings.names))
+    fast, slow = Timeline(setup, "greedy"), Timeline(setup, "greedy")
+    pool = np.ones(len(fast.laborers), dtype=bool)
+    np.testing.assert_array_equal(fast.greedy(pool, offer), _greedy_by_argmax(slow, pool, offer))
+    assert (fast.care_used, fast.staying) == (slow.care_used, slow.staying)

@@ -21,8 +21,6 @@ care duties keeps one laborer local) and no county left far behind.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +54,7 @@ from simlib.matching.solve import (
     MatchFailed,
     SolveLog,
     check_assignment,
+    collector_paused,
     model_residuals,
     resolve_first_stage,
     solve_model,
@@ -143,7 +142,7 @@ def match_population(
     fields of `Options`). Raises MatchFailed when there is no plan; `marginal` re-solves
     for the value of one more place."""
     o = Options(**options)
-    with _collector_paused():
+    with collector_paused():
         inst = build_instance(people, params)
         rules = _rules(inst, households, seed) if o.baselines and len(inst.laborers) else dict
         employer, log, size = _solve_and_check(inst, o)
@@ -163,21 +162,6 @@ def match_population(
     if o.marginal:
         result = replace(result, marginals=marginal_values(result, time_limit=o.time_limit))
     return result
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while the model is built and solved: the
-    model is hundreds of thousands of small objects, none in a cycle that matters, and each
-    collection would walk them all (a third of the time of a disaggregation). Reference
-    counting still frees them; the collector runs again afterwards."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _rules(inst: Instance, households, seed: int):
@@ -227,12 +211,7 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> pd.
     if not result.optimal or result.log.status != "optimal":
         return None
     inst = result.instance
-    build = BUILDERS[result.formulation]
     base = result.log.stages[0]["objective"]
-
-    def gain(change) -> float | None:
-        value = resolve_first_stage(inst, build, result.solver, time_limit, change)
-        return None if value is None else round(value - base, 6) + 0.0  # no -0.0
 
     def one_more(e: int):
         def change(model) -> None:
@@ -246,12 +225,21 @@ def marginal_values(result: MatchResult, time_limit: float | None = None) -> pd.
             model.care_places.constant -= 1
 
     eligible = set(np.flatnonzero(inst.eligible.any(axis=0)).tolist())
-    place = {
-        emp.employer: gain(one_more(e)) if e in eligible else 0.0
-        for e, emp in enumerate(inst.employers)
-    }
+    changes = {("place", e): one_more(e) for e in range(len(inst.employers)) if e in eligible}
+    if len(inst.care_bound):
+        changes["care"] = care
+    build = BUILDERS[result.formulation]
+    values = resolve_first_stage(inst, build, result.solver, time_limit, changes)
+
+    def gain(key) -> float | None:
+        if key not in values:
+            return 0.0  # no one eligible (or no care-bound household): nothing to gain
+        value = values[key]
+        return None if value is None else round(value - base, 6) + 0.0  # no -0.0
+
+    place = {emp.employer: gain(("place", e)) for e, emp in enumerate(inst.employers)}
     away = {e.employer for e in inst.employers if e.location != "new_town"}
-    return marginals_table(place, away, gain(care) if len(inst.care_bound) else 0.0)
+    return marginals_table(place, away, gain("care"))
 
 
 def match_jobs(

@@ -31,7 +31,7 @@ import pandas as pd
 from simlib.jobs_inputs import JobsParams
 from simlib.matching.formulation import FairnessSoFar, build_aggregated, disaggregate
 from simlib.matching.instance import Instance, build_instance
-from simlib.matching.solve import MatchFailed, solve_model
+from simlib.matching.solve import MatchFailed, collector_paused, solve_model
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,19 @@ def _attempts(inst: Instance, state: BatchState):
 
 
 def _solve(inst: Instance, state: BatchState, solver: str, time_limit: float | None):
-    """(instance, model, log, softened) of the first attempt that finds a plan."""
+    """(instance, model, log, softened) of the first attempt that finds a plan. A failed
+    attempt is not diagnosed: only the status of a failure is kept (`match_batch`)."""
     failure = None
     for attempt, build, softened in _attempts(inst, state):
         try:
-            model, log = solve_model(attempt, build, solver, time_limit)
+            model, log = solve_model(attempt, build, solver, time_limit, diagnose=False)
             return attempt, model, log, softened
         except MatchFailed as error:
             failure = failure or error
     raise failure
 
 
+@collector_paused()  # hundreds of batches: the collector would walk each model again
 def match_batch(
     laborers: pd.DataFrame,
     jobs: JobsParams,
@@ -157,6 +159,7 @@ def care_places_used(inst: Instance, employer: np.ndarray) -> int:
     return sum(h not in stays for h in inst.care_bound.tolist())
 
 
+@collector_paused()
 def bound(
     laborers: pd.DataFrame,
     jobs: JobsParams,

@@ -82,11 +82,20 @@ class Instance:
     def type_label(self, t: int) -> str:
         """A planner's name for household type t: county, laborers in words, care duties."""
         key = self.types[t]
-        words = [_class_words(row) for row in self.classes.iloc[list(key.classes)].itertuples()]
-        county = self.classes["county"].iloc[key.classes[0]]
+        words, counties = self._class_words
+        county = counties[key.classes[0]]
         care = ", care duties" if key.care else ""
         n = len(self.type_households[t])
-        return f"{county}: {n} households of laborers ({'; '.join(words)}){care} [type {t}]"
+        what = "; ".join(words[c] for c in key.classes)
+        return f"{county}: {n} households of laborers ({what}){care} [type {t}]"
+
+    @cached_property
+    def _class_words(self) -> tuple[list[str], list]:
+        """(each class in words, its county), read from the class table once: a label is
+        asked for per household type, and a row lookup in pandas per type cost seconds."""
+        columns = ("rep_sex", "rep_age", "rep_skill", "special", "rep_disabled", "willing")
+        rows = zip(*(self.classes[name].tolist() for name in columns), strict=True)
+        return [_class_words(*row) for row in rows], self.classes["county"].tolist()
 
     @property
     def employers(self):
@@ -146,12 +155,11 @@ def _with_household_columns(people: pd.DataFrame) -> pd.DataFrame:
     return laborers
 
 
-def _class_words(row) -> str:
-    sex = {"F": "woman", "M": "man"}.get(row.rep_sex, "")
-    parts = [sex, f"{row.rep_age}", row.rep_skill]
-    if row.special or row.rep_disabled:
+def _class_words(sex, age, skill, special, disabled, willing) -> str:
+    parts = [{"F": "woman", "M": "man"}.get(sex, ""), f"{age}", skill]
+    if special or disabled:
         parts.append("special group")
-    if row.willing:
+    if willing:
         parts.append("willing to go")
     return " ".join(p for p in parts if p)
 

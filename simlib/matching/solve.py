@@ -18,6 +18,7 @@ hard rows give way, named as a planner reads them (county, household type in wor
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -45,6 +46,21 @@ class MatchFailed(RunFailed):
         self.status = status
         self.diagnosis = diagnosis
         super().__init__(message)
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while the model is built and solved: the
+    model is hundreds of thousands of small objects, none in a cycle that matters, and each
+    collection would walk them all (a third of the time of a disaggregation). Reference
+    counting still frees them; the collector runs again afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def make_solver(name: str, time_limit: float, mip: bool = True):
@@ -406,9 +422,12 @@ def solve_model(
     time_limit: float | None = None,
     write_mps: str | Path | None = None,
     maximise: str = "lasting",
+    diagnose: bool = True,
 ) -> tuple[Model, SolveLog]:
     """Stage 1, then stage 2 with stage 1 fixed (module docstring). Raises MatchFailed,
-    with the elastic diagnosis, when there is no plan."""
+    with the elastic diagnosis, when there is no plan. `diagnose=False` skips that
+    re-solve (a caller that only reads the failure's status, such as a batch that tries
+    softer rules next, would throw its few seconds away)."""
     _check_solver(solver, maximise)
     p = inst.params
     limit = p.time_limit if time_limit is None else time_limit
@@ -424,7 +443,7 @@ def solve_model(
         status = _lexicographic(model, objective, solver, limit, log, maximise)
     log.status = status
     if status not in ("optimal", "time_limit_feasible"):
-        _fail(inst, build, solver, limit, log)
+        _fail(inst, build, solver, limit, log, diagnose)
     if write_mps is not None:
         write_model(model, write_mps)
     return model, log
@@ -524,10 +543,9 @@ def _hold_first_stage(model: Model, objective, best: float, stage: dict[str, Any
     )
 
 
-def _fail(inst: Instance, build, solver: str, limit: float, log: SolveLog) -> None:
-    """No plan: run the elastic diagnosis and raise MatchFailed saying what happened."""
-    diagnosis = elastic_diagnosis(inst, build, solver, limit, log)
-    log.elastic = diagnosis
+def _fail(inst: Instance, build, solver: str, limit: float, log: SolveLog, diagnose=True):
+    """No plan: run the elastic diagnosis (if asked) and raise MatchFailed saying what
+    happened."""
     what = {
         "infeasible": "the hard rules cannot all hold",
         "time_limit_no_solution": f"the time limit ({limit:g} s per solve) ran out before any plan",
@@ -535,6 +553,10 @@ def _fail(inst: Instance, build, solver: str, limit: float, log: SolveLog) -> No
         "rows and integrality",
     }.get(log.status, f"the solver returned {log.status}")
     lines = [f"job matching found no plan: {what}"]
+    if not diagnose:
+        raise MatchFailed(log.status, lines[0] + " (no elastic diagnosis asked for)")
+    diagnosis = elastic_diagnosis(inst, build, solver, limit, log)
+    log.elastic = diagnosis
     for kind, r in (diagnosis or {}).items():
         worst = sorted(r["by_constraint"].items(), key=lambda kv: -kv[1])[:3]
         names = "; ".join(f"{k} short by {v:g}" for k, v in worst)
@@ -592,20 +614,58 @@ def write_model(model: Model, path: str | Path) -> None:
 
 
 def resolve_first_stage(
-    inst: Instance, build, solver: str, time_limit: float | None, change
-) -> float | None:
-    """Stage 1's optimum after `change(model)` (e.g. one more place), or None unless it is
-    a proven optimum that passes our own check. Used for marginal values."""
+    inst: Instance, build, solver: str, time_limit: float | None, changes: dict
+) -> dict:
+    """Stage 1's optimum after each `change(model)` of `changes` (key -> change, e.g. one
+    more place), or None unless it is a proven optimum that passes our own check. Used for
+    marginal values. One model serves them all (a build cost more than an LP solve): a
+    change may only move right-hand sides, and the model is put back before the next."""
     p = inst.params
     limit = p.time_limit if time_limit is None else time_limit
-    model = build(inst)
-    change(model)
-    objective = first_objective(model, inst)
+    values: dict = {}
+    model = None
+    for key, change in changes.items():
+        if model is None:
+            model = build(inst)
+            objective = first_objective(model, inst)
+            restore = _snapshot(model, objective)
+        change(model)
+        values[key] = _first_stage_optimum(model, objective, solver, limit)
+        if not restore():
+            model = None  # the solve added a row: the next change gets a fresh model
+    return values
+
+
+def _snapshot(model: Model, objective):
+    """A function that puts the model back as it is now (right-hand sides, senses, bounds,
+    objective) and says whether it could (False if rows were added since)."""
     model.problem.setObjective(objective)
+    rows, variables = list(model.problem.constraints()), model.variables()
+    saved_rows = [(row.constant, row.sense) for row in rows]
+    saved_bounds = [(v.lowBound, v.upBound) for v in variables]
+
+    def restore() -> bool:
+        for row, (constant, sense) in zip(rows, saved_rows, strict=True):
+            row.constant, row.sense = constant, sense
+        for v, (low, up) in zip(variables, saved_bounds, strict=True):
+            v.lowBound, v.upBound = low, up
+        model.problem.setObjective(objective)
+        return len(model.problem.constraints()) == len(rows)
+
+    return restore
+
+
+def _first_stage_optimum(model: Model, objective, solver: str, limit: float) -> float | None:
+    """Stage 1 proven as the matching proves it (`_lexicographic`): its LP relaxation, then
+    an integral point of the LP's optimal face, then branch and bound; its value if proven
+    optimal and checked, else None."""
     log = SolveLog()
-    if _solve(model, solver, limit, log, "marginal") != "optimal":
-        return None
-    return float(pulp.value(objective) or 0.0)
+    status = _solve(model, solver, limit, log, "marginal", relax="stop")
+    if status == "fractional":
+        status = _on_the_face(model, objective, limit, log)
+        if status is None:
+            status = _solve(model, solver, limit, log, log.stages.pop(), relax="skip")
+    return float(pulp.value(objective) or 0.0) if status == "optimal" else None
 
 
 def check_assignment(

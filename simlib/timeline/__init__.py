@@ -19,7 +19,8 @@ percentage of it is at most 100: in people (`percent_of_hindsight`, maximising p
 in expected lasting employment (`percent_of_hindsight_lasting`, maximising it), at the
 two-month mark and at the end, with every place open (`percent_of_hindsight_final`).
 
-`run(inputs)` is the entry point. Modules: `inputs` (data/timeline), `openings`,
+`run(inputs)` is the entry point; `run(inputs, moving=...)` reads the arrivals from a moving
+answer already run (`simlib.moving.run` on the same inputs) instead of simulating them again. Modules: `inputs` (data/timeline), `openings`,
 `adapters` (the only calls into the moving model, and the matching's eligibility),
 `rolling` (the SimPy run), `result`.
 """
@@ -32,7 +33,12 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from simlib.matching.batch import bound
-from simlib.timeline.adapters import arrival_table, care_bound_households, eligible_jobs
+from simlib.timeline.adapters import (
+    arrival_table,
+    care_bound_households,
+    eligible_jobs,
+    recorded_arrivals,
+)
 from simlib.timeline.inputs import TimelineParams, load_timeline_params
 from simlib.timeline.openings import Openings, build_openings
 from simlib.timeline.result import TimelineResult
@@ -61,11 +67,15 @@ def _day_zero(arrivals) -> dt.date:
     return first["arrival_date"] - dt.timedelta(days=int(first["arrival_day"]))
 
 
-def replication_setup(inputs, replication: int) -> Setup:
-    """Moving replication `replication`'s arrivals, the places opening from its first day,
-    the laborers as they become available and what each may earn where."""
+def replication_setup(inputs, replication: int, arrivals=None) -> Setup:
+    """Moving replication `replication`'s arrivals (`arrivals`, else simulated), the places
+    opening from its first day, the laborers as they become available and what each may
+    earn where."""
     people, households = inputs.population.people, inputs.population.households
-    arrivals = arrival_table(inputs.moving, households, seed=inputs.seed, replication=replication)
+    if arrivals is None:
+        arrivals = arrival_table(
+            inputs.moving, households, seed=inputs.seed, replication=replication
+        )
     day_zero = _day_zero(arrivals)
     params, jobs = inputs.timeline, inputs.jobs
     laborers = available_laborers(people, households, arrivals, params.settling_days)
@@ -99,9 +109,10 @@ def _bounds(setup: Setup, day: int | None, cache: dict, solve: dict) -> dict[str
 
 
 def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, dt.date]:
-    """Both policies and the hindsight bounds of moving replication r."""
-    inputs, r, solve, cache = args
-    setup = replication_setup(inputs, r)
+    """Both policies and the hindsight bounds of moving replication r (its arrivals given,
+    or None: simulated)."""
+    inputs, r, solve, cache, arrivals = args
+    setup = replication_setup(inputs, r, arrivals)
     runs = [simulate_timeline(setup, policy, r, **solve) for policy in POLICIES]
     cache = {} if cache is None else cache
     two = int(setup.laborers["arrival_day"].max()) + setup.params.two_months_days
@@ -116,21 +127,42 @@ def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, d
 
 
 def run(
-    inputs, *, replications: int = 5, solver: str = "cbc", time_limit=None, workers: int = 1
+    inputs,
+    *,
+    replications: int = 5,
+    solver: str = "cbc",
+    time_limit=None,
+    workers: int = 1,
+    moving=None,
 ) -> TimelineResult:
     """The rolling and greedy policies and the hindsight bounds over `replications` moving
     replications of the loaded inputs (replication r moves with the moving model's streams
-    r under the inputs' seed), on `workers` processes (the result does not depend on it)."""
+    r under the inputs' seed), on `workers` processes (the result does not depend on it).
+
+    `moving`: a `MovingResult` of the same inputs (the report's answer "moving"), whose
+    replications give the arrivals instead of running the campaign again; a replication it
+    lacks, or a result of other inputs, plan or seed, is simulated as without it."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     solve = {"solver": solver, "time_limit": time_limit}
+    arrivals = [_recorded(inputs, moving, r) for r in range(replications)]
     if workers == 1:
         cache: dict = {}  # replications with the same arrivals share a solve
-        done = [_replication((inputs, r, solve, cache)) for r in range(replications)]
+        done = [_replication((inputs, r, solve, cache, arrivals[r])) for r in range(replications)]
     else:
-        tasks = [(inputs, r, solve, None) for r in range(replications)]
+        tasks = [(inputs, r, solve, None, arrivals[r]) for r in range(replications)]
         with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
             done = list(pool.map(_replication, tasks))
     return TimelineResult.from_runs(inputs.scenario.name, inputs.seed, inputs.timeline, done)
+
+
+def _recorded(inputs, moving, replication: int):
+    """Replication `replication`'s arrivals as `moving` recorded them (None: to simulate)."""
+    if moving is None:
+        return None
+    households = inputs.population.households
+    return recorded_arrivals(
+        moving, inputs.moving, households, seed=inputs.seed, replication=replication
+    )

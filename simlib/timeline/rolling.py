@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,23 +273,26 @@ class Timeline:
                 self.available[members],
             )
         )
-        left = offer.copy()
+        queue = members[order]
+        choices = _BestOpen(self.income[queue], self.openings.away, offer)
+        left, total = offer.tolist(), int(offer.sum())
         assign = np.full(len(pool), -1)
-        away = self.openings.away
-        for i in members[order].tolist():
-            value = np.where(left > 0, self.income[i], 0.0)
+        away = self.openings.away.tolist()
+        queued = queue.tolist()
+        for k in choices.positions():
+            i = queued[k]
             h = int(self.household[i])
             last_at_home = self.staying.get(h, 2) <= 1
-            if last_at_home and self.care_used >= self.jobs.care_places:
-                value = np.where(away, 0.0, value)  # the care rule: local jobs only
-            best = int(np.argmax(value))
-            if value[best] > 0:
+            local_only = last_at_home and self.care_used >= self.jobs.care_places
+            best = choices.best(k, local_only, left)  # the care rule: local jobs only
+            if best >= 0:
                 assign[i] = best
                 left[best] -= 1
+                total -= 1
                 if away[best] and h in self.staying:
                     self.care_used += int(last_at_home)  # a care place frees the household
                     self.staying[h] -= 1
-                if not left.any():
+                if not total:
                     break
         return assign
 
@@ -367,6 +372,56 @@ class Timeline:
         return TimelineRun(
             self.policy, replication, table, batches, buses, first_arrival, last_arrival, horizon
         )
+
+
+class _BestOpen:
+    """Each queued laborer's open job with the highest expected income (the first such
+    job on a tie, as `np.argmax`; -1: none pays), anywhere or local only, kept for the
+    queue's rest and searched again only when a job it names has filled: places only fill
+    during a batch, so a best job still open is still the best among those open, and a
+    laborer with no paid open job will have none."""
+
+    def __init__(self, income: np.ndarray, away: np.ndarray, offer: np.ndarray):
+        self.income, self.away = income, away  # queue x employers
+        self.anywhere = np.full(len(income), -1)
+        self.local = np.full(len(income), -1)
+        self.paid = list(range(len(income)))  # positions with a paid open job, in order
+        self.searches = 0
+        self._search(0, offer > 0)
+
+    def _search(self, k: int, open_now: np.ndarray) -> None:
+        """The best jobs again, over the open ones, of the positions from k still paid."""
+        rows = np.asarray(self.paid[bisect_left(self.paid, k) :], dtype=np.intp)
+        income = self.income[rows]
+        for best_of, allowed in ((self.anywhere, open_now), (self.local, open_now & ~self.away)):
+            value = np.where(allowed, income, 0.0)
+            best = value.argmax(axis=1)
+            paid = value[np.arange(len(rows)), best] > 0
+            best_of[rows] = np.where(paid, best, -1)
+        self.paid = rows[self.anywhere[rows] >= 0].tolist()
+        self.searches += 1
+
+    def positions(self) -> Iterator[int]:
+        """The queue positions, in order, less those with no paid open job at the last
+        search: they get none, and passing them changes nothing."""
+        done = -1
+        while True:
+            searches = self.searches
+            for k in self.paid[bisect_right(self.paid, done) :]:
+                done = k
+                yield k
+                if self.searches != searches:  # searched again while at k: the new list
+                    break
+            else:
+                return
+
+    def best(self, k: int, local_only: bool, left: list[int]) -> int:
+        """Queue position k's best job among those with places `left`."""
+        job = int((self.local if local_only else self.anywhere)[k])
+        if job >= 0 and left[job] <= 0:  # filled since: search again over the open jobs
+            self._search(k, np.asarray(left) > 0)
+            job = int((self.local if local_only else self.anywhere)[k])
+        return job
 
 
 def available_laborers(
