@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/bench_report.py --full    # and the full build (longer)
     .venv/bin/python benchmarks/bench_report.py --full-only   # the full build alone
     .venv/bin/python benchmarks/bench_report.py --answers     # CPU of each smoke answer
+    .venv/bin/python benchmarks/bench_report.py --answers --full --skip sweep:morris \
+        --skip sweep:discovery --skip sweep:assumptions   # each full-scale answer (~10 min)
 
 Each build is the command a planner types (`python -m simlib report ...`) in a fresh
 process, timed from start to end:
@@ -131,23 +133,25 @@ def _designs(scenario: str) -> str:
     return f"{design} designs: " + ", ".join(ran)
 
 
-def answers_cpu() -> None:
-    """Each answer of the smoke build computed alone, one after another, in this process
-    with one worker and an empty cache: its CPU seconds (children included) and wall time,
-    which says where a cold build's CPU goes."""
+def answers_cpu(full: bool = False, skip: tuple[str, ...] = ()) -> None:
+    """Each answer of the smoke build (`full`: of the full build) but those in `skip`,
+    computed alone, one after another, in this process with one worker and an empty cache:
+    its CPU seconds (children included) and wall time, which says where a cold build's CPU
+    goes."""
     from dataclasses import replace
 
     from simlib.answers import RECIPES
     from simlib.results import LONGEST_FIRST, open_study
-    from simlib.scenario import SMOKE_SCENARIO
+    from simlib.scenario import DEFAULT_SCENARIO, SMOKE_SCENARIO
 
-    forget_sweeps("smoke")
+    forget_sweeps("baseline" if full else "smoke")
     with tempfile.TemporaryDirectory(prefix="bench-answers-") as cache:
         os.environ["SIMLIB_CACHE_DIR"] = cache
-        study = open_study(SMOKE_SCENARIO, replications=10)
+        study = open_study(DEFAULT_SCENARIO if full else SMOKE_SCENARIO, replications=10)
         study.options = replace(study.options, workers=1)
         total = 0.0
-        for name in sorted(RECIPES, key=lambda n: n not in LONGEST_FIRST):
+        names = [n for n in RECIPES if n not in skip]
+        for name in sorted(names, key=lambda n: n not in LONGEST_FIRST):
             cpu, t0 = _own_cpu(), time.perf_counter()
             study.answer(name)
             used = _own_cpu() - cpu
@@ -169,10 +173,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="time the report build")
     parser.add_argument("--full", action="store_true", help="the full build too (long)")
     parser.add_argument("--full-only", action="store_true", help="the full build alone")
-    parser.add_argument("--answers", action="store_true", help="CPU of each smoke answer")
+    parser.add_argument("--answers", action="store_true", help="CPU of each smoke answer (--full: full-scale)")  # fmt: skip
+    parser.add_argument("--skip", action="append", default=[], help="with --answers: leave this answer out")  # fmt: skip
     args, _ = parser.parse_known_args()  # benchmarks/run.py passes its own arguments on
     if args.answers:
-        answers_cpu()
+        answers_cpu(args.full, tuple(args.skip))
         return
     print(f"load average before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as root:
