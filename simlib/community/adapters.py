@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from simlib.community.memo import remembered
 from simlib.community.site import Site
 from simlib.population import largest_remainder
 from simlib.randomness import stream
@@ -30,15 +31,21 @@ def move_in_days(inputs: Inputs, replication: int) -> pd.DataFrame:
     first day; -1 = not moved within the horizon)."""
     from simlib.moving import run_campaign
 
-    households = run_campaign(
-        inputs.moving, inputs.population.households, inputs.seed, replication
-    ).households
-    return pd.DataFrame(
-        {
-            "household_id": households["household_id"].to_numpy(dtype=np.int64),
-            "moved_in_day": households["moved_in_day"].to_numpy(dtype=np.int64),
-        }
-    )
+    def compute() -> pd.DataFrame:
+        households = run_campaign(
+            inputs.moving, inputs.population.households, inputs.seed, replication
+        ).households
+        return pd.DataFrame(
+            {
+                "household_id": households["household_id"].to_numpy(dtype=np.int64),
+                "moved_in_day": households["moved_in_day"].to_numpy(dtype=np.int64),
+            }
+        )
+
+    # what run_campaign reads: the moving inputs, the households, the seed, the replication
+    reads = {"moving": inputs.moving, "population_households": inputs.population.households,
+             "seed": inputs.seed, "replication": replication}  # fmt: skip
+    return remembered("move_in_days", reads, compute)
 
 
 def campaign_start(inputs: Inputs) -> dt.date:
@@ -95,6 +102,14 @@ def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.D
 
 
 def _lottery_buildings(inputs: Inputs, site: Site) -> pd.DataFrame:
+    # what the draw reads (housing.prepare and allocate): the population, the housing
+    # inputs and the seed; and the site, for the spare flats
+    reads = {"population": inputs.population, "housing": inputs.housing, "seed": inputs.seed,
+             "site": site}  # fmt: skip
+    return remembered("lottery_buildings", reads, lambda: _draw_buildings(inputs, site))
+
+
+def _draw_buildings(inputs: Inputs, site: Site) -> pd.DataFrame:
     from simlib import housing
 
     households, flats, _ = housing.prepare(inputs, "lottery")

@@ -23,6 +23,7 @@ from simlib.community import adapters, epidemic, figures
 from simlib.community.cuts import CUTS, simple_cut
 from simlib.community.grids import GridPlan, plan_grids
 from simlib.community.inputs import CommunityParams
+from simlib.community.memo import remembered
 from simlib.community.partition import measure
 from simlib.community.visits import Setup, make_town, simulate_visits
 from simlib.community.workload import building_table
@@ -68,8 +69,13 @@ def prepare(inputs: Inputs) -> TownPlan:
     moves = adapters.move_in_days(inputs, 0)
     placement = adapters.household_buildings(inputs, params.site, moves)
     table = building_table(params.site, placement, inputs.population.households, moves, params.grid)
-    plan = plan_grids(params.site, table, params.grid)
-    return TownPlan(placement, table, plan, simple_cuts(params, table, params.grid.grids), moves)
+    plan, cuts = remembered(  # what the plans read: the site, the buildings' table, the rules
+        "grid_plans",
+        {"site": params.site, "table": table, "rules": params.grid},
+        lambda: (plan_grids(params.site, table, params.grid),
+                 simple_cuts(params, table, params.grid.grids)),
+    )  # fmt: skip
+    return TownPlan(placement, table, plan, cuts, moves)
 
 
 # --- one replication ---------------------------------------------------------------------------
