@@ -16,12 +16,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 KEEP_MOST = 32  # results kept (a run of 10 replications keeps 10 move-in tables)
 _KEPT: dict[str, Any] = {}
+_LOCK = threading.Lock()
 
 
 def remembered(kind: str, reads: dict[str, Any], compute: Callable[[], T]) -> T:
@@ -36,14 +38,18 @@ def remembered(kind: str, reads: dict[str, Any], compute: Callable[[], T]) -> T:
     except NotHashable:
         return compute()
     key = kind + ":" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    if key not in _KEPT:
-        value = compute()
-        if len(_KEPT) >= KEEP_MOST:
-            del _KEPT[next(iter(_KEPT))]  # the oldest
-        _KEPT[key] = value
-    return copy.deepcopy(_KEPT[key])
+    with _LOCK:
+        kept = _KEPT.get(key)
+    if kept is None:
+        kept = compute()
+        with _LOCK:  # a worker may run points in threads
+            while len(_KEPT) >= KEEP_MOST:
+                del _KEPT[next(iter(_KEPT))]  # the oldest
+            _KEPT[key] = kept
+    return copy.deepcopy(kept)
 
 
 def forget() -> None:
     """Drop every kept result (for tests and benchmarks that time a cold run)."""
-    _KEPT.clear()
+    with _LOCK:
+        _KEPT.clear()
