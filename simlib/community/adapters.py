@@ -29,23 +29,26 @@ if TYPE_CHECKING:  # simlib.inputs imports this package for Inputs.community
 def move_in_days(inputs: Inputs, replication: int) -> pd.DataFrame:
     """One moving replication: household_id and moved_in_day (days from the campaign's
     first day; -1 = not moved within the horizon)."""
-    from simlib.moving import run_campaign
+    from simlib.moving import make_plan, run_campaign
+
+    params, households = inputs.moving, inputs.population.households
+    # what run_campaign reads: the moving inputs, the households, the seed, the replication
+    reads = {"moving": params, "population_households": households}
 
     def compute() -> pd.DataFrame:
-        households = run_campaign(
-            inputs.moving, inputs.population.households, inputs.seed, replication
-        ).households
+        # the batch plan reads no seed: made once for every replication, as the moving
+        # model's own replications do (simlib/moving/replications.py)
+        plan = remembered("batch_plan", reads, lambda: make_plan(params, households))
+        moved = run_campaign(params, households, inputs.seed, replication, plan).households
         return pd.DataFrame(
             {
-                "household_id": households["household_id"].to_numpy(dtype=np.int64),
-                "moved_in_day": households["moved_in_day"].to_numpy(dtype=np.int64),
+                "household_id": moved["household_id"].to_numpy(dtype=np.int64),
+                "moved_in_day": moved["moved_in_day"].to_numpy(dtype=np.int64),
             }
         )
 
-    # what run_campaign reads: the moving inputs, the households, the seed, the replication
-    reads = {"moving": inputs.moving, "population_households": inputs.population.households,
-             "seed": inputs.seed, "replication": replication}  # fmt: skip
-    return remembered("move_in_days", reads, compute)
+    return remembered("move_in_days", {**reads, "seed": inputs.seed, "replication": replication},
+                      compute)  # fmt: skip
 
 
 def campaign_start(inputs: Inputs) -> dt.date:
