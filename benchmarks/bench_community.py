@@ -8,7 +8,7 @@ in the same run (these machines are noisy; none of this is a pass/fail test):
 2. the grid optimisation alone (candidates, the three stages, the check; 36 grids) against
    one full-scale moving replication (`run_campaign`) in the same process (goal: under
    30 s); and the grid plans for 30, 33, 36 and 40 grids;
-3. one replication of the visits and checkpoints (`replicate`);
+3. one replication of the visits and checkpoints (`replicate`), with its SimPy events;
 4. CPU seconds (process_time, with the load average: the machine is shared) of the
    report's answer `community.run(replications=10)` from nothing kept, and of points of
    the community sweep (data/sweeps/community.yaml) evaluated one after the other in one

@@ -5,8 +5,7 @@ checkpoints of early 2020, after the families move in.
 - `site`: the site plan (walking distances, neighbours) the grids are drawn on;
 - `grids`: the grid plan (PuLP, HiGHS), balanced, contiguous and compact; `cuts`: the
   simple cuts a community office would draw; `partition`: both measured alike;
-- `visits`: the daily visits (events in SimPy's order); `epidemic`: who comes back and the
-  checkpoints (SimPy); `memo`: what sweep points and answers share, computed once;
+- `visits`: the daily visits (SimPy); `epidemic`: who comes back and the checkpoints (SimPy);
 - `adapters`: the only places that read the moving and housing models;
 - `result`: `run(inputs, replications=R) -> CommunityResult`, tidy tables and a `runs`
   table that `summary()` aggregates.

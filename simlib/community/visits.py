@@ -1,6 +1,5 @@
-"""Daily visits by the grid workers (a discrete-event simulation): special groups every day,
-the step-8 follow-up of every household that moves in, and the epidemic follow-up of people
-back from outside.
+"""Daily visits by the grid workers (SimPy): special groups every day, the step-8 follow-up
+of every household that moves in, and the epidemic follow-up of people back from outside.
 
 Each grid's workers are its resources: the grid leader and members on duty that day (each
 with a chance `staff_duty_share`) and the party members who turn out (the grid's active
@@ -15,22 +14,17 @@ their hours; walking is the street distance at `walking_speed`. A special-group 
 made that day is missed (the day's coverage falls); a step-8 or epidemic visit waits for
 the next day. A household's special-group members are visited from the day after it moves
 in, its step-8 visit is due `followup_days_target` days after (moving inputs).
-
-The events run on a heap of their own rather than SimPy's processes: a visit is one event,
-and SimPy's generator, event object and callback for each cost twice the model's own work
-(0.53 -> 0.34 CPU-s a full-scale replication). The order of events is SimPy's, tie for tie
-(see `Visits.run`), so the figures are those the SimPy model gave.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 import pandas as pd
+import simpy
 
 from simlib.community.inputs import Staffing, VisitTimes
 from simlib.community.site import Site
@@ -85,40 +79,6 @@ def make_town(site: Site, buildings: pd.DataFrame, staff: Staffing) -> Town:
     return Town(site, grid_of, base, tour, largest_remainder(load, active))
 
 
-URGENT, NORMAL = 0, 1  # event priorities: a worker starts before what is due that minute
-MORNING, START, WAKE, DONE, SHIFT_END, HANDOVER = range(6)  # kinds of event
-
-
-@dataclass(slots=True)
-class Shift:
-    """A grid's day out: who went (their hours) and who is back."""
-
-    g: int  # grid index (grid number - 1)
-    day: int
-    present: int  # special-group members present
-    staff: int
-    out: int  # volunteers
-    hours: list[float]  # each worker's hours
-    workers: list[Worker]
-    finished: int = 0
-
-
-@dataclass(slots=True)
-class Worker:
-    """One worker's day: where they are, minutes busy, the visit under way."""
-
-    shift: Shift
-    heap: list[tuple]  # the grid's list of the day, shared by its workers
-    end: float  # minute their hours end
-    here: int  # building index
-    busy: float = 0.0
-    minutes: float = 0.0  # the visit under way: its minutes, kind, row and building
-    kind: int = 0
-    row: int = 0
-    building: int = 0
-    result: tuple[float, float] = (0.0, 0.0)  # busy minutes, minutes past the end
-
-
 @dataclass(frozen=True)
 class Setup:
     """The rest of one replication's inputs."""
@@ -133,7 +93,7 @@ class Setup:
 
 
 class Visits:
-    """The model of one replication (see the module docstring).
+    """The SimPy model of one replication (see the module docstring).
 
     `households`: one row per household with building_index, special_members and
     moved_in_day (-1 = not moved); `returnees`: one row per person handed over by a
@@ -143,8 +103,7 @@ class Visits:
 
     def __init__(self, town: Town, households: pd.DataFrame, returnees: pd.DataFrame, setup: Setup):
         self.town, self.setup = town, setup
-        self.queue: list[tuple] = []  # (minute, priority, order scheduled, kind, what)
-        self.eid = itertools.count()
+        self.env = simpy.Environment()
         self.classes = CLASSES[setup.times.priority]
         self.building = households["building_index"].to_numpy(dtype=int)
         self.special = households["special_members"].to_numpy(dtype=int)
@@ -155,7 +114,6 @@ class Visits:
         self.r_visited = np.full(len(returnees), np.nan)
         self.grid = town.grid_of[self.building] - 1
         self.r_grid = town.grid_of[self.r_building] - 1 if len(returnees) else np.zeros(0, int)
-        self.handover_order = np.argsort(self.handover, kind="stable").tolist()
         self._draw(len(households), len(returnees))
         self.today: list[list | None] = [None] * town.grids
         self.members_visited = np.zeros(town.grids, dtype=int)
@@ -214,127 +172,74 @@ class Visits:
         self.r_factors = self.returnee_factor.tolist()
 
     def run(self) -> Visits:
-        """Every grid's days and the checkpoints' handovers, event by event, up to the
-        last day's end (events then due are not run)."""
-        # each process's first step at minute 0, in the order they are started: each
-        # grid's first morning, then the first handover
         for g in range(self.town.grids):
-            self._morning_at(g, 0, 0.0)
-        self._next_handover(0, 0.0)
-        queue, end = self.queue, self.setup.days * DAY
-        handlers = {MORNING: self._morning, START: self._worker_start, WAKE: self._worker_wake,
-                    DONE: self._worker_done, SHIFT_END: self._shift_end,
-                    HANDOVER: self._handover}  # fmt: skip
-        while queue:
-            now, _, _, kind, what = heapq.heappop(queue)
-            if now >= end:
-                break
-            handlers[kind](what, now)
+            self.env.process(self.grid_days(g))
+        self.env.process(self.handovers())
+        self.env.run(until=self.setup.days * DAY)
         return self
 
-    # --- the events ------------------------------------------------------------------------
-    # The order is SimPy's (what this model ran on, and what its figures were computed
-    # with): by minute, then priority (a worker starts before timeouts due at the same
-    # minute), then the order in which the events were scheduled. A worker's finish and
-    # the end of a grid's shift are events of their own, as SimPy's process and all_of
-    # events are, so that every tie falls the same way.
+    # --- processes ----------------------------------------------------------------------------
 
-    def _schedule(self, at: float, priority: int, kind: int, what) -> None:
-        heapq.heappush(self.queue, (at, priority, next(self.eid), kind, what))
+    def grid_days(self, g: int):
+        """A grid's days: list the work at work_start, send out who is on duty, log."""
+        s, env = self.setup, self.env
+        for day in range(s.days):
+            yield env.timeout(max(0.0, day * DAY + s.staff.work_start - env.now))
+            heap, present = self.day_list(g, day)
+            self.today[g], self.members_visited[g] = heap, 0
+            staff, out = int(self.on_duty[day, g]), int(self.out[day, g])
+            hours = [s.staff.staff_hours] * staff + [s.staff.volunteer_hours] * out
+            workers = [env.process(self.worker(g, day, env.now + 60 * h)) for h in hours]
+            busy = overtime = 0.0
+            if workers:
+                done = yield env.all_of(workers)
+                busy = float(sum(b for b, _ in done.values()))
+                overtime = float(sum(o for _, o in done.values()))
+            self.today[g] = None
+            available = 60.0 * sum(hours) + overtime
+            self.log.append(
+                (day, g + 1, present, int(self.members_visited[g]), staff, out, available, busy,
+                 overtime)
+            )  # fmt: skip
 
-    def _morning_at(self, g: int, day: int, now: float) -> None:
-        """The grid's next morning (the last day's shift is its last event)."""
-        if day < self.setup.days:
-            start = day * DAY + self.setup.staff.work_start
-            self._schedule(now + max(0.0, start - now), NORMAL, MORNING, (g, day))
-
-    def _morning(self, what: tuple[int, int], now: float) -> None:
-        """A grid's morning: list the day's work, send out who is on duty."""
-        g, day = what
-        s = self.setup
-        heap, present = self.day_list(g, day)
-        self.today[g], self.members_visited[g] = heap, 0
-        staff, out = int(self.on_duty[day, g]), int(self.out[day, g])
-        hours = [s.staff.staff_hours] * staff + [s.staff.volunteer_hours] * out
-        shift = Shift(g, day, present, staff, out, hours, [])
-        base = int(self.town.base[g])
-        for h in hours:
-            worker = Worker(shift, heap, now + 60 * h, base)
-            shift.workers.append(worker)
-            self._schedule(now, URGENT, START, worker)
-        if not hours:
-            self._shift_end(shift, now)
-
-    def _worker_start(self, worker: Worker, now: float) -> None:
-        self._next_visit(worker, now)
-
-    def _worker_wake(self, worker: Worker, now: float) -> None:
-        """A visit ended: the worker is at its building, and takes the next one."""
-        worker.busy += worker.minutes
-        worker.here = worker.building
-        self._done(worker.kind, worker.row, worker.shift.g, now)
-        self._next_visit(worker, now)
-
-    def _next_visit(self, worker: Worker, now: float) -> None:
-        """The next visit on the list while walking there, getting in and an average visit
-        fit in the worker's hours; else the worker's day ends (busy minutes, and minutes
-        worked past the end: a visit that ran longer than average)."""
-        heap, times = worker.heap, self.setup.times
-        if heap:
+    def worker(self, g: int, day: int, end: float):
+        """One worker's day: the next visit on the list while walking there, getting in and
+        an average visit fit in their hours. Returns the minutes busy and the minutes
+        worked past the end (a visit that ran longer than average)."""
+        env, times, heap = self.env, self.setup.times, self.today[g]
+        here, busy = int(self.town.base[g]), 0.0
+        walking, speed, access = self.walking, times.walking_speed, times.access
+        while heap:
             _, _, _, _, kind, row, building, mean, factor = heap[0]
-            walk = self.walking[worker.here][building] / times.walking_speed
-            if not now + walk + times.access + mean > worker.end:
-                heapq.heappop(heap)
-                minutes = walk + times.access + mean * factor
-                worker.minutes, worker.kind, worker.row, worker.building = minutes, kind, row, building  # fmt: skip
-                self._schedule(now + minutes, NORMAL, WAKE, worker)
-                return
-        worker.result = (worker.busy, max(0.0, now - worker.end))
-        self._schedule(now, NORMAL, DONE, worker)
+            walk = walking[here][building] / speed
+            if env.now + walk + access + mean > end:
+                break
+            heapq.heappop(heap)
+            minutes = walk + access + mean * factor
+            yield env.timeout(minutes)
+            busy += minutes
+            here = building
+            self._done(kind, row, g)
+        return busy, max(0.0, env.now - end)
 
-    def _worker_done(self, worker: Worker, now: float) -> None:
-        shift = worker.shift
-        shift.finished += 1
-        if shift.finished == len(shift.workers):
-            self._schedule(now, NORMAL, SHIFT_END, shift)
-
-    def _shift_end(self, shift: Shift, now: float) -> None:
-        """Every worker of the grid is back: log the day, wait for the next morning."""
-        g, busy, overtime = shift.g, 0.0, 0.0
-        if shift.workers:
-            busy = float(sum(w.result[0] for w in shift.workers))
-            overtime = float(sum(w.result[1] for w in shift.workers))
-        self.today[g] = None
-        available = 60.0 * sum(shift.hours) + overtime
-        self.log.append(
-            (shift.day, g + 1, shift.present, int(self.members_visited[g]), shift.staff,
-             shift.out, available, busy, overtime)
-        )  # fmt: skip
-        self._morning_at(g, shift.day + 1, now)
-
-    def _done(self, kind: int, row: int, g: int, now: float) -> None:
+    def _done(self, kind: int, row: int, g: int) -> None:
         if kind == SPECIAL:
             self.members_visited[g] += self.special[row]
         elif kind == FOLLOWUP:
-            self.visited[row] = now
+            self.visited[row] = self.env.now
             self.pending[g].discard(row)
         else:
-            self.r_visited[row] = now
+            self.r_visited[row] = self.env.now
             self.r_pending[g].discard(row)
 
-    def _next_handover(self, k: int, now: float) -> None:
-        if k < len(self.handover_order):
-            at = self.handover[self.handover_order[k]]
-            self._schedule(now + max(0.0, at - now), NORMAL, HANDOVER, k)
-
-    def _handover(self, k: int, now: float) -> None:
-        """A checkpoint hands a returning person to their grid as they pass."""
-        i = self.handover_order[k]
-        g = int(self.r_grid[i])
-        self.r_pending[g].add(i)
-        if self.today[g] is not None:  # the grid is out: it goes on today's list
-            heapq.heappush(self.today[g], self._entry(RETURNEE, i, 0, 0))
-        self._next_handover(k + 1, now)
+    def handovers(self):
+        """Checkpoints hand returning people to their grid as they pass."""
+        for i in np.argsort(self.handover, kind="stable"):
+            yield self.env.timeout(max(0.0, self.handover[i] - self.env.now))
+            g = int(self.r_grid[i])
+            self.r_pending[g].add(int(i))
+            if self.today[g] is not None:  # the grid is out: it goes on today's list
+                heapq.heappush(self.today[g], self._entry(RETURNEE, int(i), 0, 0))
 
     # --- a grid's list --------------------------------------------------------------------------
 
