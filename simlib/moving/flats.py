@@ -36,6 +36,14 @@ class Homes:
     buildings: pd.DataFrame
     stairwells: pd.DataFrame
 
+    def __eq__(self, other: object) -> bool:
+        """The same allocation when drawn from the same inputs (`key`): a copy read back
+        from the answer cache, or drawn again by another process, is equal."""
+        return isinstance(other, Homes) and (self.method, self.key) == (other.method, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.method, self.key))
+
     @cached_property
     def index(self) -> pd.Index:
         return pd.Index(self.households["household_id"].to_numpy())

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -171,16 +171,16 @@ def building_rank(params: MovingParams, households: pd.DataFrame) -> np.ndarray 
     return np.where(rows >= 0, bay, len(homes.buildings))
 
 
-def homes_key(inputs) -> tuple:
+def homes_key(population: Any, seed: int, housing: Any) -> tuple:
     """What an allocation is drawn from: the seed, the method, the households and people
     of the population, and the housing inputs (so that homes drawn for other inputs are
     never reused)."""
-    hh = inputs.population.households
+    hh = population.households
     columns = [c for c in ("household_id", "county", "township", "size") if c in hh]
     digest = hashlib.sha256(pd.util.hash_pandas_object(hh[columns], index=False).to_numpy().tobytes())  # fmt: skip
-    digest.update(str(len(inputs.population.people)).encode())
-    digest.update(repr(inputs.housing).encode())
-    return (inputs.seed, inputs.housing.allocation_method, digest.hexdigest())
+    digest.update(str(len(population.people)).encode())
+    digest.update(repr(housing).encode())
+    return (seed, housing.allocation_method, digest.hexdigest())
 
 
 def tie(inputs, moving: MovingParams | None = None) -> MovingParams:
@@ -190,7 +190,7 @@ def tie(inputs, moving: MovingParams | None = None) -> MovingParams:
     moving = inputs.moving if moving is None else moving
     if not moving.movein_buildings or inputs.population is None:
         return moving if moving.homes is None else replace(moving, homes=None)
-    key = homes_key(inputs)
+    key = homes_key(inputs.population, inputs.seed, inputs.housing)
     if moving.homes is not None and moving.homes.key == key:
         return moving
     from simlib.housing import allocation

@@ -34,18 +34,13 @@ def recorded_households(
 
 
 def _same_campaign(moving, params: MovingParams) -> bool:
-    """The same parameters (the housing allocation by what it was drawn from: a result read
-    back from the answer cache holds a copy, equal in content but not by identity) and the
+    """The same parameters (field by field: a result read back from the answer cache holds
+    copies, equal in content, the housing allocation by what it was drawn from) and the
     plan the campaign makes for itself (`simlib.moving.generate.make_plan` names its
     source so: the plan file, or the generating policy)."""
     ran = moving.params
-    if ran is not params:
-        for field in fields(params):
-            mine, theirs = getattr(params, field.name), getattr(ran, field.name)
-            if field.name == "homes":
-                mine, theirs = (None if h is None else h.key for h in (mine, theirs))
-            if mine != theirs:
-                return False
+    if any(getattr(params, f.name) != getattr(ran, f.name) for f in fields(params)):
+        return False
     own = params.batch_plan_file if params.batch_plan is not None else f"generated: {params.policy}"
     return moving.plan.source == own
 

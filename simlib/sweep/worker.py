@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from simlib.inputs import Inputs, population_of
@@ -89,8 +88,7 @@ def with_population(inputs: Inputs, population: Any) -> Inputs:
         return replace(inputs, population=population)
     from simlib.moving.homes import homes_key
 
-    # homes_key reads the population, the seed and the housing inputs, nothing else
-    key = homes_key(SimpleNamespace(population=population, seed=inputs.seed, housing=inputs.housing))  # fmt: skip
+    key = homes_key(population, inputs.seed, inputs.housing)
     kept = _HOMES.get(key)
     if kept is not None:  # tie() keeps homes whose key is the inputs' own
         return replace(inputs, population=population, moving=replace(moving, homes=kept))
