@@ -8,16 +8,23 @@ in the same run (these machines are noisy; none of this is a pass/fail test):
 2. the grid optimisation alone (candidates, the three stages, the check; 36 grids) against
    one full-scale moving replication (`run_campaign`) in the same process (goal: under
    30 s); and the grid plans for 30, 33, 36 and 40 grids;
-3. one replication of the visits and checkpoints (`replicate`), with its SimPy events.
+3. one replication of the visits and checkpoints (`replicate`), with its SimPy events;
+4. CPU seconds (process_time, with the load average: the machine is shared) of the
+   report's answer `community.run(replications=10)` from nothing kept, and of points of
+   the community sweep (data/sweeps/community.yaml) evaluated one after the other in one
+   process, as a sweep worker does: the first computes the moving replication, the
+   housing draw and the grid plan that the later points share (simlib/community/memo.py).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
 
+from simlib.community import memo, run
 from simlib.community.grids import plan_grids
 from simlib.community.result import prepare, replicate
 from simlib.community.sweep import grid_counts
@@ -77,11 +84,40 @@ def main() -> None:
     statuses = dict(zip(counts["grids"], counts["status"], strict=True))
     print(f"  grid plans for 30, 33, 36, 40 grids: {sweep:.2f} s in all ({statuses})")
 
-    one, tables = timed(lambda: replicate(inputs, town, 1))
+    def replicate_cold():
+        memo.forget()  # the moving replication computed each time, as the figure says
+        return replicate(inputs, town, 1)
+
+    one, tables = timed(replicate_cold)
     print(f"one replication of the visits and checkpoints (moving replication included, "
           f"median of {REPEATS}): {one:.2f} s; {len(tables['grid_days']):,} grid-days, "
           f"{len(tables['checkpoint']):,} returning people")  # fmt: skip
     print(f"  ratio replication / moving replication: {one / moving:.2f}")
+    cpu_seconds(inputs)
+
+
+def cpu_seconds(inputs, points: int = 6) -> None:
+    """Section 4: the CPU seconds of the report's community answer and of sweep points."""
+    from simlib.community.sweep import evaluate_point
+    from simlib.inputs import vary
+    from simlib.sweep import load_spec
+    from simlib.sweep.design import design_points
+
+    memo.forget()
+    start = time.process_time()
+    run(inputs, replications=10)
+    print(f"community.run(replications=10), nothing kept: {time.process_time() - start:.1f} "
+          f"CPU-s (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+    memo.forget()
+    spec = load_spec("community.yaml").on_scenario(inputs.scenario, seed=inputs.seed)
+    seconds = []
+    for point in design_points(spec)[:points]:
+        start = time.process_time()
+        evaluate_point(vary(inputs, point.changes, where=spec.path), 1, point.seed)
+        seconds.append(time.process_time() - start)
+    print(f"community sweep, its first {points} points in one process: first "
+          f"{seconds[0]:.2f} CPU-s, then {statistics.median(seconds[1:]):.2f} CPU-s a point "
+          f"(median; load average {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -224,19 +224,28 @@ def housing_sweep(inputs: Inputs, options: Options) -> Any:
 # --- community -----------------------------------------------------------------------------
 
 
-def community(inputs: Inputs, options: Options) -> Any:
-    """The community grids, the daily visits and the epidemic checkpoints."""
+def community(inputs: Inputs, options: Options, moving_result: Any) -> Any:
+    """The community grids, the daily visits and the epidemic checkpoints, with the days of
+    moving in read from `moving_result` (the answer "moving": the same inputs and seed)."""
     from simlib.community import run
 
-    return run(inputs, replications=options.replications)
+    return run(inputs, replications=options.replications, moving=moving_result)
 
 
-def community_arrival_order(inputs: Inputs, options: Options) -> Any:
-    """The community with households placed in arrival order, for comparison."""
+community.reads = ("moving",)  # its days of moving in (simlib.results.Study)
+
+
+def community_arrival_order(inputs: Inputs, options: Options, moving_result: Any) -> Any:
+    """The community with households placed in arrival order, for comparison (the moving
+    inputs unchanged: its days of moving in are the first replications of "moving")."""
     from simlib.community import run
 
     filled = vary(inputs, {"community.placement_rule": "arrival_order"})
-    return run(filled, replications=min(options.replications, VARIANT_REPLICATIONS))
+    reps = min(options.replications, VARIANT_REPLICATIONS)
+    return run(filled, replications=reps, moving=moving_result)
+
+
+community_arrival_order.reads = ("moving",)  # its days of moving in (simlib.results.Study)
 
 
 def community_grid_counts(inputs: Inputs, options: Options) -> Any:

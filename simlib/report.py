@@ -61,7 +61,7 @@ from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
 from simlib.machine import library_versions
 from simlib.provenance import DataError, RunFailed
-from simlib.results import WORKERS_ENV
+from simlib.results import WORKERS_ENV, prune_cache
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
 from simlib.scenario import DEFAULT_SCENARIO, PROJECT_ROOT
 
@@ -394,6 +394,7 @@ def build_reports(
         "solver": solver,
     }
     plan = _Plan(notebooks, parameters, show_code, out, loaded)
+    prune_cache()  # answers of other code versions: none can be read again
     out.parent.mkdir(parents=True, exist_ok=True)
     with sigterm_as_interrupt():
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))

@@ -68,6 +68,39 @@ def specs_version() -> str:
     return digest_files(files, data)
 
 
+@functools.cache
+def version_folder() -> str:
+    """The cache's sub-folder for this code and these libraries (both are in every key as
+    well; as a folder they let `prune_cache` drop what no build of this checkout can read)."""
+    from simlib.machine import library_versions
+
+    text = json.dumps({"code": answers_code_version(), "libraries": library_versions()})
+    return "v-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def prune_cache(folder: Path | None = None) -> int:
+    """Delete the answers kept by other code or library versions in `folder` (cache_dir()
+    by default), and those of the flat layout before version folders: none can be read
+    again. Only the cache's own files are touched (answers, their locks, unfinished
+    writes); a folder holding anything else is left. The number of files deleted. A
+    cache folder serves one checkout at a time: another's answers would be dropped too."""
+    folder = Path(folder or cache_dir())
+    if not folder.is_dir():
+        return 0
+    mine = version_folder()
+    old = [p for p in folder.glob("v-*") if p.is_dir() and p.name != mine]
+    deleted = 0
+    for place in (folder, *old):
+        for path in (*place.glob("*-*.pkl"), *place.glob("*-*.lock"), *place.glob(".*.tmp")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                deleted += 1
+    for place in old:
+        with contextlib.suppress(OSError):  # not empty: something else lives there
+            place.rmdir()
+    return deleted
+
+
 class Study:
     """One scenario's answers: computed on first ask, then read from memory or the cache."""
 
@@ -113,7 +146,8 @@ class Study:
     def path(self, name: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        return Path(self.cache_dir) / f"{name.replace(':', '--')}-{self.key(name)}.pkl"
+        file = f"{name.replace(':', '--')}-{self.key(name)}.pkl"
+        return Path(self.cache_dir) / version_folder() / file
 
     def cached(self, name: str) -> bool:
         """Whether the answer is already kept (it would be read, not computed)."""

@@ -296,3 +296,31 @@ def test_the_community_sweep_records_the_community_outputs(tmp_path):
     low = by_label[[label for label in by_label.index if "→ 1" in label][0]]
     high = by_label[[label for label in by_label.index if "→ 4" in label][0]]
     assert low <= by_label["baseline (as assumed)"] <= high
+
+
+def _tables(result):
+    """Every table of a community result but the grid solver's timings."""
+    tables = {n: t for n, t in vars(result).items() if isinstance(t, pd.DataFrame)}
+    return {
+        n: t.drop(columns=[c for c in t.columns if "seconds" in str(c)]) for n, t in tables.items()
+    }
+
+
+def test_move_in_days_read_from_the_moving_answer_are_the_ones_run_here():
+    from simlib import moving
+    from simlib.community.memo import forget
+
+    inputs = load_inputs(SMOKE_SCENARIO)
+    answer = moving.run(inputs, replications=2, workers=1)
+    other = moving.run(vary(inputs, {"moving.weather_risk_factor": 2.0}), replications=2, workers=1)
+    forget()
+    alone = _tables(run(inputs, replications=2))
+    for stand_in in (answer, other):  # read from the first; the second is another campaign
+        forget()
+        got = _tables(run(inputs, replications=2, moving=stand_in))
+        for name, table in alone.items():
+            pd.testing.assert_frame_equal(got[name], table, obj=name)
+    days = adapters.move_in_days(inputs, 1, answer)
+    forget()
+    pd.testing.assert_frame_equal(days, adapters.move_in_days(inputs, 1))
+    assert adapters.move_in_days(inputs, 1, other) is not None  # run here, not read

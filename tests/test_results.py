@@ -153,3 +153,22 @@ def test_a_changed_sweep_specification_changes_a_sweep_answer_s_key(tmp_path, mo
     from simlib.answers import READS_SPECS
 
     assert "matching:effects" in READS_SPECS  # its what-ifs are the assumptions sweep's points
+
+
+def test_a_report_build_prunes_answers_no_build_can_read_again(tmp_path):
+    from simlib.results import prune_cache, version_folder
+
+    study = _study(tmp_path)
+    study.get("housing:variants")
+    kept = study.path("housing:variants")
+    assert kept.parent.name == version_folder()
+    older = tmp_path / "v-0123456789abcdef"
+    older.mkdir()
+    (older / "moving-abc.pkl").write_bytes(b"old")
+    (older / "moving-abc.lock").write_bytes(b"")
+    (tmp_path / "moving-0123.pkl").write_bytes(b"flat layout")  # before version folders
+    (tmp_path / "notes.txt").write_text("not the cache's")
+    assert prune_cache(tmp_path) == 3
+    assert kept.is_file() and (tmp_path / "notes.txt").is_file()
+    assert not older.exists() and not (tmp_path / "moving-0123.pkl").exists()
+    assert prune_cache(tmp_path) == 0

@@ -2,7 +2,8 @@
 
 Each adapter is a few lines, so that a change in those models meets the community model
 here and nowhere else:
-- `move_in_days`: one moving replication -> each household's day of moving in;
+- `move_in_days`: one moving replication -> each household's day of moving in (read from
+  the moving answer where it holds that run);
 - `pause_windows`, `campaign_start`, `followup_target_days`: from the moving inputs;
 - `household_buildings`: which building each household lives in: by default the housing
   lottery's allocation (simlib.housing, the public draw), or an assumed placement
@@ -12,11 +13,12 @@ here and nowhere else:
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from simlib.community.memo import remembered
 from simlib.community.site import Site
 from simlib.population import largest_remainder
 from simlib.randomness import stream
@@ -25,14 +27,33 @@ if TYPE_CHECKING:  # simlib.inputs imports this package for Inputs.community
     from simlib.inputs import Inputs
 
 
-def move_in_days(inputs: Inputs, replication: int) -> pd.DataFrame:
+def move_in_days(inputs: Inputs, replication: int, moving: Any = None) -> pd.DataFrame:
     """One moving replication: household_id and moved_in_day (days from the campaign's
-    first day; -1 = not moved within the horizon)."""
-    from simlib.moving import run_campaign
+    first day; -1 = not moved within the horizon), read from `moving` (the answer "moving",
+    a MovingResult) where it holds that very run, else run here."""
+    from simlib.moving import make_plan, run_campaign
+    from simlib.moving.recorded import recorded_households
 
-    households = run_campaign(
-        inputs.moving, inputs.population.households, inputs.seed, replication
-    ).households
+    params, households = inputs.moving, inputs.population.households
+    rows = recorded_households(
+        moving, params, households, seed=inputs.seed, replication=replication
+    )
+    if rows is not None:
+        return _moves(rows)
+    # what run_campaign reads: the moving inputs, the households, the seed, the replication
+    reads = {"moving": params, "population_households": households}
+
+    def compute() -> pd.DataFrame:
+        # the batch plan reads no seed: made once for every replication, as the moving
+        # model's own replications do (simlib/moving/replications.py)
+        plan = remembered("batch_plan", reads, lambda: make_plan(params, households))
+        return _moves(run_campaign(params, households, inputs.seed, replication, plan).households)
+
+    return remembered("move_in_days", {**reads, "seed": inputs.seed, "replication": replication},
+                      compute)  # fmt: skip
+
+
+def _moves(households: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "household_id": households["household_id"].to_numpy(dtype=np.int64),
@@ -95,6 +116,14 @@ def household_buildings(inputs: Inputs, site: Site, moves: pd.DataFrame) -> pd.D
 
 
 def _lottery_buildings(inputs: Inputs, site: Site) -> pd.DataFrame:
+    # what the draw reads (housing.prepare and allocate): the population, the housing
+    # inputs and the seed; and the site, for the spare flats
+    reads = {"population": inputs.population, "housing": inputs.housing, "seed": inputs.seed,
+             "site": site}  # fmt: skip
+    return remembered("lottery_buildings", reads, lambda: _draw_buildings(inputs, site))
+
+
+def _draw_buildings(inputs: Inputs, site: Site) -> pd.DataFrame:
     from simlib import housing
 
     households, flats, _ = housing.prepare(inputs, "lottery")

@@ -23,6 +23,7 @@ from simlib.community import adapters, epidemic, figures
 from simlib.community.cuts import CUTS, simple_cut
 from simlib.community.grids import GridPlan, plan_grids
 from simlib.community.inputs import CommunityParams
+from simlib.community.memo import remembered
 from simlib.community.partition import measure
 from simlib.community.visits import Setup, make_town, simulate_visits
 from simlib.community.workload import building_table
@@ -42,6 +43,7 @@ class TownPlan:
     plan: GridPlan
     cuts: pd.DataFrame
     first_moves: pd.DataFrame  # moving replication 0 (placement and the first replication)
+    moving: Any = None  # the answer "moving" (a MovingResult) the move-in days are read from
 
 
 def simple_cuts(params: CommunityParams, table: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -62,14 +64,20 @@ def simple_cuts(params: CommunityParams, table: pd.DataFrame, k: int) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def prepare(inputs: Inputs) -> TownPlan:
-    """Place the households, weigh the buildings, cut the grids (optimised and simple)."""
+def prepare(inputs: Inputs, moving: Any = None) -> TownPlan:
+    """Place the households, weigh the buildings, cut the grids (optimised and simple); the
+    move-in days are read from `moving` (a MovingResult of these inputs) where it can."""
     params = inputs.community
-    moves = adapters.move_in_days(inputs, 0)
+    moves = adapters.move_in_days(inputs, 0, moving)
     placement = adapters.household_buildings(inputs, params.site, moves)
     table = building_table(params.site, placement, inputs.population.households, moves, params.grid)
-    plan = plan_grids(params.site, table, params.grid)
-    return TownPlan(placement, table, plan, simple_cuts(params, table, params.grid.grids), moves)
+    plan, cuts = remembered(  # what the plans read: the site, the buildings' table, the rules
+        "grid_plans",
+        {"site": params.site, "table": table, "rules": params.grid},
+        lambda: (plan_grids(params.site, table, params.grid),
+                 simple_cuts(params, table, params.grid.grids)),
+    )  # fmt: skip
+    return TownPlan(placement, table, plan, cuts, moves, moving)
 
 
 # --- one replication ---------------------------------------------------------------------------
@@ -111,7 +119,10 @@ def replicate(inputs: Inputs, town: TownPlan, replication: int) -> dict[str, pd.
     """One replication's tables: households (step-8 visits), checkpoint queue (with the
     epidemic visits), grid-days."""
     params = inputs.community
-    moves = town.first_moves if replication == 0 else adapters.move_in_days(inputs, replication)
+    if replication == 0:
+        moves = town.first_moves
+    else:
+        moves = adapters.move_in_days(inputs, replication, town.moving)
     hh = _households(inputs, town, moves)
     queue = _checkpoints(inputs, hh, replication)
     windows = adapters.pause_windows(inputs)
@@ -240,12 +251,14 @@ class CommunityResult:
         return out
 
 
-def run(inputs: Inputs, replications: int = 5) -> CommunityResult:
-    """The grids, then `replications` replications of the visits and the checkpoints."""
+def run(inputs: Inputs, replications: int = 5, moving: Any = None) -> CommunityResult:
+    """The grids, then `replications` replications of the visits and the checkpoints. The
+    households' days of moving in are read from `moving` (the answer "moving": a
+    MovingResult) where it holds the same campaign, else the campaign is run here."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
     params = inputs.community
-    town = prepare(inputs)
+    town = prepare(inputs, moving)
     windows = adapters.pause_windows(inputs)
     target = adapters.followup_target_days(inputs)
     staff_hours = epidemic.staff_hours(params.epidemic, windows)

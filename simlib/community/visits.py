@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -118,6 +119,7 @@ class Visits:
         self.members_visited = np.zeros(town.grids, dtype=int)
         self.log: list[tuple] = []  # one row per grid and day, see `grid_days`
         self._lists()
+        self._facts()
 
     def _draw(self, n_households: int, n_returnees: int) -> None:
         """Every random input from its own stream (common random numbers)."""
@@ -154,6 +156,20 @@ class Visits:
         self.next_arrival = [0] * self.town.grids
         self.pending: list[set[int]] = [set() for _ in range(self.town.grids)]
         self.r_pending: list[set[int]] = [set() for _ in range(self.town.grids)]
+
+    def _facts(self) -> None:
+        """Each visit's building, place on the walk, mean minutes and due minute, per row,
+        as Python numbers: the workers read them for every visit, and a numpy scalar costs
+        several times more to read (the values, and so every figure, are the same)."""
+        s, times = self.setup, self.setup.times
+        self.walking = self.town.site.walking.tolist()  # [from][to] metres
+        self.h_tour = self.town.tour[self.building]
+        self.special_mean = times.special_base + times.special_member * self.special
+        self.followup_due_day = (self.moved + s.target_days).tolist()
+        self.followup_factors = self.followup_factor.tolist()
+        self.r_tour = self.town.tour[self.r_building].tolist()
+        self.r_due = (self.handover + 60 * s.returnee_hours).tolist()
+        self.r_factors = self.returnee_factor.tolist()
 
     def run(self) -> Visits:
         for g in range(self.town.grids):
@@ -192,30 +208,19 @@ class Visits:
         worked past the end (a visit that ran longer than average)."""
         env, times, heap = self.env, self.setup.times, self.today[g]
         here, busy = int(self.town.base[g]), 0.0
-        walking = self.town.site.walking
+        walking, speed, access = self.walking, times.walking_speed, times.access
         while heap:
-            _, _, _, _, kind, row = heap[0]
-            building, mean, factor = self._visit(kind, row, day)
-            walk = walking[here, building] / times.walking_speed
-            if env.now + walk + times.access + mean > end:
+            _, _, _, _, kind, row, building, mean, factor = heap[0]
+            walk = walking[here][building] / speed
+            if env.now + walk + access + mean > end:
                 break
             heapq.heappop(heap)
-            minutes = walk + times.access + mean * factor
+            minutes = walk + access + mean * factor
             yield env.timeout(minutes)
             busy += minutes
             here = building
             self._done(kind, row, g)
         return busy, max(0.0, env.now - end)
-
-    def _visit(self, kind: int, row: int, day: int) -> tuple[int, float, float]:
-        """Building, mean minutes and random factor of a visit."""
-        t = self.setup.times
-        if kind == SPECIAL:
-            mean = t.special_base + t.special_member * self.special[row]
-            return int(self.building[row]), mean, float(self.special_factor[day, row])
-        if kind == FOLLOWUP:
-            return int(self.building[row]), t.followup, float(self.followup_factor[row])
-        return int(self.r_building[row]), t.returnee, float(self.returnee_factor[row])
 
     def _done(self, kind: int, row: int, g: int) -> None:
         if kind == SPECIAL:
@@ -239,18 +244,38 @@ class Visits:
     # --- a grid's list --------------------------------------------------------------------------
 
     def _entry(self, kind: int, row: int, day: int, seq: int) -> tuple:
-        """A heap entry: (class, due minute, place on the walk, sequence, kind, row)."""
+        """A heap entry: (class, due minute, place on the walk, sequence, kind, row), then
+        what the worker needs of the visit: building, mean minutes, random factor (never
+        compared: kind and row differ between entries)."""
         if kind == RETURNEE:
-            due = self.handover[row] + 60 * self.setup.returnee_hours
-            building = self.r_building[row]
-            late = True
-        elif kind == FOLLOWUP:
-            due_day = self.moved[row] + self.setup.target_days
-            due, late, building = due_day * DAY, due_day <= day, self.building[row]
-        else:
-            due, late, building = (day + 1) * DAY, True, self.building[row]
-        cls = self.classes[(kind, late)]
-        return (cls, float(due), int(self.town.tour[building]), seq, kind, row)
+            return (self.classes[(RETURNEE, True)], self.r_due[row], self.r_tour[row], seq,
+                    RETURNEE, row, int(self.r_building[row]), self.setup.times.returnee,
+                    self.r_factors[row])  # fmt: skip
+        if kind == FOLLOWUP:
+            due_day = self.followup_due_day[row]
+            return (self.classes[(FOLLOWUP, due_day <= day)], float(due_day * DAY),
+                    int(self.h_tour[row]), seq, FOLLOWUP, row, int(self.building[row]),
+                    self.setup.times.followup, self.followup_factors[row])  # fmt: skip
+        return self._specials(np.array([row]), day, seq)[0]
+
+    def _specials(self, rows: np.ndarray, day: int, seq: int) -> list[tuple]:
+        """The day's special-group visits of `rows` as heap entries (see `_entry`), the
+        sequence numbers from `seq` on."""
+        n = len(rows)
+        return list(
+            zip(
+                repeat(self.classes[(SPECIAL, True)], n),
+                repeat(float((day + 1) * DAY), n),
+                self.h_tour[rows].tolist(),
+                range(seq, seq + n),
+                repeat(SPECIAL, n),
+                rows.tolist(),
+                self.building[rows].tolist(),
+                self.special_mean[rows].tolist(),
+                self.special_factor[day, rows].tolist(),
+                strict=True,
+            )
+        )
 
     def day_list(self, g: int, day: int) -> tuple[list[tuple], int]:
         """The grid's work of the day as a heap, and the special-group members present."""
@@ -261,7 +286,7 @@ class Visits:
         self.next_arrival[g] = k
         rows = self.special_rows[g]
         present = rows[(self.moved[rows] >= 0) & (self.moved[rows] < day)]
-        heap = [self._entry(SPECIAL, int(r), day, i) for i, r in enumerate(present)]
+        heap = self._specials(present, day, 0)
         seq = len(heap)
         heap += [
             self._entry(FOLLOWUP, r, day, seq + i) for i, r in enumerate(sorted(self.pending[g]))
