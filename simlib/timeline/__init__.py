@@ -113,10 +113,12 @@ def _replication(args) -> tuple[list[TimelineRun], dict[str, float], Openings, d
     or None: simulated)."""
     inputs, r, solve, cache, arrivals = args
     setup = replication_setup(inputs, r, arrivals)
-    runs = [simulate_timeline(setup, policy, r, **solve) for policy in POLICIES]
     cache = {} if cache is None else cache
+    memo = cache.setdefault("batches", {})  # rolling batches solved (`Timeline.match`)
+    runs = [simulate_timeline(setup, policy, r, **solve, memo=memo) for policy in POLICIES]
     two = int(setup.laborers["arrival_day"].max()) + setup.params.two_months_days
-    at_two, final = _bounds(setup, two, cache, solve), _bounds(setup, None, cache, solve)
+    solved = cache.setdefault("bounds", {})
+    at_two, final = _bounds(setup, two, solved, solve), _bounds(setup, None, solved, solve)
     bounds = {
         "two_months": at_two["people"],
         "lasting_two_months": at_two["lasting"],
@@ -149,7 +151,7 @@ def run(
     solve = {"solver": solver, "time_limit": time_limit}
     arrivals = [_recorded(inputs, moving, r) for r in range(replications)]
     if workers == 1:
-        cache: dict = {}  # replications with the same arrivals share a solve
+        cache: dict = {}  # replications with the same arrivals share batches and bounds
         done = [_replication((inputs, r, solve, cache, arrivals[r])) for r in range(replications)]
     else:
         tasks = [(inputs, r, solve, None, arrivals[r]) for r in range(replications)]

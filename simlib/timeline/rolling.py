@@ -26,6 +26,7 @@ their places where those are open now.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ import pandas as pd
 import simpy
 
 from simlib.jobs_inputs import JobsParams
-from simlib.matching.batch import BatchState, match_batch
+from simlib.matching.batch import Batch, BatchState, match_batch
 from simlib.timeline.inputs import TimelineParams
 from simlib.timeline.openings import Openings
 
@@ -88,13 +89,21 @@ class TimelineRun:
 class Timeline:
     """The environment, the laborers' state and the logs of one run."""
 
-    def __init__(self, setup: Setup, policy: str = "rolling", solver: str = "cbc", time_limit=None):
+    def __init__(
+        self,
+        setup: Setup,
+        policy: str = "rolling",
+        solver: str = "cbc",
+        time_limit=None,
+        memo: dict | None = None,
+    ):
         if policy not in POLICIES:
             raise ValueError(f"policy(={policy!r}) must be one of {POLICIES}")
         self.env = simpy.Environment()
         self.params, self.jobs, self.openings = setup.params, setup.jobs, setup.openings
         self.laborers = setup.laborers.reset_index(drop=True)
         self.policy, self.solver, self.time_limit = policy, solver, time_limit
+        self.memo = memo  # batches solved in earlier replications (`match`), or None
         self.income = setup.income  # laborers x employers: expected income, 0 = not eligible
         self.probability = setup.probability  # laborers x employers: chance the hire lasts
         self.care_used = 0  # care places used by earlier batches
@@ -212,14 +221,11 @@ class Timeline:
 
     def optimise(self, day, pool, taken, offer) -> tuple[np.ndarray, str, str]:
         """The rolling policy's batch: (employer per laborer, status, rule softened)."""
-        solve = {"solver": self.solver, "time_limit": self.time_limit}
         policy = self.params.holdback_policy
         if policy == "lookahead":
             rows = pool | ((self.available > day) & (self.employer < 0))
             still = self.still_to_open(day, taken)
-            batch = match_batch(
-                self.laborers[rows], self.jobs, still, self.state(day, rows), **solve
-            )
+            batch = self.match(rows, still, self.state(day, rows))
             want = np.full(len(pool), -1)
             want[rows] = batch.employer
             want[~pool] = -1
@@ -231,11 +237,25 @@ class Timeline:
             final = self.still_to_open(day, taken)
             hold = np.ceil(final * to_come / (to_come + pool.sum())).astype(int)
             offer = np.minimum(offer, np.maximum(final - hold, 0))
-        batch = match_batch(self.laborers[pool], self.jobs, offer, self.state(day, pool), **solve)
+        batch = self.match(pool, offer, self.state(day, pool))
         assign = np.full(len(pool), -1)
         assign[pool] = batch.employer
         self.care_used += batch.care_places_used
         return assign, batch.status, batch.softened
+
+    def match(self, rows: np.ndarray, capacity: np.ndarray, state: BatchState) -> Batch:
+        """`match_batch` of these laborers, or the answer of an identical batch of an
+        earlier replication: replications whose households arrive alike repeat their
+        first batches, and the same laborers, places and decisions so far give the same
+        answer (the solvers are deterministic)."""
+        laborers = self.laborers[rows]
+        solve = {"solver": self.solver, "time_limit": self.time_limit}
+        if self.memo is None:
+            return match_batch(laborers, self.jobs, capacity, state, **solve)
+        key = _batch_key(laborers, capacity, state)
+        if key not in self.memo:
+            self.memo[key] = match_batch(laborers, self.jobs, capacity, state, **solve)
+        return self.memo[key]
 
     def care_places_used(self, assign: np.ndarray, pool: np.ndarray) -> int:
         """Households with care duties none of whose laborers in the batch stays (the
@@ -374,6 +394,28 @@ class Timeline:
         )
 
 
+# the laborers' columns a batch does not read (the matching knows nothing of days)
+_DAY_COLUMNS = ["arrival_day", "available_day"]
+
+
+def _batch_key(laborers: pd.DataFrame, capacity: np.ndarray, state: BatchState) -> bytes:
+    """Everything a batch's answer depends on, as bytes: the laborers (every column the
+    matching may read, in their order), the places and what earlier batches decided."""
+    digest = hashlib.sha256()
+    table = laborers.drop(columns=[c for c in _DAY_COLUMNS if c in laborers])
+    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    digest.update(repr(list(table.columns)).encode())
+    for array in (capacity, state.covered, state.local):
+        array = np.asarray(array, dtype=np.int64)
+        digest.update(len(array).to_bytes(8, "little") + array.tobytes())
+    so_far = [
+        None if d is None else sorted(d.items())
+        for d in (state.employed_so_far, state.available_so_far)
+    ]
+    digest.update(repr((state.care_places, so_far)).encode())
+    return digest.digest()
+
+
 class _BestOpen:
     """Each queued laborer's open job with the highest expected income (the first such
     job on a tie, as `np.argmax`; -1: none pays), anywhere or local only, kept for the
@@ -385,19 +427,31 @@ class _BestOpen:
         self.income, self.away = income, away  # queue x employers
         self.anywhere = np.full(len(income), -1)
         self.local = np.full(len(income), -1)
-        self.paid = list(range(len(income)))  # positions with a paid open job, in order
         self.searches = 0
-        self._search(0, offer > 0)
+        self._best_of(np.arange(len(income)), offer > 0)
+        # positions with a paid open job, in order
+        self.paid: list[int] = np.flatnonzero(self.anywhere >= 0).tolist()
 
-    def _search(self, k: int, open_now: np.ndarray) -> None:
-        """The best jobs again, over the open ones, of the positions from k still paid."""
-        rows = np.asarray(self.paid[bisect_left(self.paid, k) :], dtype=np.intp)
+    def _best_of(self, rows: np.ndarray, open_now: np.ndarray) -> None:
+        """The best open jobs, anywhere and local, of the queue positions `rows`."""
         income = self.income[rows]
         for best_of, allowed in ((self.anywhere, open_now), (self.local, open_now & ~self.away)):
             value = np.where(allowed, income, 0.0)
             best = value.argmax(axis=1)
             paid = value[np.arange(len(rows)), best] > 0
             best_of[rows] = np.where(paid, best, -1)
+
+    def _search(self, k: int, open_now: np.ndarray) -> None:
+        """The best jobs again, over the open ones, of the positions from k still paid.
+        Only those whose best job (anywhere or local) has filled are searched: a best job
+        still open stays the best (and the first such) among fewer open jobs."""
+        rows = np.asarray(self.paid[bisect_left(self.paid, k) :], dtype=np.intp)
+        filled = ~open_now
+
+        def stale(best: np.ndarray) -> np.ndarray:
+            return (best >= 0) & filled[np.maximum(best, 0)]
+
+        self._best_of(rows[stale(self.anywhere[rows]) | stale(self.local[rows])], open_now)
         self.paid = rows[self.anywhere[rows] >= 0].tolist()
         self.searches += 1
 
@@ -444,13 +498,15 @@ def simulate_timeline(
     replication: int = 0,
     solver: str = "cbc",
     time_limit: float | None = None,
+    memo: dict | None = None,
 ) -> TimelineRun:
     """One run from the first laborer's availability to `report_days_after_last_arrival`
-    days after the last arrival."""
+    days after the last arrival. `memo`: batches already solved, shared by the runs of
+    one policy over the replications (`Timeline.match`)."""
     laborers = setup.laborers
     first_arrival = int(laborers["arrival_day"].min())
     last_arrival = int(laborers["arrival_day"].max())
     horizon = last_arrival + setup.params.report_days_after_last_arrival
-    timeline = Timeline(setup, policy, solver, time_limit)
+    timeline = Timeline(setup, policy, solver, time_limit, memo)
     timeline.run(int(laborers["available_day"].min()), horizon)
     return timeline.result(replication, first_arrival, last_arrival, horizon)
