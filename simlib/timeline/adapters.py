@@ -13,8 +13,6 @@ and nowhere else (a matching batch itself is the matching package's `batch` modu
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 import pandas as pd
 
@@ -22,7 +20,7 @@ from simlib.eligibility import eligibility, net_wages
 from simlib.jobs_inputs import JobsParams
 from simlib.matching.instance import build_instance
 from simlib.moving import MovingParams, run_campaign
-from simlib.moving.result import HOUSEHOLD_COLUMNS
+from simlib.moving.recorded import recorded_households
 
 
 def arrival_table(
@@ -49,40 +47,9 @@ def recorded_arrivals(
 ) -> pd.DataFrame | None:
     """`arrival_table` read from `moving`, a `MovingResult` already run (the report's answer
     "moving"), so the campaign is not run again; None where it cannot stand in for that
-    run: no result, no such replication, another seed, other moving parameters, another
-    plan than the scenario's own, or other households."""
-    if moving is None or moving.seed != seed or not _same_campaign(moving, params):
-        return None
-    table = moving.households
-    rows = table[table["replication"].to_numpy() == replication]
-    if rows.empty or not _same_households(rows, households.reset_index(drop=True)):
-        return None
-    return _arrivals(rows[rows["moved_in_day"].to_numpy() >= 0])
-
-
-def _same_campaign(moving, params: MovingParams) -> bool:
-    """The same parameters (the housing allocation by what it was drawn from: a result read
-    back from the answer cache holds a copy, equal in content but not by identity) and the
-    plan the campaign makes for itself (`simlib.moving.generate.make_plan` names its
-    source so: the plan file, or the generating policy)."""
-    ran = moving.params
-    if ran is not params:
-        for field in fields(params):
-            mine, theirs = getattr(params, field.name), getattr(ran, field.name)
-            if field.name == "homes":
-                mine, theirs = (None if h is None else h.key for h in (mine, theirs))
-            if mine != theirs:
-                return False
-    own = params.batch_plan_file if params.batch_plan is not None else f"generated: {params.policy}"
-    return moving.plan.source == own
-
-
-def _same_households(rows: pd.DataFrame, households: pd.DataFrame) -> bool:
-    """The moving replication's households are `households`, row for row."""
-    if len(rows) != len(households):
-        return False
-    columns = [c for c in HOUSEHOLD_COLUMNS if c in households and c in rows]
-    return all(np.array_equal(rows[c].to_numpy(), households[c].to_numpy()) for c in columns)
+    run (simlib.moving.recorded)."""
+    rows = recorded_households(moving, params, households, seed=seed, replication=replication)
+    return None if rows is None else _arrivals(rows[rows["moved_in_day"].to_numpy() >= 0])
 
 
 def eligible_jobs(laborers: pd.DataFrame, jobs: JobsParams) -> tuple[np.ndarray, np.ndarray]:
