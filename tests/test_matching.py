@@ -634,3 +634,34 @@ def test_the_match_path_imports_neither_report_nor_notebooks():
     defaults = {a.dest: a.default for a in sub._actions}
     assert str(defaults["out"]) == str(report.DEFAULT_OUT)
     assert str(defaults["notebooks"]) == str(report.NOTEBOOKS_DIR)
+
+
+def _knapsack(n: int = 40) -> pulp.LpProblem:
+    """A 0-1 knapsack with two weights and values close to the first weight: branch and
+    bound needs more than one node to prove it."""
+    rng = np.random.default_rng(3)
+    w1, w2 = rng.integers(20, 100, n), rng.integers(20, 100, n)
+    value = w1 + rng.integers(-5, 6, n)
+    problem = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x{i}", cat="Binary") for i in range(n)]
+    problem += pulp.lpSum(int(v) * xi for v, xi in zip(value, x, strict=True))
+    for w in (w1, w2):
+        problem += pulp.lpSum(int(a) * xi for a, xi in zip(w, x, strict=True)) <= int(w.sum()) // 2
+    return problem
+
+
+def test_branch_and_bound_stops_at_a_node_count_not_at_the_clock(monkeypatch):
+    """The same inputs give the same plan whatever the machine's load: CBC's search ends at
+    NODE_LIMIT nodes, and the plan it stopped at is not called optimal."""
+    monkeypatch.setattr(solve_module, "NODE_LIMIT", 1)
+    plans = []
+    for seconds in (30, 300):
+        problem = _knapsack()
+        solve_module._run(problem, "cbc", seconds)
+        assert solve_module._status(problem) == "time_limit_feasible"
+        plans.append([v.varValue for v in problem.variables()])
+    assert plans[0] == plans[1]
+    monkeypatch.setattr(solve_module, "NODE_LIMIT", 10**6)
+    problem = _knapsack()
+    solve_module._run(problem, "cbc", 300)
+    assert solve_module._status(problem) == "optimal"
