@@ -421,8 +421,15 @@ class _Plan:
     def __init__(
         self, notebooks: list[Path], parameters: dict, show_code: bool, out: Path, loaded: Any
     ):
+        from simlib.results import answers_read_by
+
         self.notebooks, self.parameters, self.show_code = notebooks, parameters, show_code
         self.loaded = loaded
+        self.reads = {
+            p.name: answers_read_by(_code(nbformat.read(p, as_version=4))) for p in notebooks
+        }
+        self.ready = _Ready()  # the answers kept so far (simlib.results.compute_answers)
+        self.slots = threading.Semaphore(PARALLEL)  # notebooks executing at a time
         self.previous = _previous_reports(out)
         shared = _shared_inputs(loaded, parameters, show_code)
         self.fingerprints = {p.name: notebook_fingerprint(p, shared) for p in notebooks}
@@ -436,12 +443,12 @@ class _Plan:
     def in_build_order(self) -> list[Path]:
         """The notebooks, those that read the longest answers (simlib.results.LONGEST_FIRST)
         last, so that the first ones run while those answers are computed beside them."""
-        from simlib.results import LONGEST_FIRST, answers_read_by
+        from simlib.results import LONGEST_FIRST
 
         def waits_for(path: Path) -> int:  # how early its longest answer is in the list
             if path.name in self.reusable:
                 return len(LONGEST_FIRST) + 1
-            read = set(answers_read_by(_code(nbformat.read(path, as_version=4))))
+            read = set(self.reads[path.name])
             return min(
                 (i for i, n in enumerate(LONGEST_FIRST) if n in read), default=len(LONGEST_FIRST)
             )
@@ -451,12 +458,11 @@ class _Plan:
     def answers(self) -> list[str]:
         """The answers read by the notebooks to execute, once each, in notebook order."""
         from simlib.answers import RECIPES
-        from simlib.results import answers_read_by
 
         names: list[str] = []
         for path in self.notebooks:
             if path.name not in self.reusable:
-                names += answers_read_by(_code(nbformat.read(path, as_version=4)))
+                names += self.reads[path.name]
         return [n for n in dict.fromkeys(names) if n in RECIPES]  # others fail in their cell
 
 
@@ -505,19 +511,20 @@ def notebook_fingerprint(path: Path, shared: dict[str, Any]) -> str:
 def _answers_and_pages(
     plan: _Plan, staging: Path, failed_dir: Path
 ) -> tuple[dict[str, float], tuple[Report, ...]]:
-    """The answers computed in their own processes while the notebooks run beside them:
-    a notebook that reads an answer being computed waits for it (simlib.results), one
-    that reads an answer not started yet computes it in its kernel's spare time, and the
-    others then read it. The seconds each answer took, and the pages. A failed answer is
-    raised, naming it, rather than the notebook that could not read it."""
+    """The answers computed in their own processes while the notebooks run beside them: a
+    notebook starts once every answer it reads is kept (`_Ready`), so its kernel only reads
+    them and the build never runs more busy processes than cores. The seconds each answer
+    took, and the pages. A failed answer is raised, naming it, rather than the notebook
+    that could not read it."""
     import concurrent.futures as cf
 
     stop = threading.Event()  # the notebooks failed or were interrupted: stop the answers
     with cf.ThreadPoolExecutor(1) as side:
         answers = side.submit(_compute_answers, plan, stop)
+        answers.add_done_callback(lambda f: plan.ready.over(failed=f.exception() is not None))
         try:
             reports = _run_all(plan, staging, failed_dir)
-        except NotebookFailed:
+        except (NotebookFailed, _AnswersFailed):
             stop.set()
             if answers.exception() is not None and not isinstance(
                 answers.exception(), KeyboardInterrupt
@@ -542,7 +549,58 @@ def _compute_answers(plan: _Plan, stop: threading.Event | None = None) -> dict[s
     study = open_study(
         plan.loaded, seed=p["seed"], replications=p["replications"], solver=p["solver"]
     )
-    return compute_answers(study, names, workers=PARALLEL, stop=stop)
+    return compute_answers(study, names, workers=PARALLEL, stop=stop, kept=plan.ready.kept)
+
+
+class _NotStarted(Exception):
+    """A notebook not run because another failed first."""
+
+
+class _AnswersFailed(_NotStarted):
+    """A notebook not run because an answer it reads could not be computed (that failure
+    is raised instead)."""
+
+
+class _Ready:
+    """The answers kept so far in this build, for the notebooks waiting to start."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._kept: set[str] = set()
+        self._over = self._failed = self._halted = False
+
+    def kept(self, name: str) -> None:
+        with self._changed:
+            self._kept.add(name)
+            self._changed.notify_all()
+
+    def over(self, failed: bool) -> None:
+        with self._changed:
+            self._over, self._failed = True, failed
+            self._changed.notify_all()
+
+    def halt(self) -> None:
+        """A notebook failed: those waiting start no more (`wait_for` raises _NotStarted)."""
+        with self._changed:
+            self._halted = True
+            self._changed.notify_all()
+
+    def wait_for(self, names: list[str], stopped: threading.Event) -> None:
+        """Return once every answer in `names` is kept, or the answers are over (a name no
+        recipe has then fails in its notebook's cell); raise _AnswersFailed when they
+        failed, _NotStarted when another notebook failed, KeyboardInterrupt when the build
+        was stopped."""
+        with self._changed:
+            while True:
+                if stopped.is_set():
+                    raise KeyboardInterrupt
+                if self._halted:
+                    raise _NotStarted
+                if self._over or set(names) <= self._kept:
+                    break
+                self._changed.wait(0.2)
+            if self._failed and not set(names) <= self._kept:
+                raise _AnswersFailed
 
 
 def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[str, Any]:
@@ -563,9 +621,10 @@ def _metadata(loaded: Any, parameters: dict[str, Any], started: float) -> dict[s
 
 
 def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]:
-    """Execute and convert every notebook into `staging`, PARALLEL at a time (a page whose
-    inputs are unchanged is carried over); at the first failure, in notebook order, start
-    no other and raise it once those running have ended."""
+    """Execute and convert every notebook into `staging`, PARALLEL at a time, each once the
+    answers it reads are kept (a page whose inputs are unchanged is carried over); at the
+    first failure, in notebook order, start no other and raise it once those running have
+    ended."""
     import concurrent.futures as cf
 
     from tqdm import tqdm
@@ -579,7 +638,8 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
         disable=not sys.stderr.isatty(),
     )
     stopped = threading.Event()  # set on Ctrl-C or SIGTERM: a notebook cut short is no failure
-    with current_interpreter_kernel() as kernel, cf.ThreadPoolExecutor(PARALLEL) as pool:
+    threads = cf.ThreadPoolExecutor(len(plan.notebooks))  # waiting; plan.slots run them
+    with current_interpreter_kernel() as kernel, threads as pool:
         futures = {
             pool.submit(_one_report, path, plan, staging, kernel, failed_dir, stopped): path
             for path in plan.in_build_order()
@@ -587,8 +647,7 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
         try:
             for future in _as_completed(futures):
                 if future.exception() is not None:
-                    for other in futures:
-                        other.cancel()
+                    plan.ready.halt()  # the notebooks still waiting do not start
                     break
                 bar.update()
                 bar.set_postfix_str(futures[future].name)
@@ -601,8 +660,9 @@ def _run_all(plan: _Plan, staging: Path, failed_dir: Path) -> tuple[Report, ...]
     bar.close()
     in_order = sorted(futures, key=lambda f: futures[f].name)
     for future in in_order:  # the first failure in notebook order
-        if not future.cancelled() and future.exception() is not None:
-            raise future.exception()
+        error = None if future.cancelled() else future.exception()
+        if error is not None and not isinstance(error, _NotStarted):
+            raise error
     return tuple(f.result() for f in in_order)
 
 
@@ -635,10 +695,14 @@ def _one_report(
         size = (staging / html_name).stat().st_size
         seconds = round(time.perf_counter() - t0, 2)
         return Report(path.name, title, html_name, seconds, size, fingerprint, reused=True)
-    _execute(path, executed, plan.parameters, kernel, failed_dir / path.name, stopped)
-    nb = nbformat.read(executed, as_version=4)
-    title = notebook_title(nb, path.stem)
-    page = to_html(nb, title, show_code=plan.show_code)
+    plan.ready.wait_for(plan.reads[path.name], stopped)
+    with plan.slots:
+        plan.ready.wait_for([], stopped)  # none failed while it waited for a slot
+        t0 = time.perf_counter()
+        _execute(path, executed, plan.parameters, kernel, failed_dir / path.name, stopped)
+        nb = nbformat.read(executed, as_version=4)
+        title = notebook_title(nb, path.stem)
+        page = to_html(nb, title, show_code=plan.show_code)
     write_atomic(staging / html_name, page)
     seconds = round(time.perf_counter() - t0, 2)
     return Report(path.name, title, html_name, seconds, len(page.encode()), fingerprint)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import pickle
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -243,18 +243,30 @@ def answers_read_by(source: str) -> list[str]:
 
 
 def compute_answers(
-    study: Study, names: Iterable[str], workers: int = 1, stop: Any = None
+    study: Study,
+    names: Iterable[str],
+    workers: int = 1,
+    stop: Any = None,
+    kept: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
-    """Compute (or find kept) every answer in `names` on `workers` processes, the longest
-    first; the seconds each took. A large sweep's points are spread over `workers` Dask
-    workers (so the last sweep running leaves no core idle; simlib.answers.sweep_workers);
-    any other answer computes with one worker, so the cores are shared between answers,
-    not split inside one. `stop` (a
-    threading.Event) set from another thread interrupts the processes."""
-    todo = [n for n in dict.fromkeys(names) if not study.cached(n)]
+    """Compute (or find kept) every answer in `names` on `workers` processes, each answer
+    on one of them, the longest first; the seconds each took. `kept(name)` is called as
+    each answer is kept (at once for those kept before). `stop` (a threading.Event) set
+    from another thread interrupts the processes."""
+    kept = kept or (lambda name: None)
+    todo = []
+    for name in dict.fromkeys(names):
+        if study.cached(name):
+            kept(name)
+        else:
+            todo.append(name)
     if study.cache_dir is None or workers <= 1 or len(todo) <= 1:
-        return {n: _timed(study, n) for n in todo}
-    return _compute_in_pool(study, todo, workers, stop)
+        seconds = {}
+        for name in todo:
+            seconds[name] = _timed(study, name)
+            kept(name)
+        return seconds
+    return _compute_in_pool(study, todo, workers, (stop, kept))
 
 
 def _timed(study: Study, name: str) -> float:
@@ -283,32 +295,33 @@ LONGEST_FIRST = (
     "community:grid_counts",
     "moving:needs",
 )
-# answers whose own work is spread over Dask workers (a sweep's points)
-SPREAD = ("sweep:morris", "sweep:discovery", "sweep:assumptions", "community:sweep")
 
 
-def _compute_in_pool(study: Study, names: list[str], workers: int, stop: Any) -> dict[str, float]:
-    """Each answer computed in one of `workers` fresh processes and kept in the cache;
-    this process then reads it from there. The first failure is raised, naming the answer;
-    on Ctrl-C or SIGTERM, or `stop` set, the processes are interrupted too (their sweeps
-    close cleanly)."""
+def _compute_in_pool(
+    study: Study, names: list[str], workers: int, calls: tuple
+) -> dict[str, float]:
+    """Each answer computed in one of `workers` fresh processes, on one core (a sweep on one
+    Dask worker: the build runs as many busy processes as there are cores, since more slow
+    every one of them), and kept in the cache; this process then reads it from there.
+    `calls`: (stop, kept) as for `compute_answers`. The first failure is raised, naming
+    the answer; on Ctrl-C or SIGTERM, or stop set, the processes are interrupted too
+    (their sweeps close cleanly)."""
     import concurrent.futures as cf
     import multiprocessing
     from dataclasses import replace
 
+    stop, kept = calls
     rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
     names = sorted(names, key=lambda n: rank.get(n, len(rank)))
     single = Study(study.inputs, replace(study.options, workers=1), study.cache_dir)
-    wide = Study(study.inputs, replace(study.options, workers=workers), study.cache_dir)
     context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
     seconds = {}
     with cf.ProcessPoolExecutor(min(workers, len(names)), mp_context=context) as pool:
-        futures = {
-            pool.submit(_computed_here, wide if n in SPREAD else single, n): n for n in names
-        }
+        futures = {pool.submit(_computed_here, single, n): n for n in names}
         try:
             for done in _finished(futures, stop):
                 seconds[futures[done]] = _raise_failure(futures[done], done.result())
+                kept(futures[done])
         except BaseException:
             _interrupt(pool)
             raise

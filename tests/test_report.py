@@ -359,3 +359,51 @@ def test_a_page_is_carried_over_only_while_its_inputs_are_unchanged(tmp_path):
     third = build_reports(SMOKE_SCENARIO, out, notebooks_dir=notebooks, replications=2)
     assert not any(r.reused for r in third.reports)
     assert first.reports[0].fingerprint != third.reports[0].fingerprint
+
+
+def test_a_notebook_starts_only_once_the_answers_it_reads_are_kept():
+    """Its kernel then only reads them: the build never runs an answer beside its own
+    processes (more busy processes than cores slow every one of them)."""
+    import threading
+
+    from simlib.report import _AnswersFailed, _NotStarted, _Ready
+
+    def waiter(ready, names, stopped=None):
+        outcome = []
+
+        def wait():
+            try:
+                ready.wait_for(names, stopped or threading.Event())
+                outcome.append("started")
+            except BaseException as error:  # KeyboardInterrupt too
+                outcome.append(type(error))
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        return thread, outcome
+
+    ready = _Ready()
+    thread, outcome = waiter(ready, ["moving", "timeline"])
+    ready.kept("moving")
+    thread.join(0.5)
+    assert thread.is_alive() and not outcome  # still waiting for "timeline"
+    ready.kept("timeline")
+    thread.join(5)
+    assert outcome == ["started"]
+
+    failed = _Ready()
+    thread, outcome = waiter(failed, ["sweep:morris"])
+    failed.over(failed=True)
+    thread.join(5)
+    assert outcome == [_AnswersFailed]
+
+    halted = _Ready()
+    thread, outcome = waiter(halted, ["housing"])
+    halted.halt()  # another notebook failed
+    thread.join(5)
+    assert outcome == [_NotStarted]
+    stopped = threading.Event()
+    stopped.set()
+    thread, outcome = waiter(_Ready(), [], stopped)
+    thread.join(5)
+    assert outcome == [KeyboardInterrupt]
