@@ -341,6 +341,9 @@ def test_an_interrupted_rebuild_leaves_the_previous_set(how, tmp_path):
         cwd=PROJECT_ROOT,
         env={**os.environ, "TMPDIR": str(scratch)},
         start_new_session=True,  # Ctrl-C in a terminal reaches the whole process group
+        # as from a terminal: a shell's background job (`cmd &` in a script) starts with
+        # Ctrl-C ignored, and the build would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 180
