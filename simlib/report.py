@@ -59,7 +59,7 @@ from simlib.files import (
 from simlib.inputs import read_scenario
 from simlib.interrupt import signals_held, sigterm_as_interrupt
 from simlib.jobs_inputs import SOLVERS as JOBS_SOLVERS
-from simlib.machine import library_versions
+from simlib.machine import library_versions, usable_cpus
 from simlib.provenance import DataError, RunFailed
 from simlib.results import WORKERS_ENV, prune_cache
 from simlib.safe_html import OFFLINE_NOTE, POLICY_META, declare_offline, self_contained
@@ -83,7 +83,9 @@ PACKAGES = (
     "SALib",
     "ema_workbench",
 )
-PARALLEL = 2  # notebooks executed, and answers computed, at a time (the machine has 2 cores)
+# notebooks executed, and answers computed, at a time: one busy process per CPU this process
+# may use (2 on the study's machine; more busy processes than cores slow every one of them)
+PARALLEL = usable_cpus()
 REPORT_FORMAT = 1  # bump when the HTML conversion changes: every page is built again
 EXECUTION_TIMEOUT = 600  # seconds per cell: a hung cell fails the build instead of hanging CI
 SOLVERS = JOBS_SOLVERS  # the job-matching solvers a report can be built with (one list)
