@@ -266,7 +266,7 @@ def compute_answers(
             seconds[name] = _timed(study, name)
             kept(name)
         return seconds
-    return _compute_in_pool(study, todo, workers, (stop, kept))
+    return _compute_in_pool(study, todo, workers, stop, kept)
 
 
 def _timed(study: Study, name: str) -> float:
@@ -298,19 +298,18 @@ LONGEST_FIRST = (
 
 
 def _compute_in_pool(
-    study: Study, names: list[str], workers: int, calls: tuple
+    study: Study, names: list[str], workers: int, stop: Any, kept: Callable[[str], None]
 ) -> dict[str, float]:
     """Each answer computed in one of `workers` fresh processes, on one core (a sweep on one
     Dask worker: the build runs as many busy processes as there are cores, since more slow
     every one of them), and kept in the cache; this process then reads it from there.
-    `calls`: (stop, kept) as for `compute_answers`. The first failure is raised, naming
-    the answer; on Ctrl-C or SIGTERM, or stop set, the processes are interrupted too
-    (their sweeps close cleanly)."""
+    `stop` and `kept` as for `compute_answers`. The first failure is raised, naming the
+    answer; on Ctrl-C or SIGTERM, or `stop` set, the processes are interrupted too (their
+    sweeps close cleanly)."""
     import concurrent.futures as cf
     import multiprocessing
     from dataclasses import replace
 
-    stop, kept = calls
     rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
     names = sorted(names, key=lambda n: rank.get(n, len(rank)))
     single = Study(study.inputs, replace(study.options, workers=1), study.cache_dir)
