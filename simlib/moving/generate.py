@@ -147,18 +147,30 @@ def _even_rows(params: MovingParams, queues) -> list:
     return rows
 
 
+def generated_source(policy: str) -> str:
+    """The name a generated plan carries as its `BatchPlan.source`."""
+    return f"generated: {policy}"
+
+
+def own_plan_source(params: MovingParams) -> str:
+    """The source of the plan `make_plan` makes for `params`: the planner's plan file, or
+    the generating policy."""
+    return params.batch_plan_file if params.batch_plan is not None else generated_source(params.policy)  # fmt: skip
+
+
 def generate_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:
     """A plan from the targets by the scenario's `scheduling_policy` (module docstring)."""
     households = households.reset_index(drop=True)
     queues = county_queues(households, params)
     if params.policy == "even_days":
-        return BatchPlan(plan_frame(_even_rows(params, queues), params), "generated: even_days")
+        rows = _even_rows(params, queues)
+        return BatchPlan(plan_frame(rows, params), generated_source(params.policy))
     rows = _fitted_rows(params, households, queues, set())
     planned = pd.DataFrame(rows, columns=["day", "county", "households"]).groupby("county")["households"].sum()  # fmt: skip
     short = {c for c, q in queues.items() if planned.get(c, 0) < len(q)}
     if short:  # counties whose days the time rules keep too small to finish in the horizon
         rows = _fitted_rows(params, households, queues, short)
-    return BatchPlan(plan_frame(rows, params), f"generated: {params.policy}")
+    return BatchPlan(plan_frame(rows, params), generated_source(params.policy))
 
 
 def make_plan(params: MovingParams, households: pd.DataFrame) -> BatchPlan:

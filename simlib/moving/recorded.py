@@ -13,6 +13,7 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
+from simlib.moving.generate import own_plan_source
 from simlib.moving.inputs import MovingParams
 from simlib.moving.result import HOUSEHOLD_COLUMNS
 
@@ -36,13 +37,12 @@ def recorded_households(
 def _same_campaign(moving, params: MovingParams) -> bool:
     """The same parameters (field by field: a result read back from the answer cache holds
     copies, equal in content, the housing allocation by what it was drawn from) and the
-    plan the campaign makes for itself (`simlib.moving.generate.make_plan` names its
-    source so: the plan file, or the generating policy)."""
+    plan the campaign makes for itself (`own_plan_source`: the plan file, or the
+    generating policy)."""
     ran = moving.params
     if any(getattr(params, f.name) != getattr(ran, f.name) for f in fields(params)):
         return False
-    own = params.batch_plan_file if params.batch_plan is not None else f"generated: {params.policy}"
-    return moving.plan.source == own
+    return moving.plan.source == own_plan_source(params)
 
 
 def _same_households(rows: pd.DataFrame, households: pd.DataFrame) -> bool:
