@@ -7,12 +7,13 @@ broken by person id when the counts go back to people. The weighted mode solves 
 Each stage first solves the LP relaxation, in process with HiGHS's simplex (no files, no
 child process): most rows form a network, so its optimal vertex is usually integral, and
 then it *is* a proven optimum of the integer programme (its bound is met). Otherwise
-branch and bound runs (the `solver`: CBC or HiGHS, through PuLP; at most NODE_LIMIT nodes for
-CBC, and `time_limit` seconds, per solve). Every answer is checked from the variable values
-(`model_residuals`) and, person by person, from the plan (`check_assignment`). Only a
-verified proven optimum is "optimal"; a feasible plan stopped by the node or the time
-limit is "time_limit_feasible" with its gap to the LP bound. Anything else is no plan: `MatchFailed`, with an elastic diagnosis that says which
-hard rows give way, named as a planner reads them (county, household type in words).
+branch and bound runs (the `solver`: CBC or HiGHS, through PuLP; at most NODE_LIMIT nodes
+for CBC, and `time_limit` seconds, per solve). Every answer is checked from the variable
+values (`model_residuals`) and, person by person, from the plan (`check_assignment`). Only
+a verified proven optimum is "optimal"; a feasible plan stopped by the node or the time
+limit is "time_limit_feasible" with its gap to the LP bound. Anything else is no plan:
+`MatchFailed`, with an elastic diagnosis that says which hard rows give way, named as a
+planner reads them (county, household type in words).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from simlib.matching.instance import Instance
 from simlib.provenance import RunFailed
 
 TOL = 1e-6
-# CBC's branch-and-bound nodes per solve. The search stops at this count, the same on any machine,
-# before the wall-clock limit binds (CBC explores ~200 nodes a second here), so the same
-# inputs give the same plan whatever the load. A timeline batch of 2,639 laborers that CBC
-# cannot prove optimal in 300 s had its best plan (the one HiGHS proves optimal) after 50
-# nodes; the wall-clock limit made it, and everything after it, vary with the machine's load.
+# CBC's branch-and-bound nodes per solve. The search stops at this count, the same on any
+# machine, before the wall-clock limit binds (CBC explores ~200 nodes a second here), so
+# the same inputs give the same plan whatever the load. A timeline batch of 2,639 laborers
+# that CBC cannot prove optimal in 300 s had its best plan (the one HiGHS proves optimal)
+# after 50 nodes; the wall-clock limit made it, and everything after it, vary with the
+# machine's load.
 NODE_LIMIT = 1000
 
 
