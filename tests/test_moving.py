@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -362,16 +363,26 @@ def test_one_replication_has_no_confidence_interval(smoke):
     assert s["campaign_days"]["ci95_low"] is None
 
 
-def test_a_run_without_the_check_differs_only_in_its_feasibility(smoke):
-    """A sweep point (`check=False`) runs the same campaign; only the plan's check at mean
-    times is left out, and its summary says so."""
+def test_a_lean_run_differs_only_in_its_feasibility_and_visits(smoke):
+    """A sweep point (`lean=True`) runs the same campaign; only the plan's check at mean
+    times and the follow-up visits are left out, and its summary says so (None, NaN)
+    instead of reporting them as nothing."""
     inputs = load_inputs(smoke)
     checked = run(inputs, replications=2, workers=1).summary()
+    visit = {"followup_late", "step_wait_minutes", "utilization"}
     for workers in (1, 2):
-        r = run_replications(inputs.moving, inputs.population, seed=inputs.seed, replications=2, workers=workers, check=False)  # fmt: skip
+        r = run_replications(inputs.moving, inputs.population, seed=inputs.seed, replications=2, workers=workers, lean=True)  # fmt: skip
         s = r.summary()
         assert r.feasibility is None and s["feasibility"] is None
-        assert {**s, "feasibility": checked["feasibility"]} == checked
+        assert math.isnan(s["followup_late"]) and math.isnan(s["utilization"]["visiting_teams"])
+        assert math.isnan(s["step_wait_minutes"]["followup"]["p95"])
+        assert {k: v for k, v in s.items() if k not in visit | {"feasibility"}} == {
+            k: v for k, v in checked.items() if k not in visit | {"feasibility"}
+        }
+        for key in ("utilization", "step_wait_minutes"):  # every other team and step the same
+            assert {k: v for k, v in s[key].items() if k not in ("visiting_teams", "followup")} == {
+                k: v for k, v in checked[key].items() if k not in ("visiting_teams", "followup")
+            }
 
 
 def test_the_day_timer_agrees_with_the_plan_at_mean_times(smoke_params, smoke_households):

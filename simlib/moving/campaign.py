@@ -77,12 +77,15 @@ class Mode:
     """How much of the campaign to simulate: all of it (the default); one convoy day
     (`day_only`: its flats ready, no visits, the weather letting it go); only its road
     (`road_only`: up to the families' arrival); only its reception (`arrivals`: each
-    family's arrival time, in minutes)."""
+    family's arrival time, in minutes); all of it but the follow-up visits (`visits`
+    False: a sweep point, which reads none of them; the visiting teams serve nothing else,
+    so every other time is the same)."""
 
     day_only: bool = False
     road_only: bool = False
     arrivals: tuple[float, ...] | None = None
     in_flat_only: bool = False  # the reception stops once the family is in its flat
+    visits: bool = True
 
 
 class _OnDemand(dict):
@@ -473,7 +476,7 @@ class Campaign:
             yield from self.serve(h, group)
             if self.mode.in_flat_only and self.in_flat in group.steps:
                 return
-        if self.day_only:
+        if self.day_only or not self.mode.visits:
             return
         yield env.timeout((math.floor(env.now / DAY) + 1) * DAY + p.work_start - env.now)
         yield from self.serve(h, self.visit)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.moving.calendar import in_flat_step, team_groups
-from simlib.moving.campaign import Campaign
+from simlib.moving.campaign import Campaign, Mode
 from simlib.moving.convoys import clock
 from simlib.moving.generate import make_plan
 from simlib.moving.homes import FACILITIES
@@ -69,6 +69,7 @@ class CampaignResult:
     times: dict[str, np.ndarray]  # ready / start / end, households x steps (minutes)
     events: int
     replication: int = 0
+    visits: bool = True  # False: the follow-up visits were not simulated (`Mode.visits`)
 
     def date(self, day: int) -> dt.date:
         return self.params.date(day)
@@ -97,18 +98,22 @@ class CampaignResult:
     def steps(self) -> pd.DataFrame:
         """One row per step: wait P50 / P95 (minutes) over moved households, the team and
         its utilisation; for a step with a building facility (the unloading bays, the
-        stairwells), the part of that wait spent at the building (P50 / P95)."""
+        stairwells), the part of that wait spent at the building (P50 / P95); NaN for the
+        visit when the visits were not simulated."""
         hh = self.households
         moved = hh["moved_in_day"].to_numpy() >= 0
         util = self.utilization.set_index("resource")["utilization"]
         rows = []
         for k, s in enumerate(self.params.steps):
             wait = (self.times["start"][moved, k] - self.times["ready"][moved, k]).astype(float)
-            p50, p95 = _quantiles(wait[~np.isnan(wait)])
+            p50, p95 = _quantiles(wait[~np.isnan(wait)]) if self._simulated(s) else (np.nan, np.nan)  # fmt: skip
             there = hh[f"{s.facility}_wait"].to_numpy()[moved] if s.facility else np.zeros(0)
             at50, at95 = _quantiles(there)
             rows.append((s.order, s.step, s.resource, p50, p95, float(util.get(s.resource, 0.0)), s.facility, at50, at95))  # fmt: skip
         return pd.DataFrame(rows, columns=["order", "step", "resource", "wait_p50", "wait_p95", "utilization", "facility", "facility_wait_p50", "facility_wait_p95"])  # fmt: skip
+
+    def _simulated(self, step) -> bool:
+        return self.visits or step.phase != "followup"
 
     def step_waits(self) -> pd.DataFrame:
         """P50 and P95 wait (minutes) per step, over moved households, and of it the wait
@@ -126,12 +131,16 @@ class CampaignResult:
     def utilization(self) -> pd.DataFrame:
         """Busy share of each team over its open time: on each day it worked, from the
         earlier of work_start and its first service to the later of work_end and its last
-        service (so work past hours counts as open time, and shares stay in [0, 1])."""
+        service (so work past hours counts as open time, and shares stay in [0, 1]); NaN for
+        the visiting teams when the visits were not simulated."""
         p = self.params
         start, end = self.times["start"], self.times["end"]
         rows = []
         for resource, units in p.resources.items():
             cols = [k for k, s in enumerate(p.steps) if s.resource == resource]
+            if not any(self._simulated(p.steps[k]) for k in cols):
+                rows.append((resource, units, np.nan, np.nan, np.nan))
+                continue
             s, e = start[:, cols].ravel(), end[:, cols].ravel()
             ok = ~np.isnan(s)
             s, e = s[ok], e[ok]
@@ -349,7 +358,7 @@ def tabulate(c: Campaign, replication: int = 0) -> CampaignResult:
     convoys = _convoys(c)
     households = _household_table(c, convoys)
     days = binding_of_days(c, households)
-    return CampaignResult(c.params, c.plan, households, convoys, days, c.times(), c.env_events, replication)  # fmt: skip
+    return CampaignResult(c.params, c.plan, households, convoys, days, c.times(), c.env_events, replication, c.mode.visits)  # fmt: skip
 
 
 def run_campaign(
@@ -358,9 +367,12 @@ def run_campaign(
     seed: int,
     replication: int = 0,
     plan: BatchPlan | None = None,
+    visits: bool = True,
 ) -> CampaignResult:
-    """One campaign for given parameters and households (no file reads)."""
+    """One campaign for given parameters and households (no file reads); `visits` False
+    leaves the follow-up visits out (`Mode.visits`)."""
     households = households.reset_index(drop=True)
     plan = make_plan(params, households) if plan is None else plan
-    campaign = Campaign(params, households, plan, (seed, "moving", replication)).run()
+    mode = Mode(visits=visits)
+    campaign = Campaign(params, households, plan, (seed, "moving", replication), mode=mode).run()
     return tabulate(campaign, replication)

@@ -3,6 +3,7 @@ plain number, so that the summary over replications is an aggregation of one tab
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from simlib.moving.inputs import DAY
@@ -76,7 +77,9 @@ def _counts(result) -> dict[str, Any]:
         "illnesses": int(conv["illnesses"].sum()) if len(conv) else 0,
         "followup_late": int(
             (m["followup_day"] - m["moved_in_day"] > result.params.followup_days_target).sum()
-        ),  # fmt: skip
+        )
+        if result.visits
+        else math.nan,  # NaN: the visits were not simulated
         "max_slip_days": int(m["slip_days"].max()) if len(m) else 0,
     }
 

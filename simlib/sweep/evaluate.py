@@ -151,7 +151,8 @@ def _matters(j: Summary) -> bool:
 def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
     """`MovingResult.summary()` of the moving campaign on these inputs (no file read; the
     replications run serially, since the sweep runs its points in parallel). The plan's
-    feasibility check is left out ("feasibility": None): no outcome reads it."""
+    feasibility check and the follow-up visits are left out (`lean`): no outcome reads
+    them."""
     from simlib.moving import run_replications
 
     return run_replications(
@@ -160,7 +161,7 @@ def moving_summary(inputs: Inputs, replications: int, seed: int) -> Summary:
         seed=seed,
         replications=replications,
         workers=1,
-        check=False,
+        lean=True,
     ).summary()
 
 
