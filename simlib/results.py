@@ -28,6 +28,7 @@ from typing import Any
 from simlib.answers import OPTIONLESS, READS_SPECS, RECIPES, Options
 from simlib.files import digest_files, write_atomic
 from simlib.inputs import Inputs, load_inputs
+from simlib.machine import fewer_collections
 from simlib.scenario import PROJECT_ROOT, Scenario
 
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "results" / "cache"
@@ -315,7 +316,10 @@ def _compute_in_pool(
     single = Study(study.inputs, replace(study.options, workers=1), study.cache_dir)
     context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
     seconds = {}
-    with cf.ProcessPoolExecutor(min(workers, len(names)), mp_context=context) as pool:
+    pool = cf.ProcessPoolExecutor(
+        min(workers, len(names)), mp_context=context, initializer=fewer_collections
+    )
+    with pool:
         futures = {pool.submit(_computed_here, single, n): n for n in names}
         try:
             for done in _finished(futures, stop):
