@@ -376,6 +376,9 @@ def test_a_lean_run_differs_only_in_its_feasibility_and_visits(smoke):
         assert r.feasibility is None and s["feasibility"] is None
         assert math.isnan(s["followup_late"]) and math.isnan(s["utilization"]["visiting_teams"])
         assert math.isnan(s["step_wait_minutes"]["followup"]["p95"])
+        assert not r.replication(1).visits and math.isnan(
+            r.replication(1).run_row()["followup_late"]
+        )
         assert {k: v for k, v in s.items() if k not in visit | {"feasibility"}} == {
             k: v for k, v in checked.items() if k not in visit | {"feasibility"}
         }

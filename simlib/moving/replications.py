@@ -78,8 +78,9 @@ class MovingResult:
             kind: np.column_stack([hh[f"{s.step}_{kind}"].to_numpy() for s in self.params.steps])
             for kind in ("ready", "start", "end")
         }
-        events = int(self.runs.loc[self.runs["replication"] == r, "events"].iloc[0])
-        return CampaignResult(self.params, self.plan, hh, part(self.convoys), part(self.days), times, events, r)  # fmt: skip
+        run = self.runs[self.runs["replication"] == r].iloc[0]
+        visits = not pd.isna(run["followup_late"])  # a lean run's is NaN
+        return CampaignResult(self.params, self.plan, hh, part(self.convoys), part(self.days), times, int(run["events"]), r, visits)  # fmt: skip
 
     def frame(self) -> pd.DataFrame:
         """The runs table (one row per replication)."""
@@ -218,26 +219,26 @@ def run_replications(
     at most R; 1 = serial). The result does not depend on `workers`. `population` is a
     `Population` (or its households table); it is never rebuilt here. `lean`: a sweep
     point, which reads neither the plan's feasibility at mean times nor the follow-up
-    visits: neither is computed (`feasibility` None, the visit's times and `followup_late`
-    NaN), a fifth of the point's time; every other figure is the same."""
+    visits: neither is computed (`feasibility` None, the visits' times and figures NaN; the
+    visits are 7 % of a replication); every other figure is the same."""
     if replications < 1:
         raise ValueError(f"replications (={replications}) must be >= 1")
     households = getattr(population, "households", population).reset_index(drop=True)
     plan = make_plan(params, households) if plan is None else plan  # a bad plan fails here, once
-    check = not lean
-    jobs = [(params, households, plan, seed, r, not lean) for r in range(replications)]
+    full = not lean  # the plan's check and the visits
+    jobs = [(params, households, plan, seed, r, full) for r in range(replications)]
     workers = min(replications, os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1:
-        feasibility = check_feasibility(params, plan, households) if check else None
+        feasibility = check_feasibility(params, plan, households) if full else None
         parts = [_one(j) for j in jobs]
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, replications))
         try:
             # the check runs on its own copies beside the replications: pool.map pickles the
             # jobs in a feeder thread, and pandas fills a frame's column cache as it is read
-            mine = copy.deepcopy((params, plan, households)) if check else None
+            mine = copy.deepcopy((params, plan, households)) if full else None
             running = pool.map(_one, jobs)
-            feasibility = check_feasibility(*mine) if check else None
+            feasibility = check_feasibility(*mine) if full else None
             parts = list(running)
         finally:
             # on Ctrl-C or SIGTERM, drop the queued replications instead of running them

@@ -52,6 +52,7 @@ def _counts(result) -> dict[str, Any]:
     m = result.moved
     trips = int(conv["trucks"].sum() + conv["buses"].sum()) if len(conv) else 0
     status = hh["status"].to_numpy()
+    late = m["followup_day"] - m["moved_in_day"] > result.params.followup_days_target
     return {
         "households_moved": int(len(m)),
         "people_moved": int(m["size"].sum()),
@@ -75,11 +76,7 @@ def _counts(result) -> dict[str, Any]:
         "flats_not_ready": int((hh["flat_ready"] > hh["planned_day"] * DAY).sum()),
         "breakdowns": int(conv["breakdowns"].sum()) if len(conv) else 0,
         "illnesses": int(conv["illnesses"].sum()) if len(conv) else 0,
-        "followup_late": int(
-            (m["followup_day"] - m["moved_in_day"] > result.params.followup_days_target).sum()
-        )
-        if result.visits
-        else math.nan,  # NaN: the visits were not simulated
+        "followup_late": int(late.sum()) if result.visits else math.nan,  # NaN: not simulated
         "max_slip_days": int(m["slip_days"].max()) if len(m) else 0,
     }
 
